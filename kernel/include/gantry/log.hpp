@@ -1,0 +1,54 @@
+// Kernel log: levelled lines to the console and into the trace.
+#pragma once
+
+#include <gantry/format.hpp>
+#include <gantry/types.hpp>
+
+namespace gantry {
+
+enum class LogLevel : u8 { debug = 0, info = 1, warn = 2, error = 3 };
+std::string_view to_string(LogLevel level);
+
+class Platform;
+class Tracer;
+
+class Logger {
+public:
+    static constexpr usize line_bytes_max = 512;
+
+    Logger(Platform& platform, Tracer& tracer) : m_platform(platform), m_tracer(tracer) {}
+
+    void set_level(LogLevel level) { m_level = level; }
+    LogLevel level() const { return m_level; }
+    bool enabled(LogLevel level) const { return level >= m_level; }
+
+    template<typename... Args>
+    void log(LogLevel level, std::string_view format, const Args&... args)
+    {
+        if (!enabled(level))
+            return;
+        InlineFormatBuffer<line_bytes_max> line;
+        format_to(line, format, args...);
+        write(level, line.view());
+    }
+    template<typename... Args>
+    void debug(std::string_view f, const Args&... a) { log(LogLevel::debug, f, a...); }
+    template<typename... Args>
+    void info(std::string_view f, const Args&... a) { log(LogLevel::info, f, a...); }
+    template<typename... Args>
+    void warn(std::string_view f, const Args&... a) { log(LogLevel::warn, f, a...); }
+    template<typename... Args>
+    void error(std::string_view f, const Args&... a) { log(LogLevel::error, f, a...); }
+
+    u64 lines_written() const { return m_lines; }
+
+private:
+    void write(LogLevel level, std::string_view text);
+
+    Platform& m_platform;
+    Tracer& m_tracer;
+    LogLevel m_level = LogLevel::info;
+    u64 m_lines = 0;
+};
+
+} // namespace gantry

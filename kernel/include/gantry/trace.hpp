@@ -1,0 +1,164 @@
+// Tracing: the kernel records what happens (boot phases, fibers, timers, memory,
+// log lines; network events in later versions) as compact binary records into a
+// bounded buffer, which the platform drains to a sink (a file when hosted).
+// The format is documented in docs/trace-format.md; TraceReader reads it back
+// and is shared by the harness and the visualiser.
+#pragma once
+
+#include <gantry/result.hpp>
+#include <gantry/types.hpp>
+
+namespace gantry {
+
+class Platform;
+
+inline constexpr u8 trace_magic[8] = {'G', 'A', 'N', 'T', 'R', 'Y', 'T', 'R'};
+inline constexpr u16 trace_version = 1;
+inline constexpr usize trace_file_header_bytes = 32;
+inline constexpr usize trace_record_header_bytes = 16;
+inline constexpr usize trace_record_bytes_max = 0xffff;
+
+// Record kinds. Values are part of the file format: never renumber, only add.
+// Readers skip kinds they do not know (every record carries its length).
+enum class TraceKind : u8 {
+    boot_phase_begin = 1, // str name
+    boot_phase_end = 2,   // str name
+    log = 3,              // u8 level, str text
+    fiber_spawn = 4,      // u32 fiber, u32 parent, str name
+    fiber_switch = 5,     // u32 from, u32 to (0 = the scheduler itself)
+    fiber_exit = 6,       // u32 fiber
+    timer_fire = 7,       // u32 timers fired in one pass
+    page_alloc = 8,       // u8 region, u8 order, u64 first page
+    page_free = 9,        // u8 region, u8 order, u64 first page
+    mem_stats = 10,       // u64 pages_total, u64 pages_used, u32 fragmentation_permille,
+                          // u64 heap_bytes_live, u64 heap_allocations, u64 heap_frees
+    kernel_exit = 11,     // i32 exit code
+    idle = 12,            // u64 deadline (~0 = none): the kernel waits for an event
+    node_info = 13,       // str app, str platform: first record of each node
+};
+
+// Encodes records into the kernel's buffer and drains it to the platform's sink.
+class Tracer {
+public:
+    static constexpr usize buffer_bytes_default = 64 * 1024;
+
+    Tracer() = default;
+    Tracer(const Tracer&) = delete;
+
+    // `buffer` is owned by the kernel and outlives the tracer's use of it.
+    void attach(Platform& platform, u32 node, MutableBytes buffer);
+    bool enabled() const { return m_enabled; }
+    void set_enabled(bool enabled) { m_enabled = enabled && m_buffer.size() > 0; }
+
+    void boot_phase_begin(std::string_view name);
+    void boot_phase_end(std::string_view name);
+    void log(u8 level, std::string_view text);
+    void fiber_spawn(u32 fiber, u32 parent, std::string_view name);
+    void fiber_switch(u32 from, u32 to);
+    void fiber_exit(u32 fiber);
+    void timer_fire(u32 count);
+    void page_alloc(u32 region, u32 order, u64 first_page);
+    void page_free(u32 region, u32 order, u64 first_page);
+    void mem_stats(u64 pages_total, u64 pages_used, u32 fragmentation_permille,
+                   u64 heap_bytes_live, u64 heap_allocations, u64 heap_frees);
+    void kernel_exit(i32 code);
+    void idle(TimeNs deadline);
+    void node_info(std::string_view app, std::string_view platform);
+
+    // Writes the file header to the sink. Called once per output file (hosted and
+    // sim call it; a sim run with many nodes writes one header for all).
+    static void encode_file_header(u8 (&out)[trace_file_header_bytes]);
+
+    // Hands everything buffered to the sink. Safe to call at any time.
+    void flush();
+
+    u64 records_written() const { return m_records; }
+    u64 records_dropped() const { return m_dropped; } // lost for lack of a sink
+
+private:
+    // Reserves a record of `payload_bytes` and writes its header; nullptr if tracing is off.
+    u8* begin_record(TraceKind kind, usize payload_bytes);
+
+    Platform* m_platform = nullptr;
+    MutableBytes m_buffer;
+    usize m_used = 0;
+    u32 m_node = 0;
+    bool m_enabled = false;
+    bool m_has_sink = false;
+    u64 m_records = 0;
+    u64 m_dropped = 0;
+};
+
+// One decoded record. `payload` points into the reader's buffer and is valid
+// until the next call to TraceReader::next.
+struct TraceRecord {
+    TraceKind kind;
+    u32 node;
+    TimeNs time;
+    Bytes payload;
+    u64 file_offset; // where the record starts, for error messages
+};
+
+enum class TraceReadError : u8 {
+    io_error,
+    not_a_trace,          // bad magic
+    unsupported_version,
+    truncated_header,
+    truncated_record,
+    bad_record_length,    // shorter than a record header
+};
+std::string_view describe(TraceReadError error);
+
+// Supplies bytes to the reader. Returns the count read; 0 at end of input, or
+// -1 on an I/O error.
+class TraceSource {
+public:
+    virtual ~TraceSource() = default;
+    virtual i64 read(MutableBytes out) = 0;
+};
+
+// Streams records from a source with a fixed buffer (bounded memory whatever
+// the trace's size). Never trusts lengths in the file.
+class TraceReader {
+public:
+    explicit TraceReader(TraceSource& source) : m_source(source) {}
+
+    Status<TraceReadError> open();
+    u16 version() const { return m_version; }
+    // true and a record, false at a clean end of the trace, or an error.
+    Result<bool, TraceReadError> next(TraceRecord& record);
+    u64 offset() const { return m_offset; }
+
+private:
+    bool fill(usize bytes_needed, bool& io_failed);
+
+    TraceSource& m_source;
+    u8 m_buffer[trace_record_bytes_max + 1];
+    usize m_start = 0; // first unconsumed byte in m_buffer
+    usize m_end = 0;   // one past the last valid byte
+    u64 m_offset = 0;  // file offset of m_buffer[m_start]
+    u16 m_version = 0;
+};
+
+// Little-endian cursor for decoding payloads. Every read checks bounds; after
+// a failed read `ok()` is false and further reads return zeros.
+class PayloadCursor {
+public:
+    explicit PayloadCursor(Bytes bytes) : m_bytes(bytes) {}
+    u8 read_u8();
+    u16 read_u16();
+    u32 read_u32();
+    u64 read_u64();
+    i32 read_i32() { return static_cast<i32>(read_u32()); }
+    std::string_view read_str();
+    bool ok() const { return m_ok; }
+    bool at_end() const { return m_position == m_bytes.size(); }
+
+private:
+    bool take(usize count);
+    Bytes m_bytes;
+    usize m_position = 0;
+    bool m_ok = true;
+};
+
+} // namespace gantry
