@@ -17,6 +17,9 @@ inline constexpr u16 trace_version = 1;
 inline constexpr usize trace_file_header_bytes = 32;
 inline constexpr usize trace_record_header_bytes = 16;
 inline constexpr usize trace_record_bytes_max = 0xffff;
+// Strings longer than this are truncated when encoded, so that every record of
+// every kind fits a record (and a small tracer buffer) whatever the caller passes.
+inline constexpr usize trace_str_bytes_max = 1024;
 
 // Record kinds. Values are part of the file format: never renumber, only add.
 // Readers skip kinds they do not know (every record carries its length).
@@ -36,6 +39,12 @@ enum class TraceKind : u8 {
     idle = 12,            // u64 deadline (~0 = none): the kernel waits for an event
     node_info = 13,       // str app, str platform: first record of each node
 };
+inline constexpr u8 trace_kind_max = 13; // the highest kind this version knows
+
+// false for kinds added by later versions: readers skip them.
+bool is_known(TraceKind kind);
+// The kind's name as in docs/trace-format.md ("fiber_switch"); "unknown" otherwise.
+std::string_view to_string(TraceKind kind);
 
 // Encodes records into the kernel's buffer and drains it to the platform's sink.
 class Tracer {
@@ -72,16 +81,24 @@ public:
     // Hands everything buffered to the sink. Safe to call at any time.
     void flush();
 
+    // Records encoded into the buffer (including any dropped later).
     u64 records_written() const { return m_records; }
     u64 records_dropped() const { return m_dropped; } // lost for lack of a sink
+    // What is buffered and not yet handed to a sink: the in-memory ring a
+    // platform without a sink (or a test) can inspect.
+    Bytes buffered() const { return m_buffer.first(m_used); }
 
 private:
     // Reserves a record of `payload_bytes` and writes its header; nullptr if tracing is off.
     u8* begin_record(TraceKind kind, usize payload_bytes);
+    // Makes room for `record_bytes`; false if the record can never fit.
+    bool make_room(usize record_bytes);
+    void record_str(TraceKind kind, std::string_view text);
 
     Platform* m_platform = nullptr;
     MutableBytes m_buffer;
     usize m_used = 0;
+    usize m_buffered_records = 0; // records in m_buffer[0, m_used)
     u32 m_node = 0;
     bool m_enabled = false;
     bool m_has_sink = false;
@@ -106,6 +123,7 @@ enum class TraceReadError : u8 {
     truncated_header,
     truncated_record,
     bad_record_length,    // shorter than a record header
+    bad_header_length,    // the file header says it is shorter than 32 bytes
 };
 std::string_view describe(TraceReadError error);
 
@@ -125,12 +143,18 @@ public:
 
     Status<TraceReadError> open();
     u16 version() const { return m_version; }
-    // true and a record, false at a clean end of the trace, or an error.
+    // true and a record, false at a clean end of the trace, or an error. Records
+    // of unknown kinds are returned too (callers skip them: see is_known). After
+    // an error every further call returns the same error.
     Result<bool, TraceReadError> next(TraceRecord& record);
+    // The file offset of the next unread byte; after an error, where the bad
+    // item starts (the header field for header errors, the record otherwise).
     u64 offset() const { return m_offset; }
 
 private:
     bool fill(usize bytes_needed, bool& io_failed);
+    Failure<TraceReadError> failed(TraceReadError error, u64 offset);
+    usize available() const { return m_end - m_start; }
 
     TraceSource& m_source;
     u8 m_buffer[trace_record_bytes_max + 1];
@@ -138,6 +162,10 @@ private:
     usize m_end = 0;   // one past the last valid byte
     u64 m_offset = 0;  // file offset of m_buffer[m_start]
     u16 m_version = 0;
+    bool m_opened = false;
+    bool m_eof = false;
+    bool m_failed = false;
+    TraceReadError m_error = TraceReadError::io_error;
 };
 
 // Little-endian cursor for decoding payloads. Every read checks bounds; after
@@ -160,5 +188,39 @@ private:
     usize m_position = 0;
     bool m_ok = true;
 };
+
+// A record's payload decoded by kind. Only the fields TraceKind lists for the
+// record's kind are set; the rest stay zero. Strings point into the record.
+struct TraceFields {
+    std::string_view name;  // boot phase, fiber name, log text, node_info app
+    std::string_view name2; // node_info platform
+    u8 level = 0;
+    u8 region = 0;
+    u8 order = 0;
+    u32 fiber = 0;          // fiber_spawn, fiber_exit
+    u32 parent = 0;
+    u32 from = 0;
+    u32 to = 0;
+    u32 count = 0;          // timer_fire
+    u32 fragmentation_permille = 0;
+    i32 exit_code = 0;
+    u64 first_page = 0;
+    u64 pages_total = 0;
+    u64 pages_used = 0;
+    u64 heap_bytes_live = 0;
+    u64 heap_allocations = 0;
+    u64 heap_frees = 0;
+    TimeNs deadline = 0;    // idle
+};
+
+enum class TraceDecodeError : u8 {
+    unknown_kind,      // skip the record: a later version wrote it
+    truncated_payload, // shorter than its kind's fields
+};
+std::string_view describe(TraceDecodeError error);
+
+// Decodes the payload of a known kind. Bytes after the known fields are
+// ignored: later versions may append fields to a kind.
+Status<TraceDecodeError> decode_fields(const TraceRecord& record, TraceFields& out);
 
 } // namespace gantry
