@@ -1,0 +1,102 @@
+// The boot entry of an app image: boot.S calls gantry_x86_entry in long mode on
+// the boot stack. It sets up the CPU, reads the memory map, calibrates the clock,
+// then runs the same kernel core and app as the hosted and simulated platforms,
+// and powers off with the app's exit code (power.hpp has the mapping).
+
+#include "clock.hpp"
+#include "cpu.hpp"
+#include "image_app.hpp"
+#include "paging.hpp"
+#include "platform.hpp"
+#include "power.hpp"
+#include "pvh.hpp"
+#include "runtime.hpp"
+#include "serial.hpp"
+#include "traps.hpp"
+
+#include <gantry/app.hpp>
+#include <gantry/kernel.hpp>
+
+namespace gantry::x86 {
+namespace {
+
+constexpr std::string_view platform_name = "x86_64-pvh";
+constexpr u64 mib = 1024 * 1024;
+// The boot stack is 64 KiB (boot.S); the kernel instance lives on it.
+static_assert(sizeof(Kernel) <= 16 * 1024);
+
+[[noreturn]] void fail(std::string_view what, std::string_view why)
+{
+    serial_write("gantry: ");
+    serial_write(what);
+    serial_write(": ");
+    serial_write(why);
+    serial_write("\n");
+    power_off(debug_exit_value_panic);
+}
+
+// CPU tables and memory map; everything the loader left in low memory is read
+// before page 0 is unmapped.
+BootMemory set_up_machine(u64 start_info_address)
+{
+    run_static_constructors();
+    serial_init();
+    traps_init();
+    BootMemory memory = read_boot_memory(start_info_address);
+    unmap_null_page();
+    if (!memory.valid)
+        fail("boot", "no PVH start info with a memory map (boot with a PVH loader)");
+    const u64 mapped_end = 4096 * mib;
+    set_backtrace_bounds(mib, memory.ram_top < mapped_end ? memory.ram_top : mapped_end);
+    return memory;
+}
+
+void print_banner(Kernel& kernel, const BootMemory& memory, TscClock& clock,
+                  BareMetalPlatform& platform)
+{
+    kernel.print("gantry: {} image, app {}, {} MiB RAM in {} regions\n", platform_name,
+                 image_app_name(), memory.ram_bytes / mib, memory.region_count);
+    kernel.print("gantry: TSC {} kHz ({}), entropy {}\n", clock.frequency_hz() / 1000,
+                 describe(clock.source()),
+                 platform.has_rdrand() ? "rdrand" : "TSC-mixed (weak: no rdrand)");
+}
+
+[[noreturn]] void boot_and_run(u64 origin_tsc, u64 start_info_address)
+{
+    const BootMemory memory = set_up_machine(start_info_address);
+    TscClock clock;
+    clock.calibrate(origin_tsc);
+    const TimeNs machine_ready = clock.ticks_to_ns(rdtsc() - origin_tsc);
+    BareMetalPlatform platform(clock, memory);
+
+    KernelConfig config;
+    config.app_name = image_app_name();
+    config.platform_name = platform_name;
+    Kernel kernel(platform, config);
+    print_banner(kernel, memory, clock, platform);
+    // Time zero is the image's first C++ instruction: the phase covers CPU set-up,
+    // the memory map and the clock calibration.
+    kernel.record_phase("machine", 0, machine_ready);
+
+    if (auto booted = kernel.boot(); !booted.ok())
+        fail("kernel boot failed", describe(booted.error()));
+    App* app = create_image_app(kernel);
+    if (!app)
+        fail("app", "out of memory creating the app");
+    if (!kernel.start_app(*app, AppArgs{}).ok())
+        fail("app", "out of memory starting the app");
+    const int code = run(kernel);
+    kernel.print("gantry: app {} exited with code {}\n", image_app_name(), code);
+    power_off(debug_exit_value(code));
+}
+
+} // namespace
+} // namespace gantry::x86
+
+extern "C" [[noreturn]] void gantry_x86_entry(gantry::u32 start_info_address)
+{
+    // Read first: time zero of the platform clock is as close to the VMM's jump
+    // into the image as C++ gets.
+    const gantry::u64 origin_tsc = gantry::x86::rdtsc();
+    gantry::x86::boot_and_run(origin_tsc, start_info_address);
+}

@@ -1,0 +1,37 @@
+// gantry::Platform on bare metal (x86-64, PVH). One instance, created by the boot
+// entry (main.cpp) on the boot stack, living until the VM powers off.
+//
+// This slice has no devices that interrupt: idle_until() polls the TSC with
+// `pause` (no hlt, no LAPIC timer yet), and an idle kernel with no deadline
+// panics, because nothing could ever wake it.
+#pragma once
+
+#include "clock.hpp"
+#include "pvh.hpp"
+
+#include <gantry/platform.hpp>
+
+namespace gantry::x86 {
+
+class BareMetalPlatform final : public Platform {
+public:
+    BareMetalPlatform(TscClock& clock, const BootMemory& memory);
+
+    TimeNs now() override { return m_clock.now(); }
+    void idle_until(TimeNs deadline) override;
+    void console_write(std::string_view text) override;
+    void fill_entropy(MutableBytes out) override;
+    std::span<const MemoryRegion> memory_regions() override;
+
+    bool has_rdrand() const { return m_has_rdrand; }
+
+private:
+    u64 next_entropy_word();
+
+    TscClock& m_clock;
+    const BootMemory& m_memory;
+    bool m_has_rdrand = false;
+    u64 m_fallback_state = 0;
+};
+
+} // namespace gantry::x86

@@ -1,0 +1,46 @@
+# Boot tests of the bootable images (issue 9): each boots an image under QEMU
+# microvm with TCG through scripts/boot-test, which checks the serial console and
+# QEMU's exit status, and prints "skipped: ..." when QEMU is not installed.
+# Images exist only where cmake/Image.cmake can build them.
+set(GANTRY_BOOT_TEST ${PROJECT_SOURCE_DIR}/scripts/boot-test)
+
+if(TARGET trivial_image)
+    add_test(NAME "image: trivial boots and exits 0"
+             COMMAND ${GANTRY_BOOT_TEST} $<TARGET_FILE:trivial_image> --status 1
+                     --expect "gantry: trivial image")
+endif()
+
+if(TARGET hello_image)
+    # App exit code 0 -> isa-debug-exit value 0 -> QEMU status 1.
+    add_test(NAME "image: hello boots, runs its fibers and exits 0"
+             COMMAND ${GANTRY_BOOT_TEST} $<TARGET_FILE:hello_image> --status 1
+                     --expect "gantry: x86_64-pvh image, app hello"
+                     --expect "Gantry hello: node 0, platform x86_64-pvh"
+                     --expect "boot phases:"
+                     --expect "machine"
+                     --expect "memory"
+                     --expect "app start"
+                     --expect "round 5 done"
+                     --expect "hello: done"
+                     --expect "gantry: app hello exited with code 0")
+endif()
+
+if(TARGET crash_image)
+    # A null dereference: register dump, backtrace, panic status 255, no hang.
+    add_test(NAME "image: a null dereference prints a register dump and exits non-zero"
+             COMMAND ${GANTRY_BOOT_TEST} $<TARGET_FILE:crash_image> --status 255
+                     --expect "crash: dereferencing a null pointer"
+                     --expect "*** CPU exception 14 (page fault)"
+                     --expect "cr2 0x0000000000000000"
+                     --expect "rip 0x"
+                     --expect "backtrace")
+endif()
+
+foreach(test_name "image: trivial boots and exits 0"
+                  "image: hello boots, runs its fibers and exits 0"
+                  "image: a null dereference prints a register dump and exits non-zero")
+    if(TEST "${test_name}")
+        # QEMU's own timeout is 30 s; ctest's is a backstop.
+        set_tests_properties("${test_name}" PROPERTIES TIMEOUT 60)
+    endif()
+endforeach()
