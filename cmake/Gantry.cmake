@@ -22,7 +22,7 @@ endif()
 set(GANTRY_FREESTANDING_FLAGS
     -ffreestanding -fno-exceptions -fno-rtti -fno-asynchronous-unwind-tables
     -mno-red-zone -nostdlib -fno-stack-protector -fno-threadsafe-statics
-    -fno-pic -fno-builtin -fno-sanitize=all)
+    -fno-pic -fno-builtin -fno-sanitize=all -fno-omit-frame-pointer)
 
 set(GANTRY_APP_REGISTRY "" CACHE INTERNAL "apps known to the simulator")
 
@@ -37,4 +37,10 @@ function(gantry_add_app name)
     add_executable(${name} ${main_source})
     target_link_libraries(${name} PRIVATE gantry_app_${name} gantry_hosted gantry_warnings)
     set(GANTRY_APP_REGISTRY "${GANTRY_APP_REGISTRY};${name}" CACHE INTERNAL "")
+    # The bootable image (cmake/Image.cmake) and other platforms hook in here.
+    if(COMMAND gantry_add_image)
+        gantry_add_image(${name} ${ARGN})
+    endif()
 endfunction()
+
+include(${CMAKE_CURRENT_LIST_DIR}/Image.cmake OPTIONAL)

@@ -27,10 +27,12 @@ public:
     void remove(Fiber* fiber);
     bool empty() const { return m_head == nullptr; }
     Fiber* front() const { return m_head; }
+    usize size() const { return m_size; }
 
 private:
     Fiber* m_head = nullptr;
     Fiber* m_tail = nullptr;
+    usize m_size = 0;
 };
 
 enum class FiberState : u8 { ready, running, blocked, finished };
@@ -123,21 +125,29 @@ public:
     Fiber* current() const { return m_current; }
     bool in_fiber() const { return m_current != nullptr; }
     usize live_fibers() const { return m_live; }
-    usize runnable_fibers() const;
+    usize runnable_fibers() const { return m_ready.size(); }
     u64 switches() const { return m_switches; }
 
     // Runs ready fibers until none is ready. Called by Kernel::poll only.
     void run_ready();
 
-    // For Event and timers: block the current fiber / make a fiber ready.
+    // After stop() no fiber runs again; blocked fibers are abandoned (kernel exit).
+    void stop() { m_stopped = true; }
+    bool stopped() const { return m_stopped; }
+
+    // For Event and timers: block the current fiber (optionally until a deadline)
+    // and make a blocked fiber ready.
     void block_current(FiberList* wait_list);
+    WaitResult block_current_until(FiberList* wait_list, TimeNs deadline);
     void make_ready(Fiber* fiber);
 
 private:
     Fiber* create_fiber(std::string_view name, Fiber::Body body, Fiber::Destroy destroy,
                         void* closure, SpawnOptions options);
     void switch_to_scheduler();
+    void finish(Fiber* fiber);
     void reap(Fiber* fiber);
+    static void wake_timed_out(Timer& timer, void* context);
     void check_stack(const Fiber* fiber) const;
     static void trampoline(arch::ContextTransfer transfer);
 
@@ -153,6 +163,7 @@ private:
     u32 m_next_id = 1; // 0 means "the scheduler" in the trace
     usize m_live = 0;
     u64 m_switches = 0;
+    bool m_stopped = false;
 };
 
 template<typename F>

@@ -51,15 +51,26 @@ public:
     TimerQueue(const TimerQueue&) = delete;
     ~TimerQueue();
 
-    // Arms (or re-arms) `timer`. Fails only when the heap cannot grow the queue.
+    // Arms (or re-arms) `timer`. Fails only when the heap cannot grow the queue;
+    // owners that must not fail (a sleeping fiber) reserve their slot up front.
     [[nodiscard]] bool arm(Timer& timer, TimeNs deadline);
+
+    // Reservations: an owner that must not fail (a sleeping fiber) reserves a slot
+    // up front, when failing is still easy, and then arms with arm_reserved().
+    [[nodiscard]] bool reserve(usize count);
+    void unreserve(usize count);
+    void arm_reserved(Timer& timer, TimeNs deadline);
     void cancel(Timer& timer);
+
+    // Disarms every timer (kernel teardown: the owners are about to vanish).
+    void clear();
 
     TimeNs next_deadline() const;
     usize size() const { return m_size; }
 
     // Fires every timer whose deadline is <= now, in order; returns how many fired.
-    // Timers armed by a callback for a time <= now fire in the same call.
+    // A pass stops at the first due timer armed during the pass itself (Kernel::poll
+    // calls again at once), so a timer that re-arms itself for "now" cannot spin.
     usize fire_due(TimeNs now);
 
 private:
@@ -68,12 +79,14 @@ private:
     void sift_up(u32 index);
     void sift_down(u32 index);
     void remove_at(u32 index);
-    bool grow();
+    bool grow_to(usize capacity);
+    void insert(Timer& timer, TimeNs deadline);
 
     Heap& m_heap;
     Timer** m_slots = nullptr;
     u32 m_size = 0;
     u32 m_capacity = 0;
+    usize m_reserved = 0;
     u64 m_next_sequence = 0;
 };
 

@@ -1,0 +1,28 @@
+// Command-line options of a hosted unikernel (build/bin/<app>). Unknown options
+// are errors with a suggestion; arguments after "--" go to the app untouched.
+#pragma once
+
+#include <gantry/log.hpp>
+
+#include <string>
+#include <vector>
+
+namespace gantry::hosted {
+
+struct Options {
+    usize memory_bytes = 64 * 1024 * 1024;
+    std::string trace_path;
+    LogLevel log_level = LogLevel::info;
+    bool help = false;
+    bool version = false;
+    std::vector<std::string> app_args;
+};
+
+// Returns an empty string on success, else the message to print (exit 2).
+std::string parse_options(int argc, char** argv, Options& out);
+std::string usage(std::string_view program);
+
+// "64M", "1G", "4096", "512K" -> bytes; false on anything else.
+bool parse_size(std::string_view text, usize& out);
+
+} // namespace gantry::hosted

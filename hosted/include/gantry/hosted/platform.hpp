@@ -1,0 +1,52 @@
+// The hosted platform: Linux's monotonic clock, an epoll idle loop with a
+// timerfd for the kernel's deadline and a signalfd for Ctrl-C, stdout as the
+// console, getrandom for entropy, mmap for memory, a file as the trace sink.
+#pragma once
+
+#include <gantry/platform.hpp>
+
+#include <cstdio>
+#include <string>
+
+namespace gantry::hosted {
+
+class HostedPlatform final : public Platform {
+public:
+    struct Config {
+        usize memory_bytes = 64 * 1024 * 1024;
+        std::string trace_path; // empty: no trace file
+    };
+
+    // Returns an empty string on success, otherwise what went wrong and what to do.
+    static std::string create(const Config& config, HostedPlatform*& out);
+    ~HostedPlatform() override;
+
+    TimeNs now() override;
+    void idle_until(TimeNs deadline) override;
+    void console_write(std::string_view text) override;
+    void fill_entropy(MutableBytes out) override;
+    std::span<const MemoryRegion> memory_regions() override { return {&m_region, 1}; }
+    bool trace_sink_enabled() override { return m_trace_file != nullptr; }
+    void trace_sink_write(Bytes bytes) override;
+
+    // Termination signals received since the last call (SIGINT, SIGTERM).
+    int take_signals();
+    bool trace_write_failed() const { return m_trace_write_failed; }
+    // Flushes and closes the trace file; false if that failed.
+    bool finish_trace();
+
+private:
+    HostedPlatform() = default;
+    std::string open(const Config& config);
+
+    MemoryRegion m_region{};
+    int m_epoll = -1;
+    int m_timer = -1;
+    int m_signals = -1;
+    int m_pending_signals = 0;
+    long long m_origin_ns = 0;
+    std::FILE* m_trace_file = nullptr;
+    bool m_trace_write_failed = false;
+};
+
+} // namespace gantry::hosted

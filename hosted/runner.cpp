@@ -1,0 +1,112 @@
+// Boots a kernel on the hosted platform, runs the app until it exits or is
+// stopped, and turns every failure into a message that says what to do.
+#include <gantry/hosted/options.hpp>
+#include <gantry/hosted/platform.hpp>
+#include <gantry/hosted/runner.hpp>
+
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace gantry::hosted {
+
+namespace {
+
+constexpr int exit_bad_usage = 2;
+constexpr int exit_boot_failed = 70;
+constexpr int exit_trace_failed = 74;
+constexpr int exit_forced_stop = 130;
+
+// Runs the kernel until the app exits. The first Ctrl-C asks the app to stop;
+// the second ends the kernel at once (the trace is still flushed).
+int run_until_exit(Kernel& kernel, HostedPlatform& platform)
+{
+    while (!kernel.exited()) {
+        TimeNs deadline = kernel.poll();
+        if (kernel.exited())
+            break;
+        platform.idle_until(deadline);
+        int signals = platform.take_signals();
+        if (signals == 0)
+            continue;
+        if (!kernel.shutdown_requested() && signals == 1) {
+            kernel.log().warn("stop requested; press Ctrl-C again to stop at once");
+            kernel.request_shutdown();
+        } else {
+            kernel.log().warn("stopping at once");
+            kernel.exit(exit_forced_stop);
+        }
+    }
+    return kernel.exit_code();
+}
+
+int boot_and_run(const Options& options, const char* app_name, AppFactory factory,
+                 HostedPlatform& platform)
+{
+    KernelConfig config;
+    config.app_name = app_name;
+    config.platform_name = "hosted";
+    config.trace = !options.trace_path.empty();
+    config.log_level = options.log_level;
+    auto kernel = std::make_unique<Kernel>(platform, config);
+    kernel->record_phase("platform", 0, platform.now());
+    if (auto booted = kernel->boot(); !booted.ok()) {
+        std::fprintf(stderr, "%s: cannot boot: %.*s\n", app_name,
+                     static_cast<int>(describe(booted.error()).size()),
+                     describe(booted.error()).data());
+        return exit_boot_failed;
+    }
+    App* app = factory(*kernel);
+    if (!app) {
+        std::fprintf(stderr, "%s: cannot boot: out of memory creating the app (raise --mem)\n",
+                     app_name);
+        return exit_boot_failed;
+    }
+    std::vector<std::string_view> args(options.app_args.begin(), options.app_args.end());
+    if (!kernel->start_app(*app, AppArgs{args}).ok()) {
+        std::fprintf(stderr, "%s: cannot start: out of memory (raise --mem)\n", app_name);
+        return exit_boot_failed;
+    }
+    int code = run_until_exit(*kernel, platform);
+    kernel->heap().destroy(app);
+    return code;
+}
+
+} // namespace
+
+int main(int argc, char** argv, const char* app_name, AppFactory factory)
+{
+    Options options;
+    if (auto error = parse_options(argc, argv, options); !error.empty()) {
+        std::fprintf(stderr, "%s: %s\nTry '%s --help'.\n", app_name, error.c_str(), argv[0]);
+        return exit_bad_usage;
+    }
+    if (options.help) {
+        std::fputs(usage(argv[0]).c_str(), stdout);
+        return 0;
+    }
+    if (options.version) {
+        std::printf("gantry %s (hosted, app %s)\n", GANTRY_VERSION, app_name);
+        return 0;
+    }
+    HostedPlatform* created = nullptr;
+    HostedPlatform::Config platform_config;
+    platform_config.memory_bytes = options.memory_bytes;
+    platform_config.trace_path = options.trace_path;
+    if (auto error = HostedPlatform::create(platform_config, created); !error.empty()) {
+        std::fprintf(stderr, "%s: %s\n", app_name, error.c_str());
+        return exit_bad_usage;
+    }
+    std::unique_ptr<HostedPlatform> platform(created);
+    std::fflush(stdout);
+    int code = boot_and_run(options, app_name, factory, *platform);
+    if (platform->trace_write_failed() || !platform->finish_trace()) {
+        std::fprintf(stderr, "%s: writing the trace to '%s' failed (disk full?)\n", app_name,
+                     options.trace_path.c_str());
+        return code != 0 ? code : exit_trace_failed;
+    }
+    return code;
+}
+
+} // namespace gantry::hosted

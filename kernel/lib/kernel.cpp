@@ -1,0 +1,231 @@
+#include <gantry/app.hpp>
+#include <gantry/assert.hpp>
+#include <gantry/kernel.hpp>
+
+namespace gantry {
+
+std::string_view describe(BootError error)
+{
+    switch (error) {
+    case BootError::no_memory_region:
+        return "the platform provided no memory region";
+    case BootError::region_unusable:
+        return "a memory region is too small or too many regions were given";
+    case BootError::out_of_memory:
+        return "not enough memory to boot (raise --mem)";
+    }
+    return "unknown boot error";
+}
+
+std::string_view BootPhase::name_view() const
+{
+    usize length = 0;
+    while (length < name_bytes_max && name[length] != '\0')
+        ++length;
+    return {name, length};
+}
+
+namespace {
+
+void sample_mem_stats(Timer& timer, void* context)
+{
+    auto* kernel = static_cast<Kernel*>(context);
+    kernel->trace_mem_stats();
+    // A failed re-arm only thins the memory samples; nothing else depends on them.
+    (void)kernel->timers().arm(timer, kernel->now() + kernel->config().mem_stats_interval_ns);
+}
+
+} // namespace
+
+Kernel::Kernel(Platform& platform, const KernelConfig& config)
+    : m_platform(platform), m_config(config), m_heap(m_pages), m_timers(m_heap),
+      m_logger(platform, m_tracer), m_scheduler(platform, m_pages, m_heap, m_timers, m_tracer),
+      m_shutdown_event(m_scheduler), m_mem_stats_timer(sample_mem_stats, this)
+{
+    m_logger.set_level(config.log_level);
+}
+
+Kernel::~Kernel()
+{
+    m_scheduler.stop();
+    m_tracer.flush();
+    // Timers may live on the stacks of abandoned fibers: unlink them all while
+    // those stacks still exist (the scheduler frees them after this body).
+    m_timers.clear();
+}
+
+void Kernel::phase_begin(std::string_view name)
+{
+    GANTRY_ASSERT(!m_phase_open);
+    GANTRY_ASSERT(m_phase_count < boot_phases_max);
+    BootPhase& phase = m_phases[m_phase_count];
+    usize copy = name.size() < BootPhase::name_bytes_max ? name.size() : BootPhase::name_bytes_max;
+    for (usize i = 0; i < copy; ++i)
+        phase.name[i] = name[i];
+    phase.name[copy] = '\0';
+    phase.begin = now();
+    phase.end = phase.begin;
+    m_phase_open = true;
+    m_tracer.boot_phase_begin(phase.name_view());
+}
+
+void Kernel::phase_end()
+{
+    GANTRY_ASSERT(m_phase_open);
+    BootPhase& phase = m_phases[m_phase_count++];
+    phase.end = now();
+    m_phase_open = false;
+    m_tracer.boot_phase_end(phase.name_view());
+}
+
+void Kernel::record_phase(std::string_view name, TimeNs begin, TimeNs end)
+{
+    GANTRY_ASSERT(!m_phase_open);
+    if (m_phase_count == boot_phases_max)
+        return;
+    BootPhase& phase = m_phases[m_phase_count++];
+    usize copy = name.size() < BootPhase::name_bytes_max ? name.size() : BootPhase::name_bytes_max;
+    for (usize i = 0; i < copy; ++i)
+        phase.name[i] = name[i];
+    phase.name[copy] = '\0';
+    phase.begin = begin;
+    phase.end = end;
+}
+
+Status<BootError> Kernel::boot()
+{
+    GANTRY_ASSERT(!m_booted);
+    TimeNs memory_begin = now();
+    auto regions = m_platform.memory_regions();
+    if (regions.empty())
+        return fail(BootError::no_memory_region);
+    for (const MemoryRegion& region : regions)
+        if (!m_pages.add_region(region.base, region.bytes).ok())
+            return fail(BootError::region_unusable);
+    // Trace buffer first, so that everything after it is recorded.
+    if (m_config.trace && m_config.trace_buffer_bytes > 0) {
+        m_trace_buffer_order = PageAllocator::order_for_bytes(m_config.trace_buffer_bytes);
+        m_trace_buffer = static_cast<u8*>(m_pages.alloc_pages(m_trace_buffer_order));
+        if (!m_trace_buffer)
+            return fail(BootError::out_of_memory);
+        m_tracer.attach(m_platform, m_config.node_id,
+                        MutableBytes(m_trace_buffer, page_size << m_trace_buffer_order));
+        m_tracer.set_enabled(true);
+        m_tracer.node_info(m_config.app_name, m_config.platform_name);
+    }
+    m_tracer.boot_phase_begin("memory");
+    m_tracer.boot_phase_end("memory");
+    record_phase("memory", memory_begin, now());
+
+    phase_begin("timers");
+    // Memory samples exist only for the trace; without it the kernel must not wake
+    // up periodically (the simulator's virtual time would crawl).
+    bool timers_ok = true;
+    if (m_tracer.enabled())
+        timers_ok = m_timers.arm(m_mem_stats_timer, now());
+    phase_end();
+    if (!timers_ok)
+        return fail(BootError::out_of_memory);
+    m_booted = true;
+    return {};
+}
+
+namespace {
+
+struct AppStart {
+    Kernel* kernel;
+    App* app;
+    AppArgs args;
+};
+
+} // namespace
+
+Status<SpawnError> Kernel::start_app(App& app, AppArgs args)
+{
+    GANTRY_ASSERT(m_booted);
+    phase_begin("app start");
+    AppStart start{this, &app, args};
+    Fiber* main = m_scheduler.spawn("main", [start] {
+        int code = start.app->main(*start.kernel, start.args);
+        start.kernel->exit(code);
+    });
+    phase_end();
+    if (!main)
+        return fail(SpawnError::out_of_memory);
+    m_scheduler.detach(main);
+    return {};
+}
+
+void Kernel::exit(int code)
+{
+    if (m_exited)
+        return;
+    m_exited = true;
+    m_exit_code = code;
+    m_scheduler.stop();
+    trace_mem_stats();
+    m_tracer.kernel_exit(code);
+    m_tracer.flush();
+}
+
+void Kernel::request_shutdown()
+{
+    m_shutdown_requested = true;
+    m_shutdown_event.notify_all();
+}
+
+u64 Kernel::random_u64()
+{
+    u8 bytes[8];
+    m_platform.fill_entropy(MutableBytes(bytes, sizeof(bytes)));
+    u64 value = 0;
+    for (u8 byte : bytes)
+        value = (value << 8) | byte;
+    return value;
+}
+
+void Kernel::trace_mem_stats()
+{
+    if (!m_tracer.enabled())
+        return;
+    PageStats pages = m_pages.stats();
+    HeapStats heap = m_heap.stats();
+    m_tracer.mem_stats(pages.pages_total, pages.pages_used, pages.fragmentation_permille,
+                       heap.bytes_requested, heap.allocations, heap.frees);
+}
+
+TimeNs Kernel::poll()
+{
+    GANTRY_ASSERT(m_booted);
+    // Bounded: every pass either runs fibers or fires timers; a kernel that is
+    // always busy still returns so the platform can deliver external events.
+    constexpr usize passes_max = 64;
+    for (usize pass = 0; pass < passes_max && !m_exited; ++pass) {
+        usize fired = m_timers.fire_due(now());
+        if (fired > 0)
+            m_tracer.timer_fire(static_cast<u32>(fired));
+        if (m_scheduler.runnable_fibers() == 0 && fired == 0)
+            break;
+        m_scheduler.run_ready();
+    }
+    if (m_exited)
+        return deadline_none;
+    if (m_scheduler.runnable_fibers() > 0)
+        return now();
+    TimeNs deadline = m_timers.next_deadline();
+    m_tracer.idle(deadline);
+    return deadline;
+}
+
+int run(Kernel& kernel)
+{
+    while (!kernel.exited()) {
+        TimeNs deadline = kernel.poll();
+        if (kernel.exited())
+            break;
+        kernel.platform().idle_until(deadline);
+    }
+    return kernel.exit_code();
+}
+
+} // namespace gantry
