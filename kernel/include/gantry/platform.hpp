@@ -39,13 +39,14 @@ public:
     virtual std::span<const MemoryRegion> memory_regions() = 0;
 
     // Where encoded trace bytes go (a file when hosted). Platforms without a
-    // sink return false and the tracer keeps only its in-memory ring.
+    // sink return false; the tracer then discards its buffer whenever it fills
+    // and counts the records lost.
     virtual bool trace_sink_enabled() { return false; }
     virtual void trace_sink_write(Bytes) {}
 
     // Device slots filled by the network and block issues; nullptr when absent.
-    virtual Nic* nic(usize index) { return nullptr; }
-    virtual BlockDevice* block_device(usize index) { return nullptr; }
+    virtual Nic* nic(usize /*index*/) { return nullptr; }
+    virtual BlockDevice* block_device(usize /*index*/) { return nullptr; }
 };
 
 } // namespace gantry

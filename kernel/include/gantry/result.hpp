@@ -35,6 +35,14 @@ public:
     }
     Result(const Result&) = delete;
     Result& operator=(const Result&) = delete;
+    Result& operator=(Result&& other)
+    {
+        if (this == &other)
+            return *this;
+        this->~Result();
+        new (this) Result(std::move(other));
+        return *this;
+    }
     ~Result()
     {
         if (m_ok)
