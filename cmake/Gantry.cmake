@@ -17,6 +17,13 @@ if(GANTRY_SANITIZE)
     add_link_options(-fsanitize=address,undefined)
 endif()
 
+# In the fuzz build every library is instrumented for coverage (the parsers live
+# in the core, not in the fuzz targets' own files); the targets add the driver.
+if(GANTRY_FUZZ)
+    add_compile_options(-fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer)
+    add_link_options(-fsanitize=address,undefined)
+endif()
+
 # Flags of the bootable image: the freestanding core library is compiled with these
 # in every build, so a stray OS include or libc call breaks the build, not the boot.
 set(GANTRY_FREESTANDING_FLAGS
