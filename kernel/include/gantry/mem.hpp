@@ -7,6 +7,8 @@
 #include <gantry/result.hpp>
 #include <gantry/types.hpp>
 
+#include <bit>
+#include <cstdint>
 #include <new>
 #include <utility>
 
@@ -19,11 +21,15 @@ struct PageStats {
     usize pages_used = 0;
     usize pages_used_high_water = 0;
     usize largest_free_order = 0;   // order of the largest free block (0 if none)
-    usize free_blocks_by_order[21]; // count of free blocks per order
+    usize free_blocks_by_order[21] = {}; // count of free blocks per order
     u64 allocations = 0;
     u64 failures = 0;
-    // 0 = all free memory in one block of the largest possible order, 1000 = all
-    // free memory in single pages. Per-mille to stay integer.
+    // How far free memory is from its best possible shape, per mille (integer).
+    // Each free page is weighted by the order of the block holding it; the best
+    // shape is, per region, the binary decomposition of its free page count (what
+    // a freshly added or fully freed region has). 0 = free memory is in the
+    // largest blocks it could possibly form (e.g. one block when that is
+    // possible), 1000 = all free memory in single pages.
     u32 fragmentation_permille = 0;
 };
 
@@ -62,6 +68,38 @@ public:
     // records instead of raw pointers.
     bool locate(const void* address, u32& region, usize& page) const;
 
+    // The page holding `address`, rounded down relative to its region's base, and
+    // whether an allocated block of some order starts there. `page` is nullptr
+    // when the address lies in no region. The heap uses it to find slab headers
+    // and to reject pointers it never handed out.
+    struct PageRef {
+        u8* page = nullptr;
+        u8 info = 0; // the page's info byte, see mem/page_allocator.cpp
+
+        bool used_head() const { return (info & info_head_used) != 0; }
+        u32 order() const { return info & info_order_mask; }
+    };
+    // Inline: it is on the heap's free path.
+    PageRef page_ref(const void* address) const
+    {
+        auto where = reinterpret_cast<std::uintptr_t>(address);
+        for (usize index = 0; index < m_region_count; ++index) {
+            const Region& region = m_regions[index];
+            // One unsigned compare: addresses below the base wrap to huge offsets.
+            usize offset = where - reinterpret_cast<std::uintptr_t>(region.base);
+            if (offset < region.bytes) {
+                usize page = offset / page_size;
+                return PageRef{region.base + page * page_size, region.page_info[page]};
+            }
+        }
+        return {};
+    }
+
+    // Per-page info byte: non-zero only on a block's first page.
+    static constexpr u8 info_head_free = 0x80;
+    static constexpr u8 info_head_used = 0x40;
+    static constexpr u8 info_order_mask = 0x1f;
+
 private:
     struct FreeBlock {
         FreeBlock* next;
@@ -70,13 +108,18 @@ private:
     struct Region {
         u8* base = nullptr;  // first usable page (after metadata)
         usize pages = 0;
+        usize bytes = 0;     // pages * page_size
         u8* page_info = nullptr; // per page: see mem/page_allocator.cpp
         u32 region_index = 0;
+        usize pages_free = 0;
     };
 
-    Region* region_of(const void* address);
+    const Region* region_of(const void* address) const;
+    Region& region_of_block(const void* block);
     void push_free(Region& region, usize page, u32 order);
     void remove_free(Region& region, usize page, u32 order);
+    void note_allocation(Region& region, u32 order);
+    u32 fragmentation_permille() const;
 
     Region m_regions[regions_max];
     usize m_region_count = 0;
@@ -113,7 +156,11 @@ public:
     static constexpr usize alignment = 16;
     static constexpr usize small_bytes_max = 1024;
 
-    explicit Heap(PageAllocator& pages) : m_pages(pages) {}
+    static constexpr usize class_count = 14;
+    static_assert(class_count <= HeapStats::classes_max);
+
+    // Does not touch the page allocator: regions may be added afterwards.
+    explicit Heap(PageAllocator& pages);
     Heap(const Heap&) = delete;
 
     // nullptr when memory is exhausted (or when fault injection says so).
@@ -138,27 +185,61 @@ public:
         free(object);
     }
 
-    // Makes the next `count` allocations fail: the simulator's allocation-failure
-    // fault. Constant zero outside the simulator.
+    // Makes the next `count` allocations fail (counted in HeapStats::failures):
+    // the simulator's allocation-failure fault. Never called outside the simulator.
     void inject_failures(u32 count) { m_injected_failures = count; }
 
     HeapStats stats() const;
     PageAllocator& pages() { return m_pages; }
 
+    // Size of the objects of class `index`; the classes are 16-byte steps up to
+    // 128, then two per power of two up to small_bytes_max.
+    static constexpr u32 class_bytes(u32 index)
+    {
+        if (index < 8)
+            return (index + 1) * 16;
+        u32 power = 256u << ((index - 8) / 2);
+        return (index % 2 == 0) ? power / 4 * 3 : power;
+    }
+    // Smallest class holding `bytes` (at most small_bytes_max); 0 bytes use class 0.
+    static constexpr u32 class_index(usize bytes)
+    {
+        usize last = bytes == 0 ? 0 : bytes - 1;
+        if (last < 128)
+            return static_cast<u32>(last / 16);
+        u32 width = static_cast<u32>(std::bit_width(last)); // 8..10
+        u32 upper = last >= (usize{3} << (width - 2)) ? 1 : 0;
+        return 8 + (width - 8) * 2 + upper;
+    }
+
 private:
     struct Slab;
     struct SizeClass {
         Slab* partial = nullptr; // slabs with at least one free object
-        Slab* empty = nullptr;   // at most one cached empty slab
+        Slab* empty = nullptr;   // at most one cached empty slab (kept on `partial`)
     };
 
-    static u32 class_index(usize bytes);
-    Slab* new_slab(u32 index);
+    void* alloc_slow(usize bytes);
+    void* alloc_new_slab(u32 index, usize bytes);
+    void* take_object(u32 index, Slab& slab, usize bytes);
     void* alloc_large(usize bytes);
+    void* fail_allocation();
+    Slab* new_slab(u32 index);
+    static void link_partial(SizeClass& size_class, Slab& slab);
+    void release_slab(SizeClass& size_class, Slab& slab);
+    void free_large(PageAllocator::PageRef block, void* pointer);
+    void note_large_allocated(usize bytes);
+
+    // class_index() per 16-byte step, filled by the constructor: a load instead of
+    // the bit arithmetic on the allocation fast path.
+    static constexpr usize class_steps = small_bytes_max / alignment + 1;
+    u8 m_class_of_step[class_steps] = {};
 
     PageAllocator& m_pages;
     SizeClass m_classes[HeapStats::classes_max];
+    // `allocations` and `frees` are derived in stats(), off the hot path.
     HeapStats m_stats;
+    u64 m_large_allocations = 0;
     u32 m_injected_failures = 0;
 };
 
