@@ -39,6 +39,7 @@ struct Command {
 
 // One line per subcommand, defined in cmd_<name>.cpp.
 int cmd_trace(Args args);
+int cmd_check_scenario(Args args);
 
 bool is_help(std::string_view arg);
 
