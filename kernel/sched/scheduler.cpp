@@ -16,18 +16,18 @@ namespace {
 // neighbour silently. (Bare metal adds guard pages on top of this.)
 constexpr u64 stack_canary = 0x4741'4e54'5259'5354; // "GANTRYST"
 
+// The canary is read and written as one word: the check runs at every switch.
+// (__builtin_memcpy stays a plain load/store even under -fno-builtin.)
 void write_canary(u8* stack)
 {
-    for (usize i = 0; i < sizeof(stack_canary); ++i)
-        stack[i] = static_cast<u8>(stack_canary >> (8 * i));
+    __builtin_memcpy(stack, &stack_canary, sizeof(stack_canary));
 }
 
 bool canary_intact(const u8* stack)
 {
-    for (usize i = 0; i < sizeof(stack_canary); ++i)
-        if (stack[i] != static_cast<u8>(stack_canary >> (8 * i)))
-            return false;
-    return true;
+    u64 word;
+    __builtin_memcpy(&word, stack, sizeof(word));
+    return word == stack_canary;
 }
 
 } // namespace
@@ -154,7 +154,7 @@ void Scheduler::switch_to_scheduler()
 
 void Scheduler::check_stack(const Fiber* fiber) const
 {
-    if (!canary_intact(fiber->m_stack))
+    if (!canary_intact(fiber->m_stack)) [[unlikely]]
         GANTRY_PANIC("fiber stack overflow (canary overwritten)");
 }
 
@@ -169,7 +169,8 @@ void Scheduler::run_ready()
         GANTRY_ASSERT(fiber->m_state == FiberState::ready);
         fiber->m_state = FiberState::running;
         m_current = fiber;
-        m_tracer.fiber_switch(previous, fiber->m_id);
+        if (m_tracer.enabled())
+            m_tracer.fiber_switch(previous, fiber->m_id);
         previous = fiber->m_id;
         ++m_switches;
         arch::ContextTransfer back = arch::jump_context(fiber->m_context, this);
@@ -179,7 +180,7 @@ void Scheduler::run_ready()
         if (fiber->m_state == FiberState::finished)
             finish(fiber);
     }
-    if (previous != 0)
+    if (previous != 0 && m_tracer.enabled())
         m_tracer.fiber_switch(previous, 0);
 }
 
