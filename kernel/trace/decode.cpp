@@ -9,8 +9,8 @@ using namespace std::string_view_literals; // "x"sv needs no strlen in the image
 
 bool is_known(TraceKind kind)
 {
-    u8 value = static_cast<u8>(kind);
-    return value >= 1 && value <= trace_kind_max;
+    // Kinds are not contiguous (network kinds start at 32): ask the name table.
+    return to_string(kind) != "unknown"sv;
 }
 
 std::string_view to_string(TraceKind kind)
@@ -42,6 +42,12 @@ std::string_view to_string(TraceKind kind)
         return "idle"sv;
     case TraceKind::node_info:
         return "node_info"sv;
+    case TraceKind::net_rx:
+        return "net_rx"sv;
+    case TraceKind::net_tx:
+        return "net_tx"sv;
+    case TraceKind::net_drop:
+        return "net_drop"sv;
     }
     return "unknown"sv;
 }
@@ -67,6 +73,18 @@ void decode_mem_stats(PayloadCursor& cursor, TraceFields& out)
     out.heap_bytes_live = cursor.read_u64();
     out.heap_allocations = cursor.read_u64();
     out.heap_frees = cursor.read_u64();
+}
+
+void decode_net(PayloadCursor& cursor, TraceFields& out)
+{
+    out.net.iface = cursor.read_u32();
+    out.net.length = cursor.read_u16();
+    out.net.ethertype = cursor.read_u16();
+    out.net.protocol = cursor.read_u8();
+    out.net.source = cursor.read_u32();
+    out.net.destination = cursor.read_u32();
+    out.net.source_port = cursor.read_u16();
+    out.net.destination_port = cursor.read_u16();
 }
 
 // false for kinds this version does not know.
@@ -114,6 +132,14 @@ bool decode_known(TraceKind kind, PayloadCursor& cursor, TraceFields& out)
     case TraceKind::node_info:
         out.name = cursor.read_str();
         out.name2 = cursor.read_str();
+        return true;
+    case TraceKind::net_rx:
+    case TraceKind::net_tx:
+        decode_net(cursor, out);
+        return true;
+    case TraceKind::net_drop:
+        decode_net(cursor, out);
+        out.reason = cursor.read_u8();
         return true;
     }
     return false;

@@ -241,6 +241,33 @@ void Tracer::idle(TimeNs deadline)
         Encoder(out).put_u64(deadline);
 }
 
+void Tracer::record_net(TraceKind kind, const TraceNetFrame& frame, u8 reason)
+{
+    constexpr usize frame_bytes = 4 + 2 + 2 + 1 + 4 + 4 + 2 + 2;
+    bool with_reason = kind == TraceKind::net_drop;
+    u8* out = begin_record(kind, frame_bytes + (with_reason ? 1 : 0));
+    if (!out)
+        return;
+    Encoder encoder(out);
+    encoder.put_u32(frame.iface);
+    encoder.put_u16(frame.length);
+    encoder.put_u16(frame.ethertype);
+    encoder.put_u8(frame.protocol);
+    encoder.put_u32(frame.source);
+    encoder.put_u32(frame.destination);
+    encoder.put_u16(frame.source_port);
+    encoder.put_u16(frame.destination_port);
+    if (with_reason)
+        encoder.put_u8(reason);
+}
+
+void Tracer::net_rx(const TraceNetFrame& frame) { record_net(TraceKind::net_rx, frame, 0); }
+void Tracer::net_tx(const TraceNetFrame& frame) { record_net(TraceKind::net_tx, frame, 0); }
+void Tracer::net_drop(const TraceNetFrame& frame, u8 reason)
+{
+    record_net(TraceKind::net_drop, frame, reason);
+}
+
 void Tracer::node_info(std::string_view app, std::string_view platform)
 {
     usize payload_bytes = Encoder::str_bytes(app) + Encoder::str_bytes(platform);

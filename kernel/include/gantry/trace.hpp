@@ -38,8 +38,28 @@ enum class TraceKind : u8 {
     kernel_exit = 11,     // i32 exit code
     idle = 12,            // u64 deadline (~0 = none): the kernel waits for an event
     node_info = 13,       // str app, str platform: first record of each node
+    // Network frames at a node's NIC (see TraceNetFrame; docs/trace-format.md).
+    net_rx = 32,          // u32 iface, u16 length, u16 ethertype, u8 ip protocol,
+                          // u32 source ip, u32 destination ip, u16 source port,
+                          // u16 destination port
+    net_tx = 33,          // the same fields as net_rx
+    net_drop = 34,        // the same fields as net_rx, u8 reason (net::DropReason)
 };
-inline constexpr u8 trace_kind_max = 13; // the highest kind this version knows
+inline constexpr u8 trace_kind_max = 34; // the highest kind this version knows
+
+// A frame as the trace records it: enough for a sequence diagram. Fields a frame
+// does not have (ports of an ARP frame, ...) are zero; addresses are host-order
+// u32 (10.0.0.1 = 0x0a000001).
+struct TraceNetFrame {
+    u32 iface = 0;
+    u16 length = 0;
+    u16 ethertype = 0;
+    u8 protocol = 0;
+    u32 source = 0;
+    u32 destination = 0;
+    u16 source_port = 0;
+    u16 destination_port = 0;
+};
 
 // false for kinds added by later versions: readers skip them.
 bool is_known(TraceKind kind);
@@ -73,6 +93,9 @@ public:
     void kernel_exit(i32 code);
     void idle(TimeNs deadline);
     void node_info(std::string_view app, std::string_view platform);
+    void net_rx(const TraceNetFrame& frame);
+    void net_tx(const TraceNetFrame& frame);
+    void net_drop(const TraceNetFrame& frame, u8 reason);
 
     // Writes the file header to the sink. Called once per output file (hosted and
     // sim call it; a sim run with many nodes writes one header for all).
@@ -94,6 +117,7 @@ private:
     // Makes room for `record_bytes`; false if the record can never fit.
     bool make_room(usize record_bytes);
     void record_str(TraceKind kind, std::string_view text);
+    void record_net(TraceKind kind, const TraceNetFrame& frame, u8 reason);
 
     Platform* m_platform = nullptr;
     MutableBytes m_buffer;
@@ -211,6 +235,8 @@ struct TraceFields {
     u64 heap_allocations = 0;
     u64 heap_frees = 0;
     TimeNs deadline = 0;    // idle
+    TraceNetFrame net;      // net_rx, net_tx, net_drop
+    u8 reason = 0;          // net_drop
 };
 
 enum class TraceDecodeError : u8 {
