@@ -146,6 +146,9 @@ public:
     // Writes the counters to the kernel log (at exit).
     void log_counters();
 
+    // Where a traced packet starts: at its Ethernet or its IPv4 header.
+    enum class Layer : u8 { ethernet, ipv4 };
+
     // For UdpSocket: the stack's side of send and close.
     Status<UdpError> udp_send(u16 source_port, Ipv4Address destination, u16 port,
                               Bytes payload);
@@ -196,9 +199,10 @@ private:
     static void arp_failed(void* context, Ipv4Address ip);
 
     // Counting and tracing.
-    void drop(DropReason reason, Bytes frame);
-    void drop_packet(DropReason reason, PacketBuffer* buffer);
-    void trace_frame(u8 kind, Bytes frame, DropReason reason);
+    void drop(DropReason reason, Bytes bytes, Layer layer);
+    void drop_rx(DropReason reason); // the frame being received
+    void drop_packet(DropReason reason, PacketBuffer* buffer, Layer layer);
+    void trace_frame(u8 kind, Bytes bytes, DropReason reason, Layer layer);
     UdpSocket* find_socket(u16 port);
 
     Kernel& m_kernel;
@@ -210,6 +214,7 @@ private:
     ArpCache m_arp;
     Reassembler m_reassembly;
     NetCounters m_counters;
+    Bytes m_rx_frame; // the frame receive_frame is working on, for drop traces
     Pending m_pending[arp_pending_max] = {};
     usize m_pending_head = 0;
     usize m_pending_count = 0;

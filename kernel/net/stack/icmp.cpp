@@ -1,0 +1,123 @@
+// ICMP for a host: RFC 792 (messages), RFC 1122 section 3.2.2 (when a host must
+// and must not send errors; 3.2.2.6 echo), RFC 1812 section 4.3.2.8 (rate
+// limiting, which RFC 1122 allows hosts too).
+#include <gantry/kernel.hpp>
+#include <gantry/net/endian.hpp>
+#include <gantry/net/stack/stack.hpp>
+#include <gantry/net/wire/checksum.hpp>
+#include <gantry/net/wire/icmpv4.hpp>
+
+namespace gantry::net {
+
+namespace {
+
+// What an error quotes: the offending header and up to this many bytes after it,
+// keeping the whole error within the 576 bytes every host accepts (RFC 1812 4.3.2.3).
+constexpr usize quote_bytes_max = 576 - 20 - 8 - 60;
+
+void write_icmp_header(MutableBytes header, u8 type, u8 code, u32 rest)
+{
+    header[0] = type;
+    header[1] = code;
+    store_be16(header, 2, 0);
+    store_be32(header, 4, rest);
+}
+
+// The checksum of header ++ body without a contiguous copy (header has even length).
+void finish_icmp_checksum(MutableBytes header, Bytes body)
+{
+    GANTRY_ASSERT(header.size() % 2 == 0);
+    u32 sum = checksum_combine(checksum_partial(header), checksum_partial(body));
+    store_be16(header, 2, checksum_finish(sum));
+}
+
+} // namespace
+
+void NetStack::receive_icmp(L4Input& input, TimeNs now)
+{
+    auto checked = Icmpv4Packet::check(input.payload);
+    if (!checked.ok())
+        return drop_rx(drop_reason_from(checked.error()));
+    const Icmpv4Packet& icmp = checked.value();
+    m_counters.icmp.rx_packets++;
+    m_counters.icmp.rx_bytes += input.payload.size();
+    if (icmp.type() != Icmpv4Type::echo_request)
+        return; // errors for our own datagrams: nothing acts on them yet
+    // RFC 1122 3.2.2.6: echo to a broadcast address MAY be ignored; we do, so a
+    // broadcast ping cannot make every Gantry node answer at once.
+    if (input.ip.destination != m_address.address)
+        return;
+    // RFC 792 echo reply: same identifier, sequence number and data.
+    u8 header[Icmpv4Packet::header_len];
+    MutableBytes header_bytes(header, sizeof(header));
+    write_icmp_header(header_bytes, static_cast<u8>(Icmpv4Type::echo_reply), 0,
+                      load_be32(input.payload, 4));
+    finish_icmp_checksum(header_bytes, icmp.data());
+    if (send_ipv4(input.ip.source, IpProtocol::icmp, header_bytes, icmp.data(), now).ok()) {
+        m_counters.icmp.tx_packets++;
+        m_counters.icmp.tx_bytes += input.payload.size();
+        m_counters.icmp_echo_replies++;
+    }
+}
+
+bool NetStack::take_icmp_token(TimeNs now)
+{
+    if (now > m_icmp_refill) {
+        TimeNs earned = (now - m_icmp_refill) / icmp_token_interval_ns;
+        if (earned > 0) {
+            u64 tokens = m_icmp_tokens + earned;
+            m_icmp_tokens = static_cast<u32>(tokens > icmp_tokens_max ? icmp_tokens_max : tokens);
+            m_icmp_refill += earned * icmp_token_interval_ns;
+        }
+    }
+    if (m_icmp_tokens == 0)
+        return false;
+    m_icmp_tokens--;
+    return true;
+}
+
+// RFC 1122 3.2.2: never answer an ICMP error, a broadcast or multicast datagram,
+// a non-initial fragment, or a datagram whose source is not a unicast host.
+void NetStack::send_icmp_error(const L4Input& input, u8 type, u8 code, TimeNs now)
+{
+    const Ipv4Repr& ip = input.ip;
+    if (m_address.address.is_unspecified() || ip.destination != m_address.address)
+        return;
+    if (ip.source.is_unspecified() || ip.source.is_broadcast() || ip.source.is_multicast() ||
+        ip.source.is_loopback())
+        return;
+    if (ip.protocol == IpProtocol::icmp) {
+        auto quoted = Icmpv4Packet::check(input.payload, ChecksumCheck::skip);
+        if (!quoted.ok() || (quoted.value().type() != Icmpv4Type::echo_request &&
+                             quoted.value().type() != Icmpv4Type::echo_reply))
+            return;
+    }
+    if (!take_icmp_token(now))
+        return drop(DropReason::rate_limited, Bytes{}, Layer::ipv4);
+    // Header: ICMP's 8 bytes, then the offending IPv4 header (rebuilt for a
+    // reassembled datagram, whose fragments' headers are gone).
+    u8 head[Icmpv4Packet::header_len + Ipv4Packet::header_len_max];
+    usize quoted_header = input.ip_header.size();
+    if (quoted_header == 0) {
+        Ipv4Repr whole = ip;
+        whole.payload_len = static_cast<u16>(input.payload.size());
+        whole.emit(MutableBytes(head + Icmpv4Packet::header_len, Ipv4Repr::header_len));
+        quoted_header = Ipv4Repr::header_len;
+    } else {
+        copy_bytes(MutableBytes(head + Icmpv4Packet::header_len, quoted_header),
+                   input.ip_header);
+    }
+    MutableBytes head_bytes(head, Icmpv4Packet::header_len + quoted_header);
+    write_icmp_header(head_bytes, type, code, 0);
+    usize quote = input.payload.size() < quote_bytes_max ? input.payload.size()
+                                                         : quote_bytes_max;
+    Bytes body = input.payload.first(quote);
+    finish_icmp_checksum(head_bytes, body);
+    if (send_ipv4(ip.source, IpProtocol::icmp, head_bytes, body, now).ok()) {
+        m_counters.icmp.tx_packets++;
+        m_counters.icmp.tx_bytes += head_bytes.size() + body.size();
+        m_counters.icmp_errors_tx++;
+    }
+}
+
+} // namespace gantry::net

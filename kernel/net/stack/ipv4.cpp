@@ -1,0 +1,181 @@
+// IPv4 for a host: RFC 791 (header, fragmentation section 2.3 and 3.2), RFC 1122
+// section 3.2.1 (receive checks: version, checksum, addresses), 3.3.1 (routing:
+// on-link or the default gateway; a host never forwards), 3.3.2 (reassembly)
+// and 3.3.6 (broadcasts). RFC 1112 section 6.4 for multicast MAC mapping.
+#include <gantry/kernel.hpp>
+#include <gantry/net/endian.hpp>
+#include <gantry/net/stack/stack.hpp>
+#include <gantry/net/wire/arp.hpp>
+#include <gantry/net/wire/ethernet.hpp>
+#include <gantry/nic.hpp>
+
+namespace gantry::net {
+
+namespace {
+
+// Copies [offset, offset + out.size()) of the concatenation head ++ body.
+void copy_range(MutableBytes out, Bytes head, Bytes body, usize offset)
+{
+    usize done = 0;
+    if (offset < head.size()) {
+        usize take = head.size() - offset < out.size() ? head.size() - offset : out.size();
+        copy_bytes(out.first(take), head.subspan(offset, take));
+        done = take;
+    }
+    if (done < out.size()) {
+        usize body_offset = offset + done - head.size();
+        copy_bytes(out.subspan(done), body.subspan(body_offset, out.size() - done));
+    }
+}
+
+} // namespace
+
+bool NetStack::accepts_destination(Ipv4Address destination) const
+{
+    if (destination.is_broadcast())
+        return true;
+    if (m_address.address.is_unspecified())
+        return false;
+    if (destination == m_address.address)
+        return true;
+    // RFC 1122 3.3.6: the directed broadcast of our own subnet (not for /31, /32).
+    return m_address.prefix_len < 31 && destination == m_address.broadcast();
+}
+
+void NetStack::receive_ipv4(PacketBuffer*& buffer, Bytes packet, TimeNs now)
+{
+    auto checked = Ipv4Packet::check(packet);
+    if (!checked.ok())
+        return drop_rx(drop_reason_from(checked.error()));
+    const Ipv4Packet& ip = checked.value();
+    m_counters.ipv4.rx_packets++;
+    m_counters.ipv4.rx_bytes += ip.total_len();
+    // RFC 1122 3.2.1.3: a source must be a unicast host address.
+    Ipv4Address source = ip.source();
+    if (source.is_broadcast() || source.is_multicast() ||
+        (m_address.prefix_len < 31 && !m_address.address.is_unspecified() &&
+         source == m_address.broadcast()))
+        return drop_rx(DropReason::bad_address);
+    if (!accepts_destination(ip.destination()))
+        return drop_rx(DropReason::not_for_us);
+    if (ip.ttl() == 0)
+        return drop_rx(DropReason::ttl_expired); // nobody may send it; RFC 791 "Time to Live"
+    if (ip.is_fragment()) {
+        m_counters.fragments_rx++;
+        std::optional<DropReason> refused;
+        auto done = m_reassembly.add(ip, now, refused);
+        if (refused)
+            return drop_rx(*refused);
+        if (!done)
+            return;
+        m_counters.datagrams_reassembled++;
+        L4Input input{done->header, Bytes{}, done->payload, nullptr};
+        receive_l4(input, now);
+        m_reassembly.release(done->slot);
+        return;
+    }
+    L4Input input{Ipv4Repr::parse(ip), ip.header(), ip.payload(), buffer};
+    receive_l4(input, now);
+    buffer = input.buffer; // nullptr when a socket kept it
+}
+
+void NetStack::receive_l4(L4Input& input, TimeNs now)
+{
+    switch (input.ip.protocol) {
+    case IpProtocol::icmp:
+        return receive_icmp(input, now);
+    case IpProtocol::udp:
+        return receive_udp(input, now);
+    default:
+        // RFC 1122 3.2.2.1: a host SHOULD say "protocol unreachable".
+        send_icmp_error(input, 3, 2, now);
+        return drop_rx(DropReason::unknown_protocol);
+    }
+}
+
+std::optional<Ipv4Address> NetStack::route(Ipv4Address destination) const
+{
+    if (destination.is_broadcast() || destination.is_multicast())
+        return destination;
+    if (!m_address.address.is_unspecified() && m_address.contains(destination))
+        return destination;
+    if (!m_gateway.is_unspecified())
+        return m_gateway;
+    return std::nullopt;
+}
+
+// RFC 791 section 2.3: a datagram larger than the MTU leaves in fragments of
+// multiple-of-8 payload, all with the same identification; MF on all but the last.
+Status<NetStack::SendError> NetStack::send_ipv4(Ipv4Address destination, IpProtocol protocol,
+                                                Bytes head, Bytes body, TimeNs now)
+{
+    auto next_hop = route(destination);
+    if (!next_hop) {
+        drop(DropReason::no_route, Bytes{}, Layer::ipv4);
+        return fail(SendError::no_route);
+    }
+    usize total = head.size() + body.size();
+    if (total > Ipv4Packet::total_len_max - Ipv4Repr::header_len)
+        return fail(SendError::too_big);
+    usize room = m_pool.config().buffer_bytes - m_pool.config().headroom;
+    usize mtu_payload = m_nic.mtu() - Ipv4Repr::header_len;
+    usize max_payload = mtu_payload < room ? mtu_payload : room;
+    bool fragmented = total > max_payload;
+    usize chunk = fragmented ? (max_payload & ~usize{7}) : total;
+    GANTRY_ASSERT(chunk > 0 || total == 0);
+    u16 ident = m_next_ident++;
+    if (fragmented)
+        m_counters.datagrams_fragmented++;
+    usize offset = 0;
+    // Bounded: at most total / chunk + 1 fragments (about 45 for 64 KiB).
+    do {
+        usize length = total - offset < chunk ? total - offset : chunk;
+        auto allocated = m_pool.alloc();
+        if (!allocated.ok()) {
+            drop(DropReason::no_buffer, Bytes{}, Layer::ipv4);
+            return fail(SendError::no_buffer);
+        }
+        PacketBuffer* buffer = allocated.value();
+        copy_range(buffer->append(length), head, body, offset);
+        Ipv4Repr ip;
+        ip.source = m_address.address;
+        ip.destination = destination;
+        ip.protocol = protocol;
+        ip.payload_len = static_cast<u16>(length);
+        ip.ident = ident;
+        ip.more_fragments = offset + length < total ? MoreFragments::yes : MoreFragments::no;
+        ip.fragment_offset = static_cast<u16>(offset);
+        ip.emit(buffer->prepend(Ipv4Repr::header_len));
+        m_counters.ipv4.tx_packets++;
+        m_counters.ipv4.tx_bytes += Ipv4Repr::header_len + length;
+        m_counters.fragments_tx += fragmented ? 1 : 0;
+        output_ipv4(buffer, *next_hop, now);
+        offset += length;
+    } while (offset < total);
+    return {};
+}
+
+void NetStack::output_ipv4(PacketBuffer* buffer, Ipv4Address next_hop, TimeNs now)
+{
+    constexpr u16 ethertype = static_cast<u16>(EtherType::ipv4);
+    bool subnet_broadcast = m_address.prefix_len < 31 && !m_address.address.is_unspecified() &&
+                            next_hop == m_address.broadcast();
+    if (next_hop.is_broadcast() || subnet_broadcast)
+        return transmit_frame(buffer, MacAddress::broadcast(), ethertype);
+    if (next_hop.is_multicast()) {
+        // RFC 1112 6.4: 01:00:5e followed by the low 23 bits of the group.
+        MacAddress group{{0x01, 0x00, 0x5e, static_cast<u8>(next_hop.octets[1] & 0x7f),
+                          next_hop.octets[2], next_hop.octets[3]}};
+        return transmit_frame(buffer, group, ethertype);
+    }
+    if (auto mac = m_arp.lookup(next_hop, now))
+        return transmit_frame(buffer, *mac, ethertype);
+    bool ask = m_arp.resolve(next_hop, now) == ArpNeed::send_request;
+    enqueue_pending(buffer, next_hop, now);
+    if (ask) {
+        send_arp(static_cast<u16>(ArpOperation::request), MacAddress{}, next_hop,
+                 MacAddress::broadcast());
+    }
+}
+
+} // namespace gantry::net
