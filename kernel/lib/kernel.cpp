@@ -1,6 +1,8 @@
 #include <gantry/app.hpp>
 #include <gantry/assert.hpp>
 #include <gantry/kernel.hpp>
+#include <gantry/net/stack/stack.hpp>
+#include <gantry/nic.hpp>
 
 namespace gantry {
 
@@ -13,6 +15,8 @@ std::string_view describe(BootError error)
         return "a memory region is too small or too many regions were given";
     case BootError::out_of_memory:
         return "not enough memory to boot (raise --mem)";
+    case BootError::net_config:
+        return "the network configuration does not fit the NIC";
     }
     return "unknown boot error";
 }
@@ -48,6 +52,8 @@ Kernel::Kernel(Platform& platform, const KernelConfig& config)
 Kernel::~Kernel()
 {
     m_scheduler.stop();
+    if (m_net)
+        net::NetStack::destroy(*this, m_net);
     m_tracer.flush();
     // Timers may live on the stacks of abandoned fibers: unlink them all while
     // those stacks still exist (the scheduler frees them after this body).
@@ -126,6 +132,19 @@ Status<BootError> Kernel::boot()
     phase_end();
     if (!timers_ok)
         return fail(BootError::out_of_memory);
+    if (Nic* nic = m_platform.nic(0)) {
+        phase_begin("net");
+        net::NetConfig net_config;
+        net_config.address = net::Ipv4Cidr{m_config.ip, m_config.prefix};
+        net_config.gateway = m_config.gateway;
+        auto created = net::NetStack::create(*this, *nic, net_config);
+        phase_end();
+        if (!created.ok())
+            return fail(created.error() == net::NetStack::CreateError::bad_config
+                            ? BootError::net_config
+                            : BootError::out_of_memory);
+        m_net = created.value();
+    }
     m_booted = true;
     return {};
 }
@@ -164,6 +183,8 @@ void Kernel::exit(int code)
     m_exit_code = code;
     m_scheduler.stop();
     trace_mem_stats();
+    if (m_net)
+        m_net->log_counters();
     m_tracer.kernel_exit(code);
     m_tracer.flush();
 }
@@ -200,6 +221,12 @@ TimeNs Kernel::poll()
     // Bounded: every pass either runs fibers or fires timers; a kernel that is
     // always busy still returns so the platform can deliver external events.
     constexpr usize passes_max = 64;
+    // The network first: frames it takes in make fibers ready for the passes below.
+    bool net_busy = false;
+    if (m_net && !m_exited) {
+        TimeNs at = now();
+        net_busy = m_net->poll(at) <= at;
+    }
     for (usize pass = 0; pass < passes_max && !m_exited; ++pass) {
         usize fired = m_timers.fire_due(now());
         if (fired > 0)
@@ -210,9 +237,13 @@ TimeNs Kernel::poll()
     }
     if (m_exited)
         return deadline_none;
-    if (m_scheduler.runnable_fibers() > 0)
+    if (m_scheduler.runnable_fibers() > 0 || net_busy)
         return now();
     TimeNs deadline = m_timers.next_deadline();
+    if (m_net) {
+        TimeNs net_deadline = m_net->next_deadline();
+        deadline = net_deadline < deadline ? net_deadline : deadline;
+    }
     m_tracer.idle(deadline);
     return deadline;
 }

@@ -8,6 +8,7 @@
 
 #include <gantry/log.hpp>
 #include <gantry/mem.hpp>
+#include <gantry/net/address.hpp>
 #include <gantry/platform.hpp>
 #include <gantry/result.hpp>
 #include <gantry/sched.hpp>
@@ -18,6 +19,12 @@
 namespace gantry {
 
 class App;
+namespace net {
+class NetStack;
+}
+
+// How the network interface gets its address (DHCP arrives with the DHCP client).
+enum class NetDhcp : u8 { off, on };
 
 struct AppArgs {
     std::span<const std::string_view> values; // positional arguments for the app
@@ -32,9 +39,15 @@ struct KernelConfig {
     LogLevel log_level = LogLevel::info;
     // How often memory statistics are sampled into the trace while the kernel runs.
     TimeNs mem_stats_interval_ns = 10 * ns_per_ms;
+    // Network, used when the platform has a NIC: address/prefix and default gateway
+    // (unspecified = none).
+    net::Ipv4Address ip;
+    u8 prefix = 24;
+    net::Ipv4Address gateway;
+    NetDhcp dhcp = NetDhcp::off;
 };
 
-enum class BootError : u8 { no_memory_region, region_unusable, out_of_memory };
+enum class BootError : u8 { no_memory_region, region_unusable, out_of_memory, net_config };
 std::string_view describe(BootError error);
 
 struct BootPhase {
@@ -98,6 +111,8 @@ public:
     Heap& heap() { return m_heap; }
     Tracer& trace() { return m_tracer; }
     Logger& log() { return m_logger; }
+    // The network stack; nullptr when the platform has no NIC.
+    net::NetStack* net() { return m_net; }
 
 private:
     Platform& m_platform;
@@ -110,6 +125,7 @@ private:
     Scheduler m_scheduler;
     Event m_shutdown_event;
     Timer m_mem_stats_timer;
+    net::NetStack* m_net = nullptr;
     BootPhase m_phases[boot_phases_max];
     usize m_phase_count = 0;
     bool m_phase_open = false;
