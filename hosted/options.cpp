@@ -14,7 +14,8 @@ struct OptionSpec {
 
 constexpr OptionSpec option_specs[] = {
     {"--mem", true}, {"--trace", true}, {"--log-level", true},
-    {"--help", false}, {"-h", false}, {"--version", false},
+    {"--net", true}, {"--ip", true}, {"--gw", true}, {"--mac", true}, {"--pcap", true},
+    {"--dhcp", false}, {"--help", false}, {"-h", false}, {"--version", false},
 };
 
 // Levenshtein distance, for "did you mean" on a mistyped option.
@@ -47,8 +48,79 @@ std::string suggestion(std::string_view unknown)
     return best ? std::string(" (did you mean ") + best->name + "?)" : std::string();
 }
 
+// QEMU's -netdev syntax: KIND[,key=value...]. Only tap is implemented so far.
+std::string apply_net(Options& out, std::string_view value)
+{
+    std::string_view kind = value.substr(0, value.find(','));
+    std::string_view rest = kind.size() < value.size() ? value.substr(kind.size() + 1) : "";
+    if (kind == "user" || kind == "socket")
+        return "--net " + std::string(kind) +
+               " is not implemented yet; use --net tap,ifname=IF (see docs/networking.md)";
+    if (kind != "tap")
+        return "--net: unknown kind '" + std::string(kind) + "' (expected tap)";
+    out.net_kind = kind;
+    while (!rest.empty()) {
+        std::string_view item = rest.substr(0, rest.find(','));
+        rest = item.size() < rest.size() ? rest.substr(item.size() + 1) : "";
+        auto equals = item.find('=');
+        std::string_view key = item.substr(0, equals);
+        std::string_view val = equals == std::string_view::npos ? "" : item.substr(equals + 1);
+        if (key == "ifname" && !val.empty())
+            out.net_ifname = val;
+        else
+            return "--net tap: unknown or empty parameter '" + std::string(item) +
+                   "' (expected ifname=IF)";
+    }
+    if (out.net_ifname.empty())
+        return "--net tap needs ifname=IF, e.g. --net tap,ifname=gt0";
+    return {};
+}
+
+std::string apply_ip(Options& out, std::string_view value)
+{
+    auto slash = value.find('/');
+    auto address = net::Ipv4Address::parse(value.substr(0, slash));
+    unsigned prefix = 24;
+    if (slash != std::string_view::npos) {
+        std::string_view digits = value.substr(slash + 1);
+        auto [end, error] = std::from_chars(digits.data(), digits.data() + digits.size(), prefix);
+        if (error != std::errc() || end != digits.data() + digits.size() || prefix > 32)
+            address.reset();
+    }
+    if (!address)
+        return "--ip: '" + std::string(value) + "' is not an address like 10.0.0.2/24";
+    out.ip = net::Ipv4Cidr{*address, static_cast<u8>(prefix)};
+    return {};
+}
+
+std::string apply_net_option(Options& out, std::string_view name, std::string_view value)
+{
+    if (name == "--net")
+        return apply_net(out, value);
+    if (name == "--ip")
+        return apply_ip(out, value);
+    if (name == "--gw") {
+        auto gateway = net::Ipv4Address::parse(value);
+        if (!gateway)
+            return "--gw: '" + std::string(value) + "' is not an address like 10.0.0.1";
+        out.gateway = *gateway;
+    } else if (name == "--mac") {
+        out.mac = parse_mac(value);
+        if (!out.mac || out.mac->is_multicast())
+            return "--mac: '" + std::string(value) + "' is not a unicast MAC like 02:00:00:00:00:01";
+    } else if (name == "--pcap") {
+        out.pcap_path = value;
+    } else if (name == "--dhcp") {
+        return "--dhcp is not implemented yet; use --ip A.B.C.D/N";
+    }
+    return {};
+}
+
 std::string apply(Options& out, std::string_view name, std::string_view value)
 {
+    if (name == "--net" || name == "--ip" || name == "--gw" || name == "--mac" ||
+        name == "--pcap" || name == "--dhcp")
+        return apply_net_option(out, name, value);
     if (name == "--mem") {
         if (!parse_size(value, out.memory_bytes) || out.memory_bytes < 64 * 1024)
             return "--mem: '" + std::string(value) +
@@ -75,6 +147,23 @@ std::string apply(Options& out, std::string_view name, std::string_view value)
 }
 
 } // namespace
+
+std::optional<net::MacAddress> parse_mac(std::string_view text)
+{
+    if (text.size() != 17)
+        return std::nullopt;
+    net::MacAddress mac;
+    for (usize i = 0; i < net::MacAddress::size; ++i) {
+        if (i > 0 && text[i * 3 - 1] != ':')
+            return std::nullopt;
+        unsigned octet = 0;
+        auto [end, error] = std::from_chars(text.data() + i * 3, text.data() + i * 3 + 2, octet, 16);
+        if (error != std::errc() || end != text.data() + i * 3 + 2)
+            return std::nullopt;
+        mac.octets[i] = static_cast<u8>(octet);
+    }
+    return mac;
+}
 
 bool parse_size(std::string_view text, usize& out)
 {
@@ -146,6 +235,13 @@ options:
                       suffixes K, M, G). Reserved lazily: unused pages cost nothing.
   --trace FILE        write a binary trace (read it with 'gantry trace dump FILE')
   --log-level LEVEL   debug, info, warn or error (default info)
+  --net tap,ifname=IF attach the NIC to an existing tap device; create one
+                      without root for later runs with
+                        sudo ip tuntap add dev IF mode tap user $USER
+  --ip A.B.C.D/N      the interface's address and prefix (default prefix 24)
+  --gw A.B.C.D        default gateway
+  --mac XX:XX:..      the NIC's MAC (default: derived from the ifname)
+  --pcap FILE         capture every frame the NIC sends and receives (pcap, ns)
   -h, --help          show this help
   --version           print the Gantry version
 

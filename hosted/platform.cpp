@@ -1,3 +1,5 @@
+#include "net/tap_nic.hpp"
+
 #include <gantry/hosted/platform.hpp>
 #include <gantry/trace.hpp>
 
@@ -71,6 +73,21 @@ std::string HostedPlatform::open(const Config& config)
             return errno_text("cannot set up the event loop");
     }
 
+    if (!config.tap_ifname.empty()) {
+        m_tap = std::make_unique<TapNic>();
+        if (auto error = m_tap->open(config.tap_ifname, config.mac); !error.empty())
+            return error;
+        if (!config.pcap_path.empty())
+            if (auto error = m_tap->pcap().open(config.pcap_path); !error.empty())
+                return error;
+        // Frames wake the idle loop; the kernel reads them in its next poll.
+        epoll_event event{};
+        event.events = EPOLLIN;
+        event.data.fd = m_tap->fd();
+        if (epoll_ctl(m_epoll, EPOLL_CTL_ADD, m_tap->fd(), &event) != 0)
+            return errno_text("cannot watch the tap device");
+    }
+
     if (!config.trace_path.empty()) {
         m_trace_file = std::fopen(config.trace_path.c_str(), "wb");
         if (!m_trace_file)
@@ -84,6 +101,7 @@ std::string HostedPlatform::open(const Config& config)
 
 HostedPlatform::~HostedPlatform()
 {
+    m_tap.reset();
     if (m_trace_file)
         std::fclose(m_trace_file);
     for (int fd : {m_epoll, m_timer, m_signals})
@@ -122,6 +140,16 @@ void HostedPlatform::idle_until(TimeNs deadline)
                 ++m_pending_signals;
         }
     }
+}
+
+Nic* HostedPlatform::nic(usize index)
+{
+    return index == 0 ? m_tap.get() : nullptr;
+}
+
+bool HostedPlatform::finish_pcap()
+{
+    return !m_tap || m_tap->pcap().close();
 }
 
 bool HostedPlatform::finish_trace()

@@ -4,6 +4,8 @@
 #include <gantry/hosted/platform.hpp>
 #include <gantry/hosted/runner.hpp>
 
+#include "net/tap_nic.hpp"
+
 #include <cstdio>
 #include <memory>
 #include <string>
@@ -49,6 +51,9 @@ int boot_and_run(const Options& options, const char* app_name, AppFactory factor
     config.platform_name = "hosted";
     config.trace = !options.trace_path.empty();
     config.log_level = options.log_level;
+    config.ip = options.ip.address;
+    config.prefix = options.ip.prefix_len;
+    config.gateway = options.gateway;
     auto kernel = std::make_unique<Kernel>(platform, config);
     kernel->record_phase("platform", 0, platform.now());
     if (auto booted = kernel->boot(); !booted.ok()) {
@@ -94,6 +99,13 @@ int main(int argc, char** argv, const char* app_name, AppFactory factory)
     HostedPlatform::Config platform_config;
     platform_config.memory_bytes = options.memory_bytes;
     platform_config.trace_path = options.trace_path;
+    platform_config.tap_ifname = options.net_ifname;
+    platform_config.mac = options.mac ? *options.mac : mac_for_ifname(options.net_ifname);
+    platform_config.pcap_path = options.pcap_path;
+    if (!options.pcap_path.empty() && options.net_kind.empty()) {
+        std::fprintf(stderr, "%s: --pcap needs a NIC (--net tap,ifname=IF)\n", app_name);
+        return exit_bad_usage;
+    }
     if (auto error = HostedPlatform::create(platform_config, created); !error.empty()) {
         std::fprintf(stderr, "%s: %s\n", app_name, error.c_str());
         return exit_bad_usage;
@@ -101,6 +113,11 @@ int main(int argc, char** argv, const char* app_name, AppFactory factory)
     std::unique_ptr<HostedPlatform> platform(created);
     std::fflush(stdout);
     int code = boot_and_run(options, app_name, factory, *platform);
+    if (!platform->finish_pcap()) {
+        std::fprintf(stderr, "%s: writing the capture to '%s' failed (disk full?)\n", app_name,
+                     options.pcap_path.c_str());
+        code = code != 0 ? code : exit_trace_failed;
+    }
     if (platform->trace_write_failed() || !platform->finish_trace()) {
         std::fprintf(stderr, "%s: writing the trace to '%s' failed (disk full?)\n", app_name,
                      options.trace_path.c_str());

@@ -3,7 +3,9 @@
 #pragma once
 
 #include <gantry/log.hpp>
+#include <gantry/net/address.hpp>
 
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -16,7 +18,18 @@ struct Options {
     bool help = false;
     bool version = false;
     std::vector<std::string> app_args;
+    // Network (--net tap,ifname=IF; QEMU -netdev syntax).
+    std::string net_kind;    // empty: no NIC
+    std::string net_ifname;
+    net::Ipv4Cidr ip;        // --ip A.B.C.D/N
+    net::Ipv4Address gateway; // --gw
+    std::optional<net::MacAddress> mac;
+    std::string pcap_path;
+    bool dhcp = false;
 };
+
+// "02:00:00:aa:bb:cc" -> MAC; nullopt on anything else.
+std::optional<net::MacAddress> parse_mac(std::string_view text);
 
 // Returns an empty string on success, else the message to print (exit 2).
 std::string parse_options(int argc, char** argv, Options& out);

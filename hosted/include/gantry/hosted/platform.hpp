@@ -5,16 +5,24 @@
 
 #include <gantry/platform.hpp>
 
+#include <gantry/net/address.hpp>
+
 #include <cstdio>
+#include <memory>
 #include <string>
 
 namespace gantry::hosted {
+
+class TapNic;
 
 class HostedPlatform final : public Platform {
 public:
     struct Config {
         usize memory_bytes = 64 * 1024 * 1024;
         std::string trace_path; // empty: no trace file
+        std::string tap_ifname; // empty: no NIC
+        net::MacAddress mac;
+        std::string pcap_path;  // empty: no capture
     };
 
     // Returns an empty string on success, otherwise what went wrong and what to do.
@@ -28,12 +36,15 @@ public:
     std::span<const MemoryRegion> memory_regions() override { return {&m_region, 1}; }
     bool trace_sink_enabled() override { return m_trace_file != nullptr; }
     void trace_sink_write(Bytes bytes) override;
+    Nic* nic(usize index) override;
 
     // Termination signals received since the last call (SIGINT, SIGTERM).
     int take_signals();
     bool trace_write_failed() const { return m_trace_write_failed; }
     // Flushes and closes the trace file; false if that failed.
     bool finish_trace();
+    // Flushes and closes the capture file; false if writing it failed.
+    bool finish_pcap();
 
 private:
     HostedPlatform() = default;
@@ -47,6 +58,7 @@ private:
     long long m_origin_ns = 0;
     std::FILE* m_trace_file = nullptr;
     bool m_trace_write_failed = false;
+    std::unique_ptr<TapNic> m_tap;
 };
 
 } // namespace gantry::hosted
