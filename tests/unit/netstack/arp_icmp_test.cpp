@@ -1,0 +1,217 @@
+// The stack's link and network layers, driven frame by frame with explicit time.
+#include "net_fixture.hpp"
+
+using namespace gantry;
+using namespace gantry::testing;
+using net::DropReason;
+
+namespace {
+
+net::ArpRepr parse_sent_arp(const Frame& frame)
+{
+    auto eth = net::EthernetFrame::check(Bytes(frame));
+    REQUIRE(eth.ok());
+    REQUIRE(eth.value().ethertype() == net::EtherType::arp);
+    auto packet = net::ArpPacket::check(eth.value().payload());
+    REQUIRE(packet.ok());
+    return net::ArpRepr::parse(packet.value());
+}
+
+} // namespace
+
+TEST_CASE("a new address is announced with a gratuitous ARP")
+{
+    NetFixture f;
+    auto sent = f.nic.take_sent();
+    REQUIRE(sent.size() == 1);
+    net::ArpRepr announce = parse_sent_arp(sent[0]);
+    CHECK(announce.operation == net::ArpOperation::request);
+    CHECK(announce.sender_ip == our_ip);
+    CHECK(announce.target_ip == our_ip);
+    CHECK(announce.sender_mac == our_mac);
+    CHECK(sent[0].size() == 60); // padded to the Ethernet minimum
+}
+
+TEST_CASE("an ARP request for our address is answered and its sender learned")
+{
+    NetFixture f;
+    f.nic.take_sent();
+    f.deliver(ethernet(net::MacAddress::broadcast(), peer_mac, net::EtherType::arp,
+                       arp(net::ArpOperation::request, peer_mac, peer_ip, {}, our_ip)));
+    auto sent = f.nic.take_sent();
+    REQUIRE(sent.size() == 1);
+    net::ArpRepr reply = parse_sent_arp(sent[0]);
+    CHECK(reply.operation == net::ArpOperation::reply);
+    CHECK(reply.sender_mac == our_mac);
+    CHECK(reply.sender_ip == our_ip);
+    CHECK(reply.target_mac == peer_mac);
+    CHECK(reply.target_ip == peer_ip);
+    CHECK(f.stack->arp_cache().lookup(peer_ip, f.now()) == peer_mac);
+    CHECK(f.stack->counters().arp_replies_tx == 1);
+}
+
+TEST_CASE("an ARP request for another address gets no answer and teaches nothing")
+{
+    NetFixture f;
+    f.nic.take_sent();
+    auto other = net::Ipv4Address::from_u32(0x0a000063);
+    f.deliver(ethernet(net::MacAddress::broadcast(), peer_mac, net::EtherType::arp,
+                       arp(net::ArpOperation::request, peer_mac, peer_ip, {}, other)));
+    CHECK(f.nic.take_sent().empty());
+    CHECK_FALSE(f.stack->arp_cache().lookup(peer_ip, f.now()));
+}
+
+TEST_CASE("a packet waits for ARP resolution, then leaves to the resolved MAC")
+{
+    NetFixture f;
+    f.nic.take_sent();
+    auto socket = f.stack->udp_bind(0);
+    REQUIRE(socket.ok());
+    Frame data = pattern(100);
+    REQUIRE(socket.value()->send_to(peer_ip, 9, Bytes(data)).ok());
+    auto sent = f.nic.take_sent();
+    REQUIRE(sent.size() == 1); // the ARP request only: the datagram is pending
+    CHECK(parse_sent_arp(sent[0]).target_ip == peer_ip);
+    CHECK(f.stack->next_deadline() == f.now() + net::ArpCache::retry_ns);
+
+    f.deliver(ethernet(our_mac, peer_mac, net::EtherType::arp,
+                       arp(net::ArpOperation::reply, peer_mac, peer_ip, our_mac, our_ip)));
+    sent = f.nic.take_sent();
+    REQUIRE(sent.size() == 1);
+    SentIpv4 datagram = parse_sent_ipv4(sent[0]);
+    CHECK(datagram.ethernet.destination == peer_mac);
+    CHECK(datagram.ip.protocol == net::IpProtocol::udp);
+    CHECK(datagram.payload.size() == 108);
+    socket.value()->close();
+}
+
+TEST_CASE("ARP is retried once a second and pending packets drop after the last try")
+{
+    NetFixture f;
+    f.nic.take_sent();
+    auto socket = f.stack->udp_bind(0);
+    REQUIRE(socket.ok());
+    Frame data = pattern(10);
+    REQUIRE(socket.value()->send_to(peer_ip, 9, Bytes(data)).ok());
+    CHECK(f.nic.take_sent().size() == 1);
+    for (int second = 1; second <= 2; ++second) {
+        f.tk.platform.advance(net::ArpCache::retry_ns);
+        f.poll();
+        auto sent = f.nic.take_sent();
+        REQUIRE(sent.size() == 1);
+        CHECK(parse_sent_arp(sent[0]).target_ip == peer_ip);
+    }
+    CHECK(f.stack->counters().dropped(DropReason::arp_timeout) == 0);
+    f.tk.platform.advance(net::ArpCache::retry_ns);
+    f.poll();
+    CHECK(f.nic.take_sent().empty());
+    CHECK(f.stack->counters().dropped(DropReason::arp_timeout) == 1);
+    CHECK(f.stack->counters().arp_requests_tx == 4); // announcement + 3 tries
+    CHECK(f.stack->pool().stats().in_use == 0);
+    socket.value()->close();
+}
+
+TEST_CASE("the ARP pending queue is bounded")
+{
+    NetFixture f;
+    auto socket = f.stack->udp_bind(0);
+    REQUIRE(socket.ok());
+    Frame data = pattern(10);
+    for (usize i = 0; i < net::NetStack::arp_pending_max + 3; ++i)
+        REQUIRE(socket.value()->send_to(peer_ip, 9, Bytes(data)).ok());
+    CHECK(f.stack->counters().dropped(DropReason::arp_pending_overflow) == 3);
+    CHECK(f.stack->pool().stats().in_use == net::NetStack::arp_pending_max);
+    socket.value()->close();
+}
+
+TEST_CASE("off-link destinations go through the gateway; without one there is no route")
+{
+    SECTION("gateway")
+    {
+        NetFixture f;
+        f.learn_peer();
+        auto socket = f.stack->udp_bind(0);
+        Frame data = pattern(10);
+        auto far = net::Ipv4Address::from_u32(0xc0a80101);
+        REQUIRE(socket.value()->send_to(far, 9, Bytes(data)).ok());
+        auto sent = f.nic.take_sent();
+        REQUIRE(sent.size() == 1);
+        SentIpv4 datagram = parse_sent_ipv4(sent[0]);
+        CHECK(datagram.ethernet.destination == peer_mac);
+        CHECK(datagram.ip.destination == far);
+        socket.value()->close();
+    }
+    SECTION("no gateway")
+    {
+        NetFixture f(net::Ipv4Address{});
+        auto socket = f.stack->udp_bind(0);
+        Frame data = pattern(10);
+        auto sent = socket.value()->send_to(net::Ipv4Address::from_u32(0xc0a80101), 9, Bytes(data));
+        REQUIRE_FALSE(sent.ok());
+        CHECK(sent.error() == net::UdpError::no_route);
+        CHECK(f.stack->counters().dropped(DropReason::no_route) == 1);
+        socket.value()->close();
+    }
+}
+
+TEST_CASE("an echo request gets an echo reply with the same identifier, sequence and data")
+{
+    NetFixture f;
+    f.learn_peer();
+    Frame data = pattern(56);
+    f.deliver(from_peer_ip(ipv4(peer_ip, our_ip, net::IpProtocol::icmp, icmp_echo(77, 3, data))));
+    auto sent = f.nic.take_sent();
+    REQUIRE(sent.size() == 1);
+    SentIpv4 reply = parse_sent_ipv4(sent[0]);
+    CHECK(reply.ethernet.destination == peer_mac);
+    CHECK(reply.ip.source == our_ip);
+    CHECK(reply.ip.destination == peer_ip);
+    auto icmp = net::Icmpv4Packet::check(Bytes(reply.payload));
+    REQUIRE(icmp.ok()); // includes the checksum
+    CHECK(icmp.value().type() == net::Icmpv4Type::echo_reply);
+    CHECK(icmp.value().ident() == 77);
+    CHECK(icmp.value().sequence() == 3);
+    CHECK(Frame(icmp.value().data().begin(), icmp.value().data().end()) == data);
+    CHECK(f.stack->counters().icmp_echo_replies == 1);
+}
+
+TEST_CASE("receive checks drop and count bad frames by reason")
+{
+    NetFixture f;
+    f.learn_peer();
+    Frame packet = ipv4(peer_ip, our_ip, net::IpProtocol::icmp, icmp_echo(1, 1, pattern(8)));
+    SECTION("bad IPv4 header checksum")
+    {
+        packet[10] ^= 0xff;
+        f.deliver(from_peer_ip(packet));
+        CHECK(f.stack->counters().dropped(DropReason::bad_checksum) == 1);
+    }
+    SECTION("truncated")
+    {
+        packet.resize(30);
+        f.deliver(from_peer_ip(packet));
+        CHECK(f.stack->counters().dropped(DropReason::truncated) == 1);
+    }
+    SECTION("another host's address")
+    {
+        packet = ipv4(peer_ip, net::Ipv4Address::from_u32(0x0a000009), net::IpProtocol::icmp,
+                      icmp_echo(1, 1, pattern(8)));
+        f.deliver(from_peer_ip(packet));
+        CHECK(f.stack->counters().dropped(DropReason::not_for_us) == 1);
+    }
+    SECTION("unknown EtherType")
+    {
+        f.deliver(ethernet(our_mac, peer_mac, net::EtherType::ipv6, pattern(40)));
+        CHECK(f.stack->counters().dropped(DropReason::unknown_protocol) == 1);
+    }
+    SECTION("unknown IP protocol answers protocol unreachable")
+    {
+        packet = ipv4(peer_ip, our_ip, static_cast<net::IpProtocol>(99), pattern(8));
+        f.deliver(from_peer_ip(packet));
+        CHECK(f.stack->counters().dropped(DropReason::unknown_protocol) == 1);
+        CHECK(f.stack->counters().icmp_errors_tx == 1);
+    }
+    CHECK(f.nic.take_sent().size() == (f.stack->counters().icmp_errors_tx));
+    CHECK(f.stack->counters().drops_total() == 1);
+    CHECK(f.stack->pool().stats().in_use == 0);
+}
