@@ -1,0 +1,48 @@
+// The simulator's platform: one per node incarnation. Time is the world's
+// virtual clock seen through the node's drift; the console goes to the node's
+// log; entropy comes from the node's seeded stream; memory is the node's arena;
+// the trace goes to the world's single trace writer.
+#pragma once
+
+#include <gantry/platform.hpp>
+
+#include <vector>
+
+namespace gantry::sim {
+
+class Node;
+class World;
+
+// The node's clock: virtual time scaled by (1 + drift_ppm / 1e6), exactly and
+// monotonically (integer arithmetic, so every build computes the same ticks).
+TimeNs drifted_time(TimeNs virtual_ns, i64 drift_ppm);
+// The earliest virtual time at which the node's clock reads `local_ns` or later.
+TimeNs virtual_time_for(TimeNs local_ns, i64 drift_ppm);
+
+class SimPlatform final : public Platform {
+public:
+    SimPlatform(World& world, Node& node, MemoryRegion region);
+
+    TimeNs now() override;
+    // Never called under the simulator (the world drives Kernel::poll): panics.
+    void idle_until(TimeNs deadline) override;
+    void console_write(std::string_view text) override;
+    void fill_entropy(MutableBytes out) override;
+    std::span<const MemoryRegion> memory_regions() override { return {&m_region, 1}; }
+    bool trace_sink_enabled() override;
+    void trace_sink_write(Bytes bytes) override;
+
+    // The NIC seam. A simulated NIC (a later slice: it implements gantry::Nic
+    // once the network stack defines it) is attached here by the world's link
+    // code and calls World::wake(node) when a frame arrives for the node.
+    Nic* nic(usize index) override { return index < m_nics.size() ? m_nics[index] : nullptr; }
+    void attach_nic(Nic* nic) { m_nics.push_back(nic); }
+
+private:
+    World& m_world;
+    Node& m_node;
+    MemoryRegion m_region;
+    std::vector<Nic*> m_nics;
+};
+
+} // namespace gantry::sim

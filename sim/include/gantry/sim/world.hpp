@@ -1,0 +1,245 @@
+// The simulated world: many kernel instances ("nodes") in one process, one
+// thread, one virtual clock, one event queue. Idle time costs nothing: the
+// clock jumps to the next event. A run is a pure function of the seed and the
+// calls made on the world (see docs/simulator.md).
+//
+//     gantry::sim::World world({.seed = 42});
+//     auto a = world.add_node({.app = "hello"});
+//     world.run_until_idle();
+//     CHECK(world.state(a) == gantry::sim::NodeState::exited);
+#pragma once
+
+#include <gantry/app.hpp>
+#include <gantry/arch/context.hpp>
+#include <gantry/sim/random.hpp>
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <optional>
+#include <span>
+#include <string>
+#include <vector>
+
+namespace gantry::sim {
+
+class Node;
+class TraceWriter;
+
+using NodeId = u32;
+
+// Creates a node's app in its kernel's heap (return nullptr when out of memory).
+using SimAppFactory = std::function<App*(Kernel&)>;
+
+struct WorldConfig {
+    u64 seed = 1;
+    // A node that keeps work runnable (never goes idle) for this long is stuck in
+    // a loop: the watchdog records a failure and stops it instead of hanging the run.
+    TimeNs watchdog_ns = 1 * ns_per_s;
+    // Virtual CPU time charged to a poll that leaves work runnable, so a busy
+    // node moves the clock forward and the watchdog can see it.
+    TimeNs busy_poll_ns = 1 * ns_per_us;
+    std::string trace_path = {};  // the whole world's trace file; empty = none
+    bool trace_in_memory = false; // also keep the trace bytes (tests compare them)
+    // Records (event index, rolling hash) every N events; 0 = off. Two runs that
+    // should be identical are compared with first_divergence() to find where not.
+    u64 hash_every = 0;
+};
+
+struct NodeConfig {
+    std::string app = {};         // a name from the app registry, or
+    SimAppFactory factory = {};   // a factory (tests); wins over `app` when set
+    std::string name = {};        // for logs and the trace; defaults to the app name
+    std::vector<std::string> args = {};
+    usize memory_bytes = 8 * 1024 * 1024; // the node's arena: its whole RAM
+    i64 clock_drift_ppm = 0;              // > -1'000'000; the node's clock runs fast if > 0
+    TimeNs start_ns = 0;                  // virtual time of the first boot
+    LogLevel log_level = LogLevel::info;
+    TimeNs mem_stats_interval_ns = 10 * ns_per_ms; // memory samples (only when tracing)
+    std::string console_path = {};        // also append the console to this file
+    usize console_bytes_max = 1024 * 1024; // older console output is dropped beyond this
+};
+
+enum class NodeState : u8 {
+    pending, // waiting for its boot time
+    running,
+    paused,
+    exited,  // the app returned: exit_code() is valid
+    crashed, // stopped by crash(); restart() boots it again
+    failed,  // panic, boot failure, watchdog: see failures()
+};
+std::string_view to_string(NodeState state);
+
+enum class FailureKind : u8 { panic, boot, watchdog, exception };
+std::string_view to_string(FailureKind kind);
+
+// Everything needed to reproduce and locate a node failure.
+struct NodeFailure {
+    NodeId node;
+    u32 incarnation; // 0 for the first boot, +1 per restart
+    FailureKind kind;
+    std::string file; // empty unless kind == panic
+    int line = 0;
+    std::string message;
+    u64 seed;
+    TimeNs time;
+    std::string describe() const;
+};
+
+struct EventCheckpoint {
+    u64 event_index; // events processed when the hash was taken
+    u64 hash;
+    bool operator==(const EventCheckpoint&) const = default;
+};
+
+// The first checkpoint where two runs differ; nullopt when one is a prefix of
+// the other. Re-run both with a smaller hash_every around it to narrow down.
+std::optional<EventCheckpoint> first_divergence(std::span<const EventCheckpoint> a,
+                                                std::span<const EventCheckpoint> b);
+
+enum class RunEnd : u8 {
+    all_exited, // every node exited, crashed or failed and no action is pending
+    time_limit,
+    idle,       // nothing left to happen: remaining nodes wait for events that never come
+};
+std::string_view to_string(RunEnd end);
+
+struct RunResult {
+    RunEnd end;
+    TimeNs time;
+    u64 events;
+    // With RunEnd::idle: nodes still alive but waiting for an event that will
+    // never come (a deadlock, or a server with no clients left).
+    std::vector<NodeId> waiting;
+};
+
+class World {
+public:
+    explicit World(WorldConfig config = {});
+    World(const World&) = delete;
+    World& operator=(const World&) = delete;
+    ~World();
+
+    // Throws std::invalid_argument for an unknown app or a bad configuration.
+    NodeId add_node(NodeConfig config);
+
+    // Faults, effective at now(). crash(): instant stop, volatile state (the
+    // whole arena) lost. restart(): a fresh kernel with the same configuration.
+    void crash(NodeId node);
+    void restart(NodeId node);
+    void pause(NodeId node);
+    void resume(NodeId node);
+    // Runs `action` at virtual time `time` (>= now()), in order with all events.
+    void at(TimeNs time, std::function<void(World&)> action);
+
+    // The device seam: something outside the node (a frame on a link, a disk
+    // completion) needs it to poll now. Ignored unless the node is running.
+    void wake(NodeId node);
+
+    // Processes one event; false when the queue is empty.
+    bool step();
+    // Runs events up to `time_limit`; the clock ends at time_limit unless every
+    // node finished first.
+    RunResult run_until(TimeNs time_limit);
+    // Runs until nothing is left to happen, every node finished, or time_limit.
+    RunResult run_until_idle(TimeNs time_limit = deadline_none);
+
+    TimeNs now() const { return m_now; }
+    u64 seed() const { return m_config.seed; }
+    const WorldConfig& config() const { return m_config; }
+    usize node_count() const { return m_nodes.size(); }
+
+    NodeState state(NodeId node) const;
+    std::optional<int> exit_code(NodeId node) const; // set once the app returned
+    const std::string& console(NodeId node) const;
+    u32 incarnation(NodeId node) const;
+    // The running kernel, for inspection by tests; nullptr unless booted and alive.
+    Kernel* kernel(NodeId node);
+    // The node's own clock (virtual time through its drift).
+    TimeNs node_time(NodeId node) const;
+    std::span<const NodeFailure> failures() const { return m_failures; }
+
+    // A fresh generator for a (node, purpose) stream: devices and fault sources
+    // take theirs here so each gets its own numbers.
+    Rng rng(u32 owner, Stream stream) const { return Rng(m_config.seed, owner, stream); }
+
+    u64 events_processed() const { return m_events; }
+    u64 event_hash() const { return m_hash; }
+    std::span<const EventCheckpoint> checkpoints() const { return m_checkpoints; }
+
+    // The trace so far (with trace_in_memory); finish_trace() flushes every node
+    // and closes the file (false if writing failed).
+    const std::vector<u8>& trace_bytes() const;
+    bool finish_trace();
+
+    // Used by SimPlatform and the panic seam; not for tests.
+    Node& node_ref(NodeId node);
+    const Node& node_ref(NodeId node) const;
+    TraceWriter* trace_writer() { return m_trace.get(); }
+    [[noreturn]] void fail_running_node(const char* file, int line, const char* message);
+
+private:
+    enum class EventKind : u8 { boot = 1, wake = 2, action = 3 };
+    struct Event {
+        TimeNs time;
+        u64 sequence;
+        EventKind kind;
+        NodeId node;
+        u64 data; // wake: the node's wake generation; action: its key
+    };
+    struct EventLater {
+        bool operator()(const Event& a, const Event& b) const;
+    };
+    using NodeCall = void (*)(World&, Node&);
+
+    void push(TimeNs time, EventKind kind, NodeId node, u64 data);
+    bool stale(const Event& event) const;
+    void dispatch(const Event& event);
+    void note_event(const Event& event);
+    bool all_finished() const;
+    std::vector<NodeId> waiting_nodes() const;
+    RunResult run(TimeNs time_limit, bool advance_to_limit);
+
+    void boot(Node& node);
+    void poll(Node& node);
+    void after_poll(Node& node, TimeNs deadline);
+    void request_wake(Node& node, TimeNs time);
+    void stop_node(Node& node, NodeState state);
+    void finish_exited(Node& node);
+    void drop_incarnation(Node& node, bool flush_trace);
+    void record_failure(Node& node, FailureKind kind, std::string file, int line,
+                        std::string message);
+    bool call_on_node(Node& node, NodeCall call);
+    void record_panic(Node& node);
+    static void runner_entry(arch::ContextTransfer transfer);
+
+    WorldConfig m_config;
+    TimeNs m_now = 0;
+    u64 m_next_sequence = 0;
+    std::vector<Event> m_queue; // a binary heap under EventLater
+    std::map<u64, std::function<void(World&)>> m_actions;
+    std::vector<std::unique_ptr<Node>> m_nodes;
+    std::vector<NodeFailure> m_failures;
+    std::unique_ptr<TraceWriter> m_trace;
+    std::vector<u8> m_no_trace; // what trace_bytes() shows when there is no trace
+    u64 m_events = 0;
+    u64 m_hash = 0;
+    std::vector<EventCheckpoint> m_checkpoints;
+    // The node runner: every call into a node runs on this stack, so a panic can
+    // abandon it and jump back to m_world_context (see call_on_node).
+    std::unique_ptr<u8[]> m_runner_stack;
+    arch::ContextHandle m_world_context = nullptr;
+    struct PanicInfo {
+        bool failed = false;
+        FailureKind kind = FailureKind::panic;
+        const char* file = "";
+        int line = 0;
+        const char* message = "";
+        std::string exception_message;
+    };
+    Node* m_running = nullptr;
+    NodeCall m_running_call = nullptr;
+    PanicInfo m_panic;
+};
+
+} // namespace gantry::sim

@@ -1,0 +1,305 @@
+// Node life cycle: boot, poll, exit, crash, restart, pause, resume, failures.
+#include "node.hpp"
+
+#include <gantry/assert.hpp>
+#include <gantry/sim/registry.hpp>
+#include <gantry/sim/trace_writer.hpp>
+
+#include <new>
+#include <stdexcept>
+
+namespace gantry::sim {
+
+namespace {
+
+// The Kernel object sits at the start of the arena, page-aligned memory follows.
+constexpr usize kernel_bytes = (sizeof(Kernel) + page_size - 1) / page_size * page_size;
+static_assert(alignof(Kernel) <= page_size);
+
+SimAppFactory factory_for(const NodeConfig& config)
+{
+    if (config.factory)
+        return config.factory;
+    AppFactory factory = find_app(config.app);
+    if (!factory) {
+        std::string known;
+        for (const AppRegistryEntry& entry : app_registry())
+            known += (known.empty() ? "" : ", ") + std::string(entry.name);
+        throw std::invalid_argument("unknown app '" + config.app + "' (built apps: " +
+                                    (known.empty() ? "none" : known) + ")");
+    }
+    return [factory](Kernel& kernel) { return factory(kernel); };
+}
+
+} // namespace
+
+NodeId World::add_node(NodeConfig config)
+{
+    GANTRY_ASSERT(m_running == nullptr);
+    if (config.memory_bytes < kernel_bytes + page_size)
+        throw std::invalid_argument("node memory_bytes must be at least " +
+                                    std::to_string(kernel_bytes + page_size));
+    if (config.clock_drift_ppm <= -1'000'000)
+        throw std::invalid_argument("clock_drift_ppm must be greater than -1000000");
+    if (config.name.empty())
+        config.name = config.app.empty() ? "app" : config.app;
+    SimAppFactory factory = factory_for(config);
+    auto id = static_cast<NodeId>(m_nodes.size());
+    GANTRY_ASSERT(id != world_owner);
+    TimeNs start = std::max(config.start_ns, m_now);
+    m_nodes.push_back(std::make_unique<Node>(id, std::move(config), std::move(factory),
+                                             m_config.seed));
+    push(start, EventKind::boot, id, m_nodes.back()->wake_generation);
+    return id;
+}
+
+Node& World::node_ref(NodeId node)
+{
+    if (node >= m_nodes.size())
+        throw std::out_of_range("no node " + std::to_string(node));
+    return *m_nodes[node];
+}
+
+const Node& World::node_ref(NodeId node) const
+{
+    if (node >= m_nodes.size())
+        throw std::out_of_range("no node " + std::to_string(node));
+    return *m_nodes[node];
+}
+
+void World::boot(Node& node)
+{
+    node.arena = std::make_unique<Arena>(node.config.memory_bytes);
+    MemoryRegion region{node.arena->base() + kernel_bytes, node.arena->bytes() - kernel_bytes};
+    node.platform = std::make_unique<SimPlatform>(*this, node, region);
+    KernelConfig config;
+    config.node_id = node.id;
+    config.app_name = node.config.name;
+    config.platform_name = "sim";
+    config.trace = m_trace != nullptr;
+    config.log_level = node.config.log_level;
+    config.mem_stats_interval_ns = node.config.mem_stats_interval_ns;
+    node.kernel = new (node.arena->base()) Kernel(*node.platform, config);
+    node.state = NodeState::running;
+    ++node.boots;
+    bool ok = call_on_node(node, [](World& world, Node& n) {
+        n.kernel->record_phase("platform", n.kernel->now(), n.kernel->now());
+        if (auto booted = n.kernel->boot(); !booted.ok())
+            return world.record_failure(n, FailureKind::boot, {}, 0,
+                                        std::string(describe(booted.error())));
+        n.app = n.factory(*n.kernel);
+        if (!n.app)
+            return world.record_failure(n, FailureKind::boot, {}, 0,
+                                        "out of memory creating the app");
+        if (!n.kernel->start_app(*n.app, AppArgs{n.arg_views}).ok())
+            return world.record_failure(n, FailureKind::boot, {}, 0,
+                                        "out of memory starting the app");
+    });
+    if (!ok)
+        record_panic(node);
+    if (node.state == NodeState::failed)
+        return stop_node(node, NodeState::failed);
+    request_wake(node, m_now);
+}
+
+void World::poll(Node& node)
+{
+    bool ok = call_on_node(node, [](World& world, Node& n) {
+        n.last_deadline = n.kernel->poll();
+        // Flushing after every poll keeps the shared trace in world event order.
+        if (world.m_trace)
+            n.kernel->trace().flush();
+    });
+    if (!ok) {
+        record_panic(node);
+        return stop_node(node, NodeState::failed);
+    }
+    if (node.kernel->exited())
+        return finish_exited(node);
+    after_poll(node, node.last_deadline);
+}
+
+void World::after_poll(Node& node, TimeNs deadline)
+{
+    i64 drift = node.config.clock_drift_ppm;
+    if (deadline == deadline_none || deadline > drifted_time(m_now, drift)) {
+        node.busy_since.reset();
+        if (deadline != deadline_none)
+            request_wake(node, std::max(virtual_time_for(deadline, drift), m_now + 1));
+        return;
+    }
+    // Work is still runnable: charge it virtual CPU time, and watch for a loop.
+    if (!node.busy_since)
+        node.busy_since = m_now;
+    if (m_now - *node.busy_since >= m_config.watchdog_ns) {
+        record_failure(node, FailureKind::watchdog, {}, 0,
+                       "no progress: work stayed runnable for " +
+                           std::to_string(m_now - *node.busy_since) +
+                           " ns of virtual time without the node going idle");
+        return stop_node(node, NodeState::failed);
+    }
+    request_wake(node, m_now + std::max<TimeNs>(m_config.busy_poll_ns, 1));
+}
+
+void World::request_wake(Node& node, TimeNs time)
+{
+    // One valid wake-up per node: an earlier pending one will poll and recompute.
+    if (node.next_wake && *node.next_wake <= time)
+        return;
+    node.next_wake = time;
+    push(time, EventKind::wake, node.id, ++node.wake_generation);
+}
+
+void World::wake(NodeId id)
+{
+    Node& node = node_ref(id);
+    if (node.state == NodeState::running)
+        request_wake(node, m_now);
+}
+
+void World::finish_exited(Node& node)
+{
+    node.exit_code = node.kernel->exit_code();
+    // An orderly end, as on the hosted platform: the app and the kernel are
+    // destroyed (on the runner, in case a destructor asserts).
+    bool ok = call_on_node(node, [](World&, Node& n) {
+        n.kernel->heap().destroy(n.app);
+        n.app = nullptr;
+        n.kernel->~Kernel();
+        n.kernel = nullptr;
+    });
+    if (!ok) {
+        record_panic(node);
+        return stop_node(node, NodeState::failed);
+    }
+    stop_node(node, NodeState::exited);
+}
+
+void World::stop_node(Node& node, NodeState state)
+{
+    if (node.kernel) {
+        // Keep the trace up to the stop; the kernel itself is dropped without
+        // running a destructor: a crash or a failure leaves no chance to clean up.
+        // A panic inside this flush is ignored: the node is already stopping.
+        call_on_node(node, [](World&, Node& n) { n.kernel->trace().flush(); });
+    }
+    node.kernel = nullptr;
+    node.app = nullptr;
+    node.platform.reset();
+    node.arena.reset();
+    node.state = state;
+    node.next_wake.reset();
+    node.busy_since.reset();
+    ++node.wake_generation;
+}
+
+void World::record_failure(Node& node, FailureKind kind, std::string file, int line,
+                           std::string message)
+{
+    m_failures.push_back(NodeFailure{node.id, node.incarnation, kind, std::move(file), line,
+                                     std::move(message), m_config.seed, m_now});
+    node.state = NodeState::failed;
+}
+
+void World::record_panic(Node& node)
+{
+    GANTRY_ASSERT(m_panic.failed);
+    std::string message = m_panic.kind == FailureKind::exception
+                              ? m_panic.exception_message
+                              : std::string(m_panic.message ? m_panic.message : "");
+    record_failure(node, m_panic.kind, m_panic.file ? m_panic.file : "", m_panic.line,
+                   std::move(message));
+}
+
+void World::crash(NodeId id)
+{
+    GANTRY_ASSERT(m_running == nullptr);
+    Node& node = node_ref(id);
+    if (node.state == NodeState::running || node.state == NodeState::paused ||
+        node.state == NodeState::pending)
+        stop_node(node, NodeState::crashed);
+}
+
+void World::restart(NodeId id)
+{
+    GANTRY_ASSERT(m_running == nullptr);
+    Node& node = node_ref(id);
+    if (node.state == NodeState::running || node.state == NodeState::paused)
+        stop_node(node, NodeState::crashed);
+    if (node.state == NodeState::pending)
+        return; // already about to boot
+    ++node.incarnation;
+    node.exit_code.reset();
+    node.state = NodeState::pending;
+    push(m_now, EventKind::boot, id, ++node.wake_generation);
+}
+
+void World::pause(NodeId id)
+{
+    GANTRY_ASSERT(m_running == nullptr);
+    Node& node = node_ref(id);
+    if (node.state != NodeState::running)
+        return;
+    node.state = NodeState::paused;
+    node.next_wake.reset();
+    node.busy_since.reset();
+    ++node.wake_generation;
+}
+
+void World::resume(NodeId id)
+{
+    GANTRY_ASSERT(m_running == nullptr);
+    Node& node = node_ref(id);
+    if (node.state != NodeState::paused)
+        return;
+    node.state = NodeState::running;
+    // Timers that came due while paused fire now, late, as after a VM pause.
+    request_wake(node, m_now);
+}
+
+NodeState World::state(NodeId node) const
+{
+    return node_ref(node).state;
+}
+
+std::optional<int> World::exit_code(NodeId node) const
+{
+    return node_ref(node).exit_code;
+}
+
+const std::string& World::console(NodeId node) const
+{
+    return node_ref(node).console;
+}
+
+u32 World::incarnation(NodeId node) const
+{
+    return node_ref(node).incarnation;
+}
+
+Kernel* World::kernel(NodeId node)
+{
+    return node_ref(node).kernel;
+}
+
+TimeNs World::node_time(NodeId node) const
+{
+    return drifted_time(m_now, node_ref(node).config.clock_drift_ppm);
+}
+
+const std::vector<u8>& World::trace_bytes() const
+{
+    return m_trace ? m_trace->bytes() : m_no_trace;
+}
+
+bool World::finish_trace()
+{
+    if (!m_trace)
+        return true;
+    for (auto& node : m_nodes)
+        if (node->kernel)
+            call_on_node(*node, [](World&, Node& n) { n.kernel->trace().flush(); });
+    return m_trace->finish();
+}
+
+} // namespace gantry::sim

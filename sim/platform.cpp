@@ -1,0 +1,141 @@
+#include "node.hpp"
+
+#include <gantry/assert.hpp>
+#include <gantry/sim/trace_writer.hpp>
+
+#include <cerrno>
+#include <cinttypes>
+#include <cstring>
+#include <stdexcept>
+#include <sys/mman.h>
+
+namespace gantry::sim {
+
+namespace {
+
+constexpr i64 ppm_per_unit = 1'000'000;
+
+} // namespace
+
+TimeNs drifted_time(TimeNs virtual_ns, i64 drift_ppm)
+{
+    GANTRY_ASSERT(drift_ppm > -ppm_per_unit);
+    // Floor division keeps the result monotonic in virtual_ns for any drift.
+    __int128 scaled = static_cast<__int128>(virtual_ns) * (ppm_per_unit + drift_ppm);
+    return static_cast<TimeNs>(scaled / ppm_per_unit);
+}
+
+TimeNs virtual_time_for(TimeNs local_ns, i64 drift_ppm)
+{
+    if (drift_ppm == 0)
+        return local_ns;
+    // Start from the rounded-up inverse, then correct the last ns either way:
+    // the result is the smallest t with drifted_time(t) >= local_ns.
+    __int128 guess = (static_cast<__int128>(local_ns) * ppm_per_unit +
+                      (ppm_per_unit + drift_ppm) - 1) /
+                     (ppm_per_unit + drift_ppm);
+    auto t = static_cast<TimeNs>(guess);
+    while (t > 0 && drifted_time(t - 1, drift_ppm) >= local_ns)
+        --t;
+    while (drifted_time(t, drift_ppm) < local_ns)
+        ++t;
+    return t;
+}
+
+Arena::Arena(usize bytes) : m_bytes(bytes)
+{
+    // MAP_NORESERVE: the size is a cap; only pages the kernel touches cost memory.
+    void* memory = mmap(nullptr, bytes, PROT_READ | PROT_WRITE,
+                        MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (memory == MAP_FAILED)
+        throw std::runtime_error(std::string("cannot map a node's arena: ") +
+                                 std::strerror(errno));
+    m_base = static_cast<u8*>(memory);
+}
+
+Arena::~Arena()
+{
+    munmap(m_base, m_bytes);
+}
+
+Node::Node(NodeId node_id, NodeConfig node_config, SimAppFactory app_factory, u64 seed)
+    : id(node_id), config(std::move(node_config)), factory(std::move(app_factory)),
+      entropy(seed, node_id, Stream::entropy)
+{
+    for (const std::string& arg : config.args)
+        arg_views.emplace_back(arg);
+    if (!config.console_path.empty()) {
+        console_file = std::fopen(config.console_path.c_str(), "ab");
+        if (!console_file)
+            throw std::invalid_argument("cannot open console file '" + config.console_path +
+                                        "': " + std::strerror(errno));
+    }
+}
+
+Node::~Node()
+{
+    if (console_file)
+        std::fclose(console_file);
+}
+
+void Node::console_append(TimeNs virtual_now, std::string_view text)
+{
+    usize before = console.size();
+    while (!text.empty()) {
+        if (console_line_start) {
+            char prefix[40];
+            int length = std::snprintf(prefix, sizeof(prefix), "[%5" PRIu64 ".%09" PRIu64 "] ",
+                                       virtual_now / ns_per_s, virtual_now % ns_per_s);
+            console.append(prefix, static_cast<usize>(length));
+            console_line_start = false;
+        }
+        usize newline = text.find('\n');
+        usize take = newline == std::string_view::npos ? text.size() : newline + 1;
+        console.append(text.substr(0, take));
+        console_line_start = newline != std::string_view::npos;
+        text.remove_prefix(take);
+    }
+    if (console_file)
+        std::fwrite(console.data() + before, 1, console.size() - before, console_file);
+    // Bounded: keep the most recent half when the log outgrows its cap.
+    if (console.size() > config.console_bytes_max)
+        console.erase(0, console.size() - config.console_bytes_max / 2);
+}
+
+SimPlatform::SimPlatform(World& world, Node& node, MemoryRegion region)
+    : m_world(world), m_node(node), m_region(region)
+{
+}
+
+TimeNs SimPlatform::now()
+{
+    return drifted_time(m_world.now(), m_node.config.clock_drift_ppm);
+}
+
+void SimPlatform::idle_until(TimeNs)
+{
+    GANTRY_PANIC("idle_until called under the simulator (the world drives Kernel::poll)");
+}
+
+void SimPlatform::console_write(std::string_view text)
+{
+    m_node.console_append(m_world.now(), text);
+}
+
+void SimPlatform::fill_entropy(MutableBytes out)
+{
+    m_node.entropy.fill(out);
+}
+
+bool SimPlatform::trace_sink_enabled()
+{
+    return m_world.trace_writer() != nullptr;
+}
+
+void SimPlatform::trace_sink_write(Bytes bytes)
+{
+    if (TraceWriter* writer = m_world.trace_writer())
+        writer->write(bytes);
+}
+
+} // namespace gantry::sim
