@@ -162,10 +162,12 @@ void Scheduler::run_ready()
 {
     GANTRY_ASSERT(m_current == nullptr);
     u32 previous = 0;
-    while (!m_stopped) {
+    // Only the fibers ready on entry run in this pass: a fiber that yields goes
+    // to the back and waits for the next pass, so a yield loop cannot keep
+    // poll() from firing timers, reading devices or returning to the platform.
+    for (usize budget = m_ready.size(); budget > 0 && !m_stopped; --budget) {
         Fiber* fiber = m_ready.pop_front();
-        if (!fiber)
-            break;
+        GANTRY_ASSERT(fiber != nullptr);
         GANTRY_ASSERT(fiber->m_state == FiberState::ready);
         fiber->m_state = FiberState::running;
         m_current = fiber;

@@ -128,7 +128,7 @@ public:
     usize runnable_fibers() const { return m_ready.size(); }
     u64 switches() const { return m_switches; }
 
-    // Runs ready fibers until none is ready. Called by Kernel::poll only.
+    // Runs each fiber that is ready on entry once. Called by Kernel::poll only.
     void run_ready();
 
     // After stop() no fiber runs again; blocked fibers are abandoned (kernel exit).

@@ -52,6 +52,28 @@ TEST_CASE("scheduler: sleep wakes at the deadline, not before")
     CHECK(tk.platform.idle_calls() == 3);
 }
 
+TEST_CASE("scheduler: a fiber that only yields cannot starve timers")
+{
+    TestKernel tk;
+    Scheduler& sched = tk.kernel->sched();
+    bool woke = false;
+    u64 spins = 0;
+    sched.detach(sched.spawn("spinner", [&] {
+        while (!woke) {
+            ++spins;
+            sched.yield();
+        }
+    }));
+    sched.detach(sched.spawn("sleeper", [&] {
+        sched.sleep_for(ns_per_ms);
+        woke = true;
+    }));
+    tk.run_until_idle(ns_per_s);
+    CHECK(woke);
+    CHECK(spins > 0);
+    CHECK(sched.live_fibers() == 0);
+}
+
 TEST_CASE("scheduler: join waits for the fiber and releases it")
 {
     TestKernel tk;
