@@ -40,6 +40,7 @@ struct Command {
 // One line per subcommand, defined in cmd_<name>.cpp.
 int cmd_trace(Args args);
 int cmd_check_scenario(Args args);
+int cmd_sim(Args args);
 
 bool is_help(std::string_view arg);
 

@@ -12,6 +12,7 @@ namespace {
 
 constexpr Command commands[] = {
     {"trace", "inspect trace files: dump, stats, export --chrome", cmd_trace},
+    {"sim", "run a scenario in the simulator (one seed or a sweep)", cmd_sim},
     {"check-scenario", "validate scenario files without running them", cmd_check_scenario},
 };
 

@@ -1,0 +1,143 @@
+// `gantry sim SCENARIO.yaml`: runs a scenario in the simulator for one seed or
+// a sweep of seeds (in parallel processes, optionally one shard of the range),
+// judges its checks, writes reports, and prints the command that reproduces
+// each failure.
+#include "command.hpp"
+#include "runner.hpp"
+#include "sweep.hpp"
+
+#include <charconv>
+#include <cstdio>
+
+namespace gantry::harness {
+
+namespace {
+
+const char* sim_usage = R"(usage: gantry sim SCENARIO.yaml [options]
+
+Runs the scenario in the deterministic simulator and judges its checks.
+
+options:
+  --seed N              run one seed (default: the scenario's 'seed')
+  --seeds A..B          run every seed from A to B inclusive
+  --jobs J              run seeds in J parallel processes (default 1)
+  --shard K/N           run only shard K (0-based) of N of the seed range, for CI
+                        matrices or a Kubernetes Indexed Job (K = completion index)
+  --out DIR             write trace.gtrace, <node>.log per node, summary.json and
+                        junit.xml (per seed under DIR/seed-N/ for sweeps)
+  --check-determinism F re-run this fraction of the seeds and fail on any
+                        divergence (default 0.05 for sweeps, 0 for one seed)
+  --quiet / --verbose   less / more output
+exit status: 0 every check held, 1 a check failed (the reproduce command is
+printed), 2 bad input (file:line:column: what is wrong)
+)";
+
+u64 parse_u64(std::string_view text, const char* what)
+{
+    u64 value = 0;
+    auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+    if (error != std::errc() || end != text.data() + text.size())
+        throw CommandError(std::string(what) + ": '" + std::string(text) + "' is not a number");
+    return value;
+}
+
+void parse_seeds(std::string_view text, SweepOptions& sweep)
+{
+    auto dots = text.find("..");
+    if (dots == std::string_view::npos)
+        throw CommandError("--seeds: '" + std::string(text) + "' is not a range",
+                           "write --seeds 1..100");
+    sweep.first_seed = parse_u64(text.substr(0, dots), "--seeds");
+    sweep.last_seed = parse_u64(text.substr(dots + 2), "--seeds");
+    if (sweep.last_seed < sweep.first_seed)
+        throw CommandError("--seeds: the range is empty", "write --seeds LOW..HIGH");
+    sweep.sweep = true;
+}
+
+void parse_shard(std::string_view text, SweepOptions& sweep)
+{
+    auto slash = text.find('/');
+    if (slash == std::string_view::npos)
+        throw CommandError("--shard: '" + std::string(text) + "' is not K/N", "e.g. --shard 0/4");
+    sweep.shard_index = parse_u64(text.substr(0, slash), "--shard");
+    sweep.shard_count = parse_u64(text.substr(slash + 1), "--shard");
+    if (sweep.shard_count == 0 || sweep.shard_index >= sweep.shard_count)
+        throw CommandError("--shard: K must be below N (K counts from 0)", "e.g. --shard 0/4");
+}
+
+std::string_view value_of(Args args, usize& i)
+{
+    if (i + 1 >= args.size())
+        throw CommandError(std::string(args[i]) + " needs a value", "see `gantry sim --help`");
+    return args[++i];
+}
+
+SweepOptions parse_args(Args args)
+{
+    SweepOptions sweep;
+    bool have_seed = false;
+    for (usize i = 0; i < args.size(); ++i) {
+        std::string_view arg = args[i];
+        if (arg == "--seed") {
+            sweep.first_seed = sweep.last_seed = parse_u64(value_of(args, i), "--seed");
+            have_seed = true;
+        } else if (arg == "--seeds") {
+            parse_seeds(value_of(args, i), sweep);
+        } else if (arg == "--jobs") {
+            sweep.jobs = static_cast<u32>(parse_u64(value_of(args, i), "--jobs"));
+            if (sweep.jobs == 0 || sweep.jobs > 256)
+                throw CommandError("--jobs must be between 1 and 256");
+        } else if (arg == "--shard") {
+            parse_shard(value_of(args, i), sweep);
+        } else if (arg == "--out") {
+            sweep.out_dir = value_of(args, i);
+        } else if (arg == "--check-determinism") {
+            std::string text(value_of(args, i));
+            char* end = nullptr;
+            sweep.determinism_fraction = std::strtod(text.c_str(), &end);
+            if (*end != '\0' || sweep.determinism_fraction < 0 || sweep.determinism_fraction > 1)
+                throw CommandError("--check-determinism takes a fraction from 0 to 1");
+            sweep.determinism_set = true;
+        } else if (arg == "--quiet") {
+            sweep.verbosity = 0;
+        } else if (arg == "--verbose") {
+            sweep.verbosity = 2;
+        } else if (arg.starts_with("-")) {
+            throw CommandError("unknown option '" + std::string(arg) + "'",
+                               "see `gantry sim --help`");
+        } else if (sweep.scenario_path.empty()) {
+            sweep.scenario_path = arg;
+        } else {
+            throw CommandError("only one scenario file per run", "run gantry sim once per file");
+        }
+    }
+    if (sweep.scenario_path.empty())
+        throw CommandError("no scenario file given", "usage: gantry sim SCENARIO.yaml");
+    if (have_seed && sweep.sweep)
+        throw CommandError("--seed and --seeds exclude each other");
+    sweep.explicit_seed = have_seed;
+    return sweep;
+}
+
+} // namespace
+
+int cmd_sim(Args args)
+{
+    if (!args.empty() && is_help(args[0])) {
+        std::fputs(sim_usage, stdout);
+        return exit_ok;
+    }
+    SweepOptions options = parse_args(args);
+    Scenario scenario;
+    try {
+        scenario = load_scenario_file(options.scenario_path);
+    } catch (const ScenarioError& error) {
+        std::fprintf(stderr, "%s\n", error.what());
+        return exit_bad_input;
+    }
+    if (!options.sweep && !options.explicit_seed)
+        options.first_seed = options.last_seed = scenario.default_seed;
+    return run_sweep(scenario, options);
+}
+
+} // namespace gantry::harness

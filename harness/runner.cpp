@@ -1,0 +1,232 @@
+#include "runner.hpp"
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <stdexcept>
+
+namespace gantry::harness {
+
+namespace {
+
+struct NodeRef {
+    const NodeSpec* spec;
+    sim::NodeId id;
+};
+
+std::vector<NodeRef> build_nodes(const Scenario& scenario, sim::World& world,
+                                 const RunOptions& options)
+{
+    std::vector<NodeRef> nodes;
+    for (const NodeSpec& spec : scenario.nodes) {
+        sim::NodeConfig config;
+        config.app = spec.app;
+        config.name = spec.name;
+        config.args = spec.args;
+        config.memory_bytes = spec.memory_bytes;
+        config.clock_drift_ppm = static_cast<i64>(spec.clock_drift_ppm);
+        if (!options.out_dir.empty())
+            config.console_path = options.out_dir + "/" + spec.name + ".log";
+        try {
+            nodes.push_back({&spec, world.add_node(config)});
+        } catch (const std::invalid_argument& error) {
+            throw ScenarioError(spec.mark, error.what());
+        }
+    }
+    return nodes;
+}
+
+sim::NodeId id_of(const std::vector<NodeRef>& nodes, const std::string& name)
+{
+    for (const NodeRef& node : nodes)
+        if (node.spec->name == name)
+            return node.id;
+    throw std::logic_error("node names are validated by the loader");
+}
+
+void schedule_faults(const Scenario& scenario, sim::World& world,
+                     const std::vector<NodeRef>& nodes)
+{
+    for (const FaultSpec& fault : scenario.faults) {
+        sim::NodeId node = id_of(nodes, fault.node);
+        FaultKind kind = fault.kind;
+        world.at(fault.at_ns, [node, kind](sim::World& w) {
+            switch (kind) {
+            case FaultKind::crash:
+                w.crash(node);
+                break;
+            case FaultKind::restart:
+                w.restart(node);
+                break;
+            case FaultKind::pause:
+                w.pause(node);
+                break;
+            case FaultKind::resume:
+                w.resume(node);
+                break;
+            }
+        });
+    }
+}
+
+// exited_by checks look at the node states at their deadline, so they are
+// sampled by actions scheduled in the run itself.
+struct ExitSample {
+    const CheckSpec* check;
+    std::vector<std::pair<std::string, sim::NodeState>> states;
+};
+
+void schedule_exit_samples(const Scenario& scenario, sim::World& world,
+                           const std::vector<NodeRef>& nodes, std::vector<ExitSample>& samples)
+{
+    samples.reserve(scenario.checks.size()); // the actions keep pointers into it
+    for (const CheckSpec& check : scenario.checks) {
+        if (check.kind != CheckKind::exited_by)
+            continue;
+        samples.push_back({&check, {}});
+        ExitSample* sample = &samples.back();
+        world.at(check.time_ns, [sample, &nodes](sim::World& w) {
+            for (const NodeRef& node : nodes)
+                if (sample->check->node == "*" || sample->check->node == node.spec->name)
+                    sample->states.emplace_back(node.spec->name, w.state(node.id));
+        });
+    }
+}
+
+CheckOutcome judge_exit_code(const CheckSpec& check, const sim::World& world,
+                             const std::vector<NodeRef>& nodes)
+{
+    for (const NodeRef& node : nodes) {
+        if (check.node != "*" && check.node != node.spec->name)
+            continue;
+        auto code = world.exit_code(node.id);
+        if (!code)
+            return {&check, false,
+                    "node " + node.spec->name + " did not exit (it is " +
+                        std::string(sim::to_string(world.state(node.id))) + ")"};
+        if (*code != check.exit_code)
+            return {&check, false,
+                    "node " + node.spec->name + " exited with " + std::to_string(*code)};
+    }
+    return {&check, true, {}};
+}
+
+CheckOutcome judge_log(const CheckSpec& check, const sim::World& world,
+                       const std::vector<NodeRef>& nodes)
+{
+    bool want = check.kind == CheckKind::log_contains;
+    for (const NodeRef& node : nodes) {
+        if (check.node != "*" && check.node != node.spec->name)
+            continue;
+        bool found = world.console(node.id).find(check.text) != std::string::npos;
+        if (found != want)
+            return {&check, false,
+                    "node " + node.spec->name + "'s console " +
+                        (want ? "lacks" : "contains") + " \"" + check.text + "\""};
+    }
+    return {&check, true, {}};
+}
+
+CheckOutcome judge_failures(const CheckSpec* check, const sim::World& world,
+                            const std::vector<NodeRef>& nodes)
+{
+    for (const sim::NodeFailure& failure : world.failures()) {
+        const std::string& name = nodes.at(failure.node).spec->name;
+        if (check && check->node != "*" && check->node != name)
+            continue;
+        return {check, false, "node " + name + " failed: " + failure.describe()};
+    }
+    return {check, true, {}};
+}
+
+CheckOutcome judge_exit_sample(const ExitSample& sample)
+{
+    for (const auto& [name, state] : sample.states)
+        if (state != sim::NodeState::exited)
+            return {sample.check, false,
+                    "node " + name + " was " + std::string(sim::to_string(state)) +
+                        " at the deadline"};
+    if (sample.states.empty())
+        return {sample.check, false, "the run ended before the deadline was reached"};
+    return {sample.check, true, {}};
+}
+
+std::vector<CheckOutcome> judge(const Scenario& scenario, const sim::World& world,
+                                const std::vector<NodeRef>& nodes,
+                                const std::vector<ExitSample>& samples)
+{
+    // Any node failure (panic, watchdog, boot failure) fails the run, whether
+    // or not the scenario asked: it is what the simulator exists to find.
+    std::vector<CheckOutcome> outcomes{judge_failures(nullptr, world, nodes)};
+    usize next_sample = 0;
+    for (const CheckSpec& check : scenario.checks) {
+        switch (check.kind) {
+        case CheckKind::exit_code:
+            outcomes.push_back(judge_exit_code(check, world, nodes));
+            break;
+        case CheckKind::log_contains:
+        case CheckKind::log_absent:
+            outcomes.push_back(judge_log(check, world, nodes));
+            break;
+        case CheckKind::no_node_failures:
+            outcomes.push_back(judge_failures(&check, world, nodes));
+            break;
+        case CheckKind::exited_by:
+            outcomes.push_back(judge_exit_sample(samples.at(next_sample++)));
+            break;
+        }
+    }
+    return outcomes;
+}
+
+} // namespace
+
+RunOutcome run_scenario(const Scenario& scenario, const RunOptions& options)
+{
+    auto started = std::chrono::steady_clock::now();
+    if (!options.out_dir.empty())
+        std::filesystem::create_directories(options.out_dir);
+    sim::WorldConfig config;
+    config.seed = options.seed;
+    config.hash_every = options.hash_every;
+    config.trace_in_memory = options.keep_trace_in_memory;
+    if (!options.out_dir.empty())
+        config.trace_path = options.out_dir + "/trace.gtrace";
+    sim::World world(config);
+    std::vector<NodeRef> nodes = build_nodes(scenario, world, options);
+    schedule_faults(scenario, world, nodes);
+    std::vector<ExitSample> samples;
+    schedule_exit_samples(scenario, world, nodes, samples);
+
+    sim::RunResult result = world.run_until_idle(scenario.duration_ns);
+    RunOutcome outcome;
+    outcome.seed = options.seed;
+    outcome.checks = judge(scenario, world, nodes, samples);
+    if (!world.finish_trace())
+        throw std::runtime_error("writing the trace to " + config.trace_path + " failed");
+    outcome.passed = true;
+    for (const CheckOutcome& check : outcome.checks)
+        outcome.passed = outcome.passed && check.passed;
+    outcome.failures.assign(world.failures().begin(), world.failures().end());
+    outcome.end = result.end;
+    outcome.end_time = result.time;
+    outcome.events = result.events;
+    outcome.event_hash = world.event_hash();
+    outcome.checkpoints.assign(world.checkpoints().begin(), world.checkpoints().end());
+    if (options.keep_trace_in_memory)
+        outcome.trace = world.trace_bytes();
+    outcome.wall_seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+    return outcome;
+}
+
+std::string describe(const Scenario& scenario, const CheckOutcome& outcome)
+{
+    if (!outcome.check)
+        return "no node may fail: " + outcome.detail;
+    usize index = static_cast<usize>(outcome.check - scenario.checks.data()) + 1;
+    return "check " + std::to_string(index) + " (" + outcome.check->mark.text() +
+           "): " + outcome.detail;
+}
+
+} // namespace gantry::harness

@@ -1,0 +1,50 @@
+# Every scenario in scenarios/ runs under ctest with a few seeds (and a
+# determinism re-run); every file in scenarios/broken/ must be rejected with
+# exit status 2 and the message its first line names.
+file(GLOB GANTRY_SCENARIOS CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/scenarios/*.yaml)
+foreach(scenario ${GANTRY_SCENARIOS})
+    get_filename_component(name ${scenario} NAME_WE)
+    add_test(NAME "scenario: ${name}"
+             COMMAND gantry sim ${scenario} --seeds 1..5 --check-determinism 0.4 --quiet
+             WORKING_DIRECTORY ${PROJECT_SOURCE_DIR})
+    set_tests_properties("scenario: ${name}" PROPERTIES TIMEOUT 300)
+endforeach()
+
+file(GLOB GANTRY_BROKEN_SCENARIOS CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/scenarios/broken/*.yaml)
+foreach(scenario ${GANTRY_BROKEN_SCENARIOS})
+    get_filename_component(name ${scenario} NAME_WE)
+    add_test(NAME "scenario rejected: ${name}"
+             COMMAND ${PROJECT_SOURCE_DIR}/scripts/expect-error ${scenario}
+                     $<TARGET_FILE:gantry> sim ${scenario})
+    add_test(NAME "scenario rejected by check-scenario: ${name}"
+             COMMAND ${PROJECT_SOURCE_DIR}/scripts/expect-error ${scenario}
+                     $<TARGET_FILE:gantry> check-scenario ${scenario})
+endforeach()
+# unknown-app is only found when the world is built, not by check-scenario.
+set_tests_properties("scenario rejected by check-scenario: unknown-app" PROPERTIES WILL_FAIL TRUE)
+
+add_test(NAME "gantry sim: sweep with jobs writes one JUnit testcase per seed"
+         COMMAND sh -c "rm -rf sweep-out && $<TARGET_FILE:gantry> sim \
+${PROJECT_SOURCE_DIR}/scenarios/hello-fleet.yaml --seeds 1..12 --jobs 2 --out sweep-out --quiet && \
+test $(grep -c '<testcase' sweep-out/junit.xml) -eq 12 && test -f sweep-out/seed-7/trace.gtrace")
+add_test(NAME "gantry sim: shards split the seed range"
+         COMMAND sh -c "$<TARGET_FILE:gantry> sim \
+${PROJECT_SOURCE_DIR}/scenarios/hello-fleet.yaml --seeds 1..10 --shard 1/3 --verbose \
+| grep -c '^seed .*: ok' | grep -qx 3")
+
+# The deliberately buggy racy app: a sweep must find failing seeds, print the
+# reproduce command, and that command must reproduce the run bit for bit.
+add_test(NAME "gantry sim: a sweep finds the racy app's bug and prints how to reproduce it"
+         COMMAND sh -c "out=$(mktemp) && $<TARGET_FILE:gantry> sim tests/scenarios/racy.yaml \
+--seeds 1..30 --quiet > $out; status=$?; cat $out; test $status -eq 1 && \
+grep -q 'reproduce with:' $out && grep -q 'gantry sim tests/scenarios/racy.yaml --seed 6' $out; \
+r=$?; rm -f $out; exit $r"
+         WORKING_DIRECTORY ${PROJECT_SOURCE_DIR})
+add_test(NAME "gantry sim: the reproduce command replays the failure bit for bit"
+         COMMAND sh -c "d=$(mktemp -d) && \
+$<TARGET_FILE:gantry> sim tests/scenarios/racy.yaml --seed 6 --out $d/a > $d/a.txt; a=$?; \
+$<TARGET_FILE:gantry> sim tests/scenarios/racy.yaml --seed 6 --out $d/b > $d/b.txt; b=$?; \
+cat $d/a.txt; test $a -eq 1 && test $b -eq 1 && grep -q 'assertion failed: m_counter' $d/a.txt \
+&& cmp $d/a/trace.gtrace $d/b/trace.gtrace && cmp $d/a/counter.log $d/b/counter.log; r=$?; \
+rm -rf $d; exit $r"
+         WORKING_DIRECTORY ${PROJECT_SOURCE_DIR})
