@@ -105,7 +105,8 @@ inline Frame from_peer_ip(const Frame& ip_packet)
 }
 
 struct NetFixture {
-    explicit NetFixture(net::Ipv4Address gateway = peer_ip) : nic(our_mac)
+    explicit NetFixture(net::Ipv4Address gateway = peer_ip, KernelConfig kernel_config = {})
+        : tk(kernel_config), nic(our_mac)
     {
         net::NetConfig config;
         config.address = net::Ipv4Cidr{our_ip, 24};

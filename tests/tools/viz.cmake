@@ -1,0 +1,63 @@
+# gantry-viz: headless PNGs of real traces (hello --trace and the trace sample)
+# checked against the layout's own rectangles (visualizer/tools/viz_check.py,
+# stdlib Python), bad traces giving exit 2 with FILE:OFFSET messages, and the
+# interactive window under Xvfb when xvfb-run is installed.
+if(NOT TARGET gantry-viz)
+    return()
+endif()
+
+set(GANTRY_VIZ_TEST_DIR ${CMAKE_CURRENT_BINARY_DIR}/viz)
+file(MAKE_DIRECTORY ${GANTRY_VIZ_TEST_DIR})
+set(GANTRY_VIZ_CHECK "/usr/bin/python3 ${PROJECT_SOURCE_DIR}/visualizer/tools/viz_check.py")
+
+# gantry_viz_check(NAME SCRIPT FIXTURES): a POSIX shell snippet with $VIZ (the
+# tool), $CHECK (the checker) and $DIR (scratch); it must exit 0.
+function(gantry_viz_check name script fixtures)
+    add_test(NAME "viz: ${name}" COMMAND /bin/sh -c "set -u; ${script}"
+             WORKING_DIRECTORY ${GANTRY_VIZ_TEST_DIR})
+    set_tests_properties("viz: ${name}" PROPERTIES
+        ENVIRONMENT "VIZ=$<TARGET_FILE:gantry-viz>;CHECK=${GANTRY_VIZ_CHECK};DIR=${GANTRY_VIZ_TEST_DIR}"
+        FIXTURES_REQUIRED "${fixtures}" TIMEOUT 120)
+endfunction()
+
+if(TARGET hello)
+    add_test(NAME "viz: hello --trace" COMMAND hello --trace ${GANTRY_VIZ_TEST_DIR}/hello.trace
+             WORKING_DIRECTORY ${GANTRY_VIZ_TEST_DIR})
+    set_tests_properties("viz: hello --trace" PROPERTIES FIXTURES_SETUP viz_hello TIMEOUT 60)
+    gantry_viz_check("hello: all views to PNG, marks where the layout says"
+        "$VIZ hello.trace --png all.png --size 900x600 --layout-json all.json && $CHECK png all.png 900 600 && $CHECK marks all.png all.json"
+        viz_hello)
+    # Hello's phases take microseconds of a run of milliseconds: zoom on them
+    # (their times come from the whole-run layout) and require them drawn.
+    gantry_viz_check("hello: timeline zoomed on the boot phases"
+        "$VIZ hello.trace --view timeline --layout-json whole.json && window=$(/usr/bin/python3 -c 'import json; p=json.load(open(\"whole.json\"))[\"timeline\"][\"phases\"]; print(\"--from %dns --to %dns\" % (p[0][\"begin\"], max(x[\"end\"] for x in p) + 1000))') && $VIZ hello.trace $window --view timeline --size 800x200 --png boot.png --layout-json boot.json && $CHECK png boot.png 800 200 && $CHECK marks boot.png boot.json --require-phases 2"
+        viz_hello)
+    gantry_viz_check("hello: memory view alone"
+        "$VIZ hello.trace --png mem.png --view memory --size 640x360 --layout-json mem.json && $CHECK png mem.png 640 360 && $CHECK marks mem.png mem.json"
+        viz_hello)
+    find_program(GANTRY_XVFB_RUN xvfb-run)
+    gantry_viz_check("interactive window under Xvfb"
+        "${PROJECT_SOURCE_DIR}/visualizer/tools/viz_window_test.sh hello.trace"
+        viz_hello)
+endif()
+
+if(TARGET gantry_trace_sample)
+    add_test(NAME "viz: write sample" COMMAND gantry_trace_sample ${GANTRY_VIZ_TEST_DIR}/sample.trace)
+    set_tests_properties("viz: write sample" PROPERTIES FIXTURES_SETUP viz_sample)
+    gantry_viz_check("sample: two nodes, nested phases, every view"
+        "$VIZ sample.trace --png sample.png --size 1000x700 --layout-json sample.json && $CHECK png sample.png 1000 700 && $CHECK marks sample.png sample.json && grep -q '\"node\":1' sample.json"
+        viz_sample)
+    gantry_viz_check("truncated trace: exit 2 at the record's offset"
+        "head -c 100 sample.trace > cut.trace; $VIZ cut.trace --png cut.png 2> cut-err.txt; test $? -eq 2 && grep -q 'cut.trace:[0-9]*: record truncated' cut-err.txt && grep -q '^hint:' cut-err.txt && test ! -e cut.png"
+        viz_sample)
+    gantry_viz_check("header-only trace: exit 2, no records"
+        "head -c 32 sample.trace > header.trace; $VIZ header.trace --png h.png 2> header-err.txt; test $? -eq 2 && grep -q 'header.trace:32: the trace has no records' header-err.txt"
+        viz_sample)
+endif()
+
+gantry_viz_check("empty, missing and foreign files: exit 2 with a message"
+    ": > empty.trace; $VIZ empty.trace --png e.png 2> e1.txt; a=$?; $VIZ no/such.trace --png e.png 2> e2.txt; b=$?; printf 'not a trace at all' > foreign.trace; $VIZ foreign.trace --png e.png 2> e3.txt; c=$?; test $a -eq 2 && test $b -eq 2 && test $c -eq 2 && grep -q 'empty.trace:0: the file is empty' e1.txt && grep -q 'no/such.trace:0: cannot open' e2.txt && grep -q 'foreign.trace:0: not a Gantry trace' e3.txt"
+    "")
+gantry_viz_check("usage errors: exit 2; --help: exit 0"
+    "$VIZ 2> /dev/null; a=$?; $VIZ x.trace --size 10 2> /dev/null; b=$?; $VIZ x.trace --view pcap 2> /dev/null; c=$?; $VIZ x.trace --bogus 2> /dev/null; d=$?; test $a -eq 2 && test $b -eq 2 && test $c -eq 2 && test $d -eq 2 && $VIZ --help | grep -q -- '--png'"
+    "")

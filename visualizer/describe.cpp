@@ -1,0 +1,147 @@
+// Words for what the user clicked or searched: the details panel and the
+// search results list of the interactive viewer.
+#include <gantry/viz/layout.hpp>
+
+#include <cinttypes>
+#include <cstdio>
+#include <cstdlib>
+
+namespace gantry::viz {
+
+namespace {
+
+std::string level_name(u8 level)
+{
+    static constexpr const char* names[] = {"debug", "info", "warn", "error"};
+    return level < 4 ? names[level] : "level " + std::to_string(level);
+}
+
+std::string span_text(TimeNs begin, TimeNs end)
+{
+    return "from " + format_time(begin) + "\nto   " + format_time(end) + "\nlasting " +
+           format_duration(end - begin);
+}
+
+std::string describe_mem(const MemSample& s)
+{
+    char text[256];
+    std::snprintf(text, sizeof(text),
+                  "pages used %" PRIu64 " of %" PRIu64 "\nfragmentation %u.%u%%\nheap live %" PRIu64
+                  " bytes\nheap allocations %" PRIu64 ", frees %" PRIu64,
+                  s.pages_used, s.pages_total, s.fragmentation_permille / 10,
+                  s.fragmentation_permille % 10, s.heap_bytes_live, s.heap_allocations,
+                  s.heap_frees);
+    return text;
+}
+
+} // namespace
+
+std::string describe(const TraceModel& model, const Hit& hit)
+{
+    const NodeIndex& node = model.nodes[hit.node_slot];
+    std::string head = "node " + std::to_string(node.node) + ": ";
+    switch (hit.kind) {
+    case HitKind::phase: {
+        const PhaseSpan& phase = node.phases[hit.index];
+        return head + "boot phase '" + std::string(model.strings.view(phase.name)) + "'" +
+               (phase.open ? " (still open at the end of the trace)" : "") + "\n" +
+               span_text(phase.begin, phase.end) + "\ndepth " + std::to_string(phase.depth);
+    }
+    case HitKind::run: {
+        const FiberLane& fiber = node.fibers[hit.fiber_slot];
+        const RunSpan& run = fiber.runs[hit.index];
+        return head + "fiber #" + std::to_string(fiber.fiber) + " '" +
+               std::string(model.strings.view(fiber.name)) + "' running\n" +
+               span_text(run.begin, run.end) + "\nrun " + std::to_string(hit.index + 1) + " of " +
+               std::to_string(fiber.runs.size()) + ", parent #" + std::to_string(fiber.parent);
+    }
+    case HitKind::idle: {
+        const IdleSpan& idle = node.idles[hit.index];
+        return head + "idle\n" + span_text(idle.begin, idle.end) + "\ndeadline " +
+               (idle.deadline == deadline_none ? std::string("none (waits for an event)")
+                                               : format_time(idle.deadline));
+    }
+    case HitKind::timer: {
+        const TimerPass& timer = node.timers[hit.index];
+        return head + "timer pass at " + format_time(timer.time) + "\n" +
+               std::to_string(timer.count) + " timer(s) fired";
+    }
+    case HitKind::log: {
+        const LogMark& log = node.logs[hit.index];
+        return head + level_name(log.level) + " log at " + format_time(log.time) + "\n" +
+               std::string(model.strings.view(log.text));
+    }
+    case HitKind::mem_sample:
+        return head + "mem_stats at " + format_time(node.mem[hit.index].time) + "\n" +
+               describe_mem(node.mem[hit.index]);
+    }
+    return head;
+}
+
+TimeNs hit_time(const TraceModel& model, const Hit& hit)
+{
+    const NodeIndex& node = model.nodes[hit.node_slot];
+    switch (hit.kind) {
+    case HitKind::phase:
+        return node.phases[hit.index].begin;
+    case HitKind::run:
+        return node.fibers[hit.fiber_slot].runs[hit.index].begin;
+    case HitKind::idle:
+        return node.idles[hit.index].begin;
+    case HitKind::timer:
+        return node.timers[hit.index].time;
+    case HitKind::log:
+        return node.logs[hit.index].time;
+    case HitKind::mem_sample:
+        return node.mem[hit.index].time;
+    }
+    return 0;
+}
+
+namespace {
+
+bool contains(const TraceModel& model, u32 id, std::string_view query)
+{
+    return model.strings.view(id).find(query) != std::string_view::npos;
+}
+
+void search_node(const TraceModel& model, usize slot, std::string_view query, bool all,
+                 std::vector<Hit>& out, usize limit)
+{
+    const NodeIndex& node = model.nodes[slot];
+    bool phases = all || query == "phase";
+    for (usize i = 0; i < node.phases.size() && out.size() < limit; ++i)
+        if (phases || contains(model, node.phases[i].name, query))
+            out.push_back({HitKind::phase, slot, 0, i});
+    for (usize f = 0; f < node.fibers.size() && out.size() < limit; ++f)
+        if ((all || query == "fiber" || contains(model, node.fibers[f].name, query)) &&
+            !node.fibers[f].runs.empty())
+            out.push_back({HitKind::run, slot, f, 0});
+    bool logs = all || query == "log";
+    for (usize i = 0; i < node.logs.size() && out.size() < limit; ++i)
+        if (logs || contains(model, node.logs[i].text, query))
+            out.push_back({HitKind::log, slot, 0, i});
+    for (usize i = 0; query == "idle" && i < node.idles.size() && out.size() < limit; ++i)
+        out.push_back({HitKind::idle, slot, 0, i});
+}
+
+} // namespace
+
+std::vector<Hit> search(const TraceModel& model, std::string_view query, usize limit)
+{
+    std::vector<Hit> out;
+    if (query.empty())
+        return out;
+    // "node N" lists that node's phases, fibers and logs.
+    std::optional<u32> node_id;
+    if (query.starts_with("node ") && query.size() > 5)
+        node_id = static_cast<u32>(std::strtoul(std::string(query.substr(5)).c_str(), nullptr, 10));
+    for (usize slot = 0; slot < model.nodes.size() && out.size() < limit; ++slot) {
+        if (node_id && model.nodes[slot].node != *node_id)
+            continue;
+        search_node(model, slot, query, node_id.has_value(), out, limit);
+    }
+    return out;
+}
+
+} // namespace gantry::viz

@@ -1,0 +1,206 @@
+// Reading a layout back: what is under the mouse, and a JSON dump of where
+// things were drawn so tests can check pixels without a golden image.
+#include <gantry/viz/layout.hpp>
+
+#include <algorithm>
+#include <cstdio>
+
+namespace gantry::viz {
+
+Rect phase_rect(const TimeScale& scale, const Lane& lane, const PhaseSpan& phase)
+{
+    Rect row{lane.rect.x, lane.top + phase.depth * phase_row_px + 1, lane.rect.w,
+             phase_row_px - 2};
+    int top = std::max(row.y, lane.rect.y);
+    int bottom = std::min(row.bottom(), lane.rect.bottom());
+    if (bottom <= top)
+        return {row.x, row.y, 0, 0};
+    Rect rect = scale.span_rect({row.x, top, row.w, bottom - top}, phase.begin, phase.end);
+    return rect;
+}
+
+namespace {
+
+constexpr int hit_slop_px = 3;
+
+std::optional<Hit> hit_kernel_lane(const NodeIndex& node, usize slot, TimeNs t, TimeNs slop)
+{
+    TimeNs low = t > slop ? t - slop : 0;
+    usize log = first_at_or_after(node.logs, low);
+    if (log < node.logs.size() && node.logs[log].time <= t + slop)
+        return Hit{HitKind::log, slot, 0, log};
+    usize timer = first_at_or_after(node.timers, low);
+    if (timer < node.timers.size() && node.timers[timer].time <= t + slop)
+        return Hit{HitKind::timer, slot, 0, timer};
+    usize idle = first_ending_at_or_after(node.idles, t);
+    if (idle < node.idles.size() && node.idles[idle].begin <= t)
+        return Hit{HitKind::idle, slot, 0, idle};
+    return std::nullopt;
+}
+
+std::optional<Hit> hit_lane(const TraceModel& model, const TimeScale& scale, const Lane& lane,
+                            int x, int y)
+{
+    const NodeIndex& node = model.nodes[lane.node_slot];
+    TimeNs t = scale.time_at(x);
+    TimeNs slop = scale.ns_per_px() * hit_slop_px;
+    switch (lane.kind) {
+    case LaneKind::phases:
+        for (usize i = node.phases.size(); i-- > 0;) // innermost phases were pushed last
+            if (phase_rect(scale, lane, node.phases[i]).contains(x, y))
+                return Hit{HitKind::phase, lane.node_slot, 0, i};
+        return std::nullopt;
+    case LaneKind::kernel:
+        return hit_kernel_lane(node, lane.node_slot, t, slop);
+    case LaneKind::fiber: {
+        const auto& runs = node.fibers[lane.fiber_slot].runs;
+        usize run = first_ending_at_or_after(runs, t > slop ? t - slop : 0);
+        if (run < runs.size() && runs[run].begin <= t + slop)
+            return Hit{HitKind::run, lane.node_slot, lane.fiber_slot, run};
+        return std::nullopt;
+    }
+    }
+    return std::nullopt;
+}
+
+} // namespace
+
+std::optional<Hit> hit_test(const TraceModel& model, const Layout& layout, int x, int y)
+{
+    TimeScale scale = layout.scale();
+    if (layout.timeline)
+        for (const Lane& lane : layout.timeline->lanes)
+            if (lane.rect.contains(x, y))
+                return hit_lane(model, scale, lane, x, y);
+    if (layout.memory)
+        for (const MemoryPlot& plot : layout.memory->plots) {
+            if (!plot.pages.contains(x, y) && !plot.heap.contains(x, y))
+                continue;
+            const auto& mem = model.nodes[plot.node_slot].mem;
+            usize sample = first_at_or_after(mem, scale.time_at(x));
+            // The sample whose value is drawn at x is the last one at or before it.
+            if (sample == mem.size() || (sample > 0 && mem[sample].time > scale.time_at(x)))
+                sample = sample > 0 ? sample - 1 : sample;
+            if (sample < mem.size())
+                return Hit{HitKind::mem_sample, plot.node_slot, 0, sample};
+        }
+    return std::nullopt;
+}
+
+namespace {
+
+std::string json_rect(const Rect& rect)
+{
+    char text[80];
+    std::snprintf(text, sizeof(text), "[%d,%d,%d,%d]", rect.x, rect.y, rect.w, rect.h);
+    return text;
+}
+
+std::string json_color(Color color)
+{
+    char text[40];
+    std::snprintf(text, sizeof(text), "[%d,%d,%d]", color.r, color.g, color.b);
+    return text;
+}
+
+std::string json_string(std::string_view text)
+{
+    std::string out = "\"";
+    for (char c : text) {
+        auto byte = static_cast<unsigned char>(c);
+        if (c == '"' || c == '\\')
+            out += {'\\', c};
+        else if (byte < 0x20 || byte >= 0x7f)
+            out += '?'; // debug output: keep it ASCII and always valid JSON
+        else
+            out += c;
+    }
+    return out + "\"";
+}
+
+const char* lane_kind_name(LaneKind kind)
+{
+    switch (kind) {
+    case LaneKind::phases:
+        return "phases";
+    case LaneKind::kernel:
+        return "kernel";
+    case LaneKind::fiber:
+        return "fiber";
+    }
+    return "?";
+}
+
+void append_timeline(std::string& out, const TraceModel& model, const Layout& layout)
+{
+    const TimelineLayout& timeline = *layout.timeline;
+    TimeScale scale = layout.scale();
+    std::string lanes, phases;
+    for (const Lane& lane : timeline.lanes) {
+        const NodeIndex& node = model.nodes[lane.node_slot];
+        u32 fiber = lane.kind == LaneKind::fiber ? node.fibers[lane.fiber_slot].fiber : 0;
+        lanes += std::string(lanes.empty() ? "" : ",") + "{\"kind\":\"" +
+                 lane_kind_name(lane.kind) + "\",\"node\":" + std::to_string(node.node) +
+                 ",\"fiber\":" + std::to_string(fiber) + ",\"rect\":" + json_rect(lane.rect);
+        if (lane.kind == LaneKind::fiber) {
+            const auto& runs = node.fibers[lane.fiber_slot].runs;
+            usize first = first_ending_at_or_after(runs, layout.window.from);
+            usize visible = 0;
+            for (usize i = first; i < runs.size() && runs[i].begin <= layout.window.to; ++i)
+                ++visible;
+            lanes += ",\"color\":" + json_color(palette::fiber(fiber)) +
+                     ",\"visible_runs\":" + std::to_string(visible);
+        }
+        lanes += "}";
+        if (lane.kind != LaneKind::phases)
+            continue;
+        for (const PhaseSpan& phase : node.phases) {
+            Rect rect = phase_rect(scale, lane, phase);
+            if (rect.w == 0)
+                continue;
+            phases += std::string(phases.empty() ? "" : ",") + "{\"node\":" +
+                      std::to_string(node.node) + ",\"name\":" +
+                      json_string(model.strings.view(phase.name)) + ",\"depth\":" +
+                      std::to_string(phase.depth) + ",\"begin\":" + std::to_string(phase.begin) +
+                      ",\"end\":" + std::to_string(phase.end) + ",\"rect\":" + json_rect(rect) +
+                      ",\"color\":" + json_color(palette::phase(phase.depth)) + "}";
+        }
+    }
+    out += ",\"timeline\":{\"panel\":" + json_rect(timeline.panel) + ",\"plot\":" +
+           json_rect(timeline.plot) + ",\"lanes\":[" + lanes + "],\"phases\":[" + phases + "]}";
+}
+
+void append_memory(std::string& out, const TraceModel& model, const Layout& layout)
+{
+    std::string plots;
+    for (const MemoryPlot& plot : layout.memory->plots)
+        plots += std::string(plots.empty() ? "" : ",") + "{\"node\":" +
+                 std::to_string(model.nodes[plot.node_slot].node) + ",\"pages\":" +
+                 json_rect(plot.pages) + ",\"pages_color\":" + json_color(palette::pages) +
+                 ",\"heap\":" + json_rect(plot.heap) + ",\"heap_color\":" +
+                 json_color(palette::heap) + ",\"samples\":" +
+                 std::to_string(model.nodes[plot.node_slot].mem.size()) + "}";
+    out += ",\"memory\":{\"panel\":" + json_rect(layout.memory->panel) + ",\"plots\":[" +
+           plots + "]}";
+}
+
+} // namespace
+
+std::string layout_json(const TraceModel& model, const Layout& layout)
+{
+    std::string out = "{\"size\":[" + std::to_string(layout.size.w) + "," +
+                      std::to_string(layout.size.h) + "],\"window\":[" +
+                      std::to_string(layout.window.from) + "," +
+                      std::to_string(layout.window.to) + "],\"background\":" +
+                      json_color(palette::background);
+    if (layout.timeline)
+        append_timeline(out, model, layout);
+    if (layout.memory)
+        append_memory(out, model, layout);
+    if (layout.network)
+        out += ",\"network\":{\"panel\":" + json_rect(layout.network->panel) + ",\"plot\":" +
+               json_rect(layout.network->plot) + "}";
+    return out + "}\n";
+}
+
+} // namespace gantry::viz

@@ -1,0 +1,192 @@
+// Where everything goes: rectangles for the views, lanes and spans, computed
+// from the model, a pixel size and a time window. Pure functions with no SDL,
+// shared by the renderer, hit testing, the --layout-json debug output and tests.
+#pragma once
+
+#include <gantry/viz/model.hpp>
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace gantry::viz {
+
+struct Size {
+    int w = 0;
+    int h = 0;
+};
+
+struct Rect {
+    int x = 0;
+    int y = 0;
+    int w = 0;
+    int h = 0;
+    bool contains(int px, int py) const { return px >= x && px < x + w && py >= y && py < y + h; }
+    int right() const { return x + w; }
+    int bottom() const { return y + h; }
+};
+
+struct Color {
+    u8 r = 0;
+    u8 g = 0;
+    u8 b = 0;
+    u8 a = 255;
+    bool operator==(const Color&) const = default;
+};
+
+// The colours are part of the layout, not the renderer, so that tests (and
+// --layout-json) can say which colour a span must have been drawn in.
+namespace palette {
+inline constexpr Color background{22, 24, 28};
+inline constexpr Color panel{30, 33, 39};
+inline constexpr Color lane_even{36, 40, 47};
+inline constexpr Color lane_odd{32, 35, 42};
+inline constexpr Color text{225, 225, 225};
+inline constexpr Color text_dim{150, 155, 165};
+inline constexpr Color axis{110, 115, 125};
+inline constexpr Color grid{48, 52, 60};
+inline constexpr Color idle{62, 70, 86};
+inline constexpr Color timer{235, 200, 70};
+inline constexpr Color pages{80, 200, 120};
+inline constexpr Color pages_fill{40, 90, 60};
+inline constexpr Color heap{205, 120, 225};
+inline constexpr Color heap_fill{85, 50, 95};
+inline constexpr Color high_water{235, 85, 80};
+inline constexpr Color page_alloc{120, 210, 160};
+inline constexpr Color page_free{210, 140, 120};
+inline constexpr Color cursor{255, 255, 255};
+inline constexpr Color selection{255, 235, 120};
+Color phase(u16 depth);
+Color fiber(u32 fiber);
+Color log(u8 level);
+} // namespace palette
+
+enum class View : u8 { timeline, memory, network, all };
+std::optional<View> parse_view(std::string_view text);
+
+struct TimeWindow {
+    TimeNs from = 0;
+    TimeNs to = 1;
+    TimeNs span() const { return to > from ? to - from : 1; }
+};
+
+// The whole trace, with a little margin so the first and last events are visible.
+TimeWindow full_window(const TraceModel& model);
+// Zooms by `factor` (< 1 zooms in) around `anchor`, keeping at least 1 ns.
+TimeWindow zoom(TimeWindow window, double factor, TimeNs anchor);
+// Pans by `fraction` of the window's span (negative: earlier). Never below 0.
+TimeWindow pan(TimeWindow window, double fraction);
+
+// Maps time to x within a plot rectangle.
+struct TimeScale {
+    Rect plot;
+    TimeWindow window;
+    double x_of(TimeNs t) const;
+    TimeNs time_at(int x) const;
+    // A span's pixels in `lane`: clamped to the plot, at least 1 px wide; w=0 if
+    // the span is outside the window.
+    Rect span_rect(const Rect& lane, TimeNs begin, TimeNs end) const;
+    TimeNs ns_per_px() const;
+};
+
+// Axis ticks at 1-2-5 steps, at least `spacing_px` apart.
+std::vector<TimeNs> axis_ticks(const TimeScale& scale, int spacing_px);
+
+enum class LaneKind : u8 { phases, kernel, fiber };
+
+struct Lane {
+    LaneKind kind;
+    usize node_slot;  // index into TraceModel::nodes
+    usize fiber_slot; // index into NodeIndex::fibers (fiber lanes)
+    Rect rect;        // the plotting part (right of the label column)
+    Rect label;       // the label column part
+    int top;          // y before clipping to the plot (phase rows count from here)
+};
+
+struct NodeHeader {
+    usize node_slot;
+    Rect rect;
+};
+
+struct TimelineLayout {
+    Rect panel;
+    Rect axis; // time labels, above the lanes
+    Rect plot; // every lane's plotting area together
+    std::vector<NodeHeader> node_headers;
+    std::vector<Lane> lanes;
+    int content_h = 0; // lanes' total height: more than plot.h means clipping
+};
+
+struct MemoryPlot {
+    usize node_slot;
+    Rect pages; // pages in use over time, high-water line
+    Rect heap;  // heap bytes live
+    Rect page_events; // a strip of page_alloc/page_free ticks
+    Rect label;
+};
+
+struct MemoryLayout {
+    Rect panel;
+    Rect plot;
+    std::vector<MemoryPlot> plots;
+};
+
+struct NetworkLayout {
+    Rect panel;
+    Rect plot;
+};
+
+struct Layout {
+    Size size;
+    TimeWindow window;
+    std::optional<TimelineLayout> timeline;
+    std::optional<MemoryLayout> memory;
+    std::optional<NetworkLayout> network;
+    TimeScale scale() const; // the common time axis of every view
+    Rect plot_columns;       // x range shared by all views' plots
+};
+
+struct LayoutOptions {
+    View view = View::all;
+    std::vector<bool> node_visible; // by node slot; empty = all visible
+    int timeline_scroll_px = 0;     // lanes scrolled up in the interactive viewer
+};
+
+inline constexpr int label_column_px = 120;
+inline constexpr int node_header_px = 16;
+inline constexpr int phase_row_px = 15;
+inline constexpr int kernel_lane_px = 14;
+inline constexpr int fiber_lane_px = 12;
+inline constexpr int panel_title_px = 16;
+inline constexpr int axis_px = 14;
+inline constexpr int network_panel_px = 60;
+
+Layout compute_layout(const TraceModel& model, Size size, TimeWindow window,
+                      const LayoutOptions& options = {});
+
+// A boot phase's pixels in its phases lane (w = 0 when not visible).
+Rect phase_rect(const TimeScale& scale, const Lane& lane, const PhaseSpan& phase);
+
+// What is under a pixel: for details on click.
+enum class HitKind : u8 { phase, run, idle, timer, log, mem_sample };
+struct Hit {
+    HitKind kind;
+    usize node_slot;
+    usize fiber_slot; // run only
+    usize index;      // into the node's (or fiber's) array of that kind
+};
+std::optional<Hit> hit_test(const TraceModel& model, const Layout& layout, int x, int y);
+// The details panel's text for a hit: what it is, when, how long, its fields.
+std::string describe(const TraceModel& model, const Hit& hit);
+// The time a hit is at (its begin for spans), to centre the view on it.
+TimeNs hit_time(const TraceModel& model, const Hit& hit);
+
+// Search by node ("node 3"), event kind ("log", "phase", "fiber", "idle") or text
+// (log lines, phase and fiber names, case-sensitive); at most `limit` results.
+std::vector<Hit> search(const TraceModel& model, std::string_view query, usize limit);
+
+// Debug output for tests: every panel, lane and visible phase span, with the
+// colour the renderer uses for it.
+std::string layout_json(const TraceModel& model, const Layout& layout);
+
+} // namespace gantry::viz

@@ -1,0 +1,206 @@
+// The visualiser's index of a trace: what happened on each node, as compact
+// time-sorted arrays that views can binary-search by time. Building it is one
+// pass over the records; nothing here depends on SDL, so it is unit-tested alone.
+#pragma once
+
+#include <gantry/trace.hpp>
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+namespace gantry::viz {
+
+// Interned strings: events keep a u32 id instead of a std::string, so a million
+// events cost a million small structs, not a million heap blocks.
+class StringPool {
+public:
+    static constexpr u32 empty_id = 0;
+
+    StringPool();
+    u32 intern(std::string_view text);
+    std::string_view view(u32 id) const { return m_views[id]; }
+    usize size() const { return m_views.size(); }
+
+private:
+    static constexpr usize block_bytes = 64 * 1024; // > trace_str_bytes_max
+    std::vector<std::unique_ptr<char[]>> m_blocks;
+    usize m_block_used = block_bytes;
+    std::vector<std::string_view> m_views; // point into m_blocks: stable
+    std::unordered_map<std::string_view, u32> m_ids;
+};
+
+struct PhaseSpan {
+    TimeNs begin;
+    TimeNs end;
+    u32 name;
+    u16 depth; // 0 = outermost; phases nest
+    bool open; // the trace ended before the phase did
+};
+
+struct RunSpan { // one fiber running, between two fiber_switch records
+    TimeNs begin;
+    TimeNs end;
+};
+
+struct IdleSpan {
+    TimeNs begin;
+    TimeNs end;
+    TimeNs deadline; // deadline_none: woken only by an event
+};
+
+struct TimerPass {
+    TimeNs time;
+    u32 count;
+};
+
+struct LogMark {
+    TimeNs time;
+    u32 text;
+    u8 level;
+};
+
+struct MemSample {
+    TimeNs time;
+    u64 pages_total;
+    u64 pages_used;
+    u64 heap_bytes_live;
+    u64 heap_allocations;
+    u64 heap_frees;
+    u32 fragmentation_permille;
+};
+
+struct PageEvent {
+    TimeNs time;
+    u64 first_page;
+    u8 region;
+    u8 order;
+    bool alloc; // false: page_free
+};
+
+struct FiberLane {
+    u32 fiber; // per-node id, from 1
+    u32 name;  // StringPool id
+    u32 parent;
+    TimeNs spawned;
+    TimeNs exited; // 0: did not exit within the trace
+    std::vector<RunSpan> runs; // sorted, never overlapping
+};
+
+struct NodeIndex {
+    u32 node = 0;
+    u32 app = StringPool::empty_id;
+    u32 platform = StringPool::empty_id;
+    TimeNs first_time = 0;
+    TimeNs last_time = 0;
+    std::optional<i32> exit_code;
+    TimeNs exit_time = 0;
+    std::vector<PhaseSpan> phases; // in begin order
+    std::vector<FiberLane> fibers; // in spawn order
+    std::vector<IdleSpan> idles;
+    std::vector<TimerPass> timers;
+    std::vector<LogMark> logs;
+    std::vector<MemSample> mem;
+    std::vector<PageEvent> pages;
+    u64 pages_high_water = 0;
+    u64 heap_high_water = 0;
+
+    const FiberLane* fiber(u32 id) const;
+};
+
+struct TraceModel {
+    StringPool strings;
+    std::vector<NodeIndex> nodes; // sorted by node id
+    TimeNs first_time = 0;
+    TimeNs last_time = 0;
+    u64 records = 0;
+    u64 unknown_records = 0;   // kinds from a later format version, skipped
+    u64 malformed_records = 0; // known kinds with a short payload, skipped
+    u64 network_records = 0;   // none exist in format version 1
+
+    bool empty() const { return records == 0; }
+    const NodeIndex* node(u32 id) const;
+};
+
+// Raised for an unreadable trace: where (file offset) and what, plus a hint.
+struct LoadError {
+    std::string path;
+    u64 offset = 0;
+    std::string message;
+    std::string hint;
+    std::string to_string() const; // "PATH:OFFSET: message"
+};
+
+// Feeds records one at a time (a file, a test's buffer, or the growing tail of a
+// followed trace) and keeps the spans that are still open between feeds.
+class ModelBuilder {
+public:
+    ModelBuilder();
+    ~ModelBuilder();
+    void add(const TraceRecord& record);
+    // Closes still-open spans at their node's last time and returns the model.
+    // May be called again after more add()s: open spans stay open and grow.
+    const TraceModel& snapshot();
+    TraceModel& model() { return m_model; }
+
+private:
+    struct NodeState;
+    NodeState& state_for(u32 node, TimeNs time);
+    void add_fields(NodeState& state, NodeIndex& index, const TraceRecord& record,
+                    const TraceFields& fields);
+    void fiber_record(NodeState& state, NodeIndex& index, const TraceRecord& record,
+                      const TraceFields& fields);
+
+    TraceModel m_model;
+    // Parallel to m_model.nodes until snapshot() sorts both by node id.
+    std::vector<std::unique_ptr<NodeState>> m_states;
+    std::unordered_map<u32, usize> m_node_slots;
+};
+
+// What to do with a record cut off at the end of the file: an error for a
+// finished trace; ignored when following a trace that is still being written.
+enum class TruncatedTail : u8 { error, ignore };
+
+// Loads a whole trace file. Throws LoadError (never crashes) for a missing,
+// empty, corrupt or truncated file.
+TraceModel load_trace_file(const std::string& path, TruncatedTail tail = TruncatedTail::error);
+
+// Loads from bytes in memory (tests, benchmarks); `name` prefixes error messages.
+TraceModel load_trace_bytes(Bytes bytes, const std::string& name = "<memory>");
+
+// Binary search helpers: index of the first item whose end (or time) is >= t.
+template<typename T>
+usize first_ending_at_or_after(const std::vector<T>& spans, TimeNs t)
+{
+    usize low = 0, high = spans.size();
+    while (low < high) {
+        usize mid = low + (high - low) / 2;
+        if (spans[mid].end < t)
+            low = mid + 1;
+        else
+            high = mid;
+    }
+    return low;
+}
+
+template<typename T>
+usize first_at_or_after(const std::vector<T>& points, TimeNs t)
+{
+    usize low = 0, high = points.size();
+    while (low < high) {
+        usize mid = low + (high - low) / 2;
+        if (points[mid].time < t)
+            low = mid + 1;
+        else
+            high = mid;
+    }
+    return low;
+}
+
+std::string format_duration(TimeNs ns); // "1.234 ms", "17 us", "2.5 s"
+std::string format_time(TimeNs ns);     // seconds with as many digits as useful
+
+} // namespace gantry::viz

@@ -1,0 +1,157 @@
+// compute_layout: splits the picture between the views and stacks each node's
+// lanes; hit_test and layout_json read the result back.
+#include <gantry/viz/layout.hpp>
+
+#include <algorithm>
+#include <cstdio>
+
+namespace gantry::viz {
+
+namespace {
+
+constexpr int right_margin_px = 8;
+constexpr int memory_row_px = 96; // pages + heap + page-event strip + gap, per node
+
+bool visible(const LayoutOptions& options, usize slot)
+{
+    return options.node_visible.empty() || slot >= options.node_visible.size() ||
+           options.node_visible[slot];
+}
+
+int phase_rows(const NodeIndex& node)
+{
+    int depth = 0;
+    for (const PhaseSpan& phase : node.phases)
+        depth = std::max(depth, phase.depth + 1);
+    return std::max(depth, 1);
+}
+
+int timeline_needed(const TraceModel& model, const LayoutOptions& options)
+{
+    int height = panel_title_px + axis_px;
+    for (usize slot = 0; slot < model.nodes.size(); ++slot) {
+        if (!visible(options, slot))
+            continue;
+        const NodeIndex& node = model.nodes[slot];
+        height += node_header_px + phase_rows(node) * phase_row_px + kernel_lane_px +
+                  static_cast<int>(node.fibers.size()) * fiber_lane_px;
+    }
+    return height + 4;
+}
+
+int visible_nodes(const TraceModel& model, const LayoutOptions& options)
+{
+    int count = 0;
+    for (usize slot = 0; slot < model.nodes.size(); ++slot)
+        count += visible(options, slot) ? 1 : 0;
+    return count;
+}
+
+// Adds a lane if any of it is inside the plot; lanes scrolled out are left out.
+void add_lane(TimelineLayout& timeline, LaneKind kind, usize node, usize fiber, int y, int h)
+{
+    const Rect& plot = timeline.plot;
+    int top = std::max(y, plot.y);
+    int bottom = std::min(y + h, plot.bottom());
+    if (bottom <= top)
+        return;
+    Rect rect{plot.x, top, plot.w, bottom - top};
+    Rect label{0, top, label_column_px - 4, bottom - top};
+    timeline.lanes.push_back({kind, node, fiber, rect, label, y});
+}
+
+TimelineLayout layout_timeline(const TraceModel& model, Rect panel, const LayoutOptions& options)
+{
+    TimelineLayout timeline;
+    timeline.panel = panel;
+    timeline.axis = {label_column_px, panel.y + panel_title_px,
+                     panel.w - label_column_px - right_margin_px, axis_px};
+    timeline.plot = {label_column_px, timeline.axis.bottom(), timeline.axis.w,
+                     std::max(panel.bottom() - timeline.axis.bottom(), 0)};
+    int y = timeline.plot.y - options.timeline_scroll_px;
+    for (usize slot = 0; slot < model.nodes.size(); ++slot) {
+        if (!visible(options, slot))
+            continue;
+        const NodeIndex& node = model.nodes[slot];
+        if (y >= timeline.plot.y && y + node_header_px <= timeline.plot.bottom())
+            timeline.node_headers.push_back({slot, {0, y, panel.w, node_header_px}});
+        y += node_header_px;
+        int phases_h = phase_rows(node) * phase_row_px;
+        add_lane(timeline, LaneKind::phases, slot, 0, y, phases_h);
+        y += phases_h;
+        add_lane(timeline, LaneKind::kernel, slot, 0, y, kernel_lane_px);
+        y += kernel_lane_px;
+        for (usize fiber = 0; fiber < node.fibers.size(); ++fiber) {
+            add_lane(timeline, LaneKind::fiber, slot, fiber, y, fiber_lane_px);
+            y += fiber_lane_px;
+        }
+    }
+    timeline.content_h = y + options.timeline_scroll_px - timeline.plot.y;
+    return timeline;
+}
+
+MemoryLayout layout_memory(const TraceModel& model, Rect panel, const LayoutOptions& options)
+{
+    MemoryLayout memory;
+    memory.panel = panel;
+    memory.plot = {label_column_px, panel.y + panel_title_px,
+                   panel.w - label_column_px - right_margin_px,
+                   std::max(panel.h - panel_title_px, 0)};
+    int nodes = std::max(visible_nodes(model, options), 1);
+    // Rows shrink to fit but never below a readable minimum; the rest is clipped.
+    int row = std::max(std::min(memory_row_px * 3, memory.plot.h / nodes), 40);
+    int y = memory.plot.y;
+    for (usize slot = 0; slot < model.nodes.size(); ++slot) {
+        if (!visible(options, slot))
+            continue;
+        if (y + row > memory.plot.bottom() + 1)
+            break;
+        int pages_h = row * 55 / 100;
+        int heap_h = row * 30 / 100;
+        int strip_h = std::max(row * 7 / 100, 3);
+        Rect pages{memory.plot.x, y, memory.plot.w, pages_h};
+        Rect heap{memory.plot.x, y + pages_h + 2, memory.plot.w, heap_h - 2};
+        Rect strip{memory.plot.x, heap.bottom() + 1, memory.plot.w, strip_h};
+        memory.plots.push_back({slot, pages, heap, strip, {0, y, label_column_px - 4, row - 4}});
+        y += row;
+    }
+    return memory;
+}
+
+} // namespace
+
+Layout compute_layout(const TraceModel& model, Size size, TimeWindow window,
+                      const LayoutOptions& options)
+{
+    Layout layout;
+    layout.size = size;
+    layout.window = window;
+    layout.plot_columns = {label_column_px, 0,
+                           std::max(size.w - label_column_px - right_margin_px, 1), size.h};
+    Rect whole{0, 0, size.w, size.h};
+    if (options.view == View::timeline)
+        layout.timeline = layout_timeline(model, whole, options);
+    if (options.view == View::memory)
+        layout.memory = layout_memory(model, whole, options);
+    if (options.view == View::network)
+        layout.network = NetworkLayout{whole, {label_column_px, panel_title_px,
+                                               layout.plot_columns.w, size.h - panel_title_px}};
+    if (options.view != View::all)
+        return layout;
+
+    int network_h = std::min(network_panel_px, size.h / 4);
+    int available = size.h - network_h;
+    int memory_wanted = panel_title_px + visible_nodes(model, options) * memory_row_px;
+    int timeline_h = std::min(timeline_needed(model, options), available);
+    if (available - timeline_h < memory_wanted)
+        timeline_h = std::max(available * 6 / 10, available - memory_wanted);
+    layout.timeline = layout_timeline(model, {0, 0, size.w, timeline_h}, options);
+    layout.memory = layout_memory(model, {0, timeline_h, size.w, available - timeline_h}, options);
+    Rect network{0, available, size.w, network_h};
+    layout.network = NetworkLayout{
+        network, {label_column_px, network.y + panel_title_px, layout.plot_columns.w,
+                  std::max(network_h - panel_title_px - 2, 0)}};
+    return layout;
+}
+
+} // namespace gantry::viz

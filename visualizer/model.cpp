@@ -1,0 +1,275 @@
+// Building the index: one pass over the records, spans opened and closed as the
+// records arrive, per node (records of different nodes may interleave).
+#include <gantry/viz/model.hpp>
+
+#include <algorithm>
+#include <cinttypes>
+#include <cstdio>
+#include <cstring>
+
+namespace gantry::viz {
+
+StringPool::StringPool()
+{
+    m_views.push_back({});
+    m_ids.emplace(std::string_view{}, empty_id);
+}
+
+u32 StringPool::intern(std::string_view text)
+{
+    if (auto found = m_ids.find(text); found != m_ids.end())
+        return found->second;
+    if (m_block_used + text.size() > block_bytes) {
+        m_blocks.push_back(std::make_unique<char[]>(std::max(block_bytes, text.size())));
+        m_block_used = 0;
+    }
+    char* copy = m_blocks.back().get() + m_block_used;
+    std::memcpy(copy, text.data(), text.size());
+    m_block_used += text.size();
+    auto id = static_cast<u32>(m_views.size());
+    m_views.emplace_back(copy, text.size());
+    m_ids.emplace(m_views.back(), id);
+    return id;
+}
+
+const FiberLane* NodeIndex::fiber(u32 id) const
+{
+    for (const FiberLane& lane : fibers)
+        if (lane.fiber == id)
+            return &lane;
+    return nullptr;
+}
+
+const NodeIndex* TraceModel::node(u32 id) const
+{
+    auto found = std::lower_bound(nodes.begin(), nodes.end(), id,
+                                  [](const NodeIndex& n, u32 v) { return n.node < v; });
+    return found != nodes.end() && found->node == id ? &*found : nullptr;
+}
+
+std::string LoadError::to_string() const
+{
+    return path + ":" + std::to_string(offset) + ": " + message;
+}
+
+// What is still open on a node between records.
+struct ModelBuilder::NodeState {
+    std::vector<usize> open_phases; // indexes into NodeIndex::phases, innermost last
+    std::unordered_map<u32, usize> fiber_slots;
+    usize running = SIZE_MAX; // fiber slot whose last run is open
+    bool idle_open = false;
+};
+
+ModelBuilder::ModelBuilder() = default;
+ModelBuilder::~ModelBuilder() = default;
+
+ModelBuilder::NodeState& ModelBuilder::state_for(u32 node, TimeNs time)
+{
+    auto [slot, inserted] = m_node_slots.emplace(node, m_model.nodes.size());
+    if (inserted) {
+        NodeIndex index;
+        index.node = node;
+        index.first_time = time;
+        index.last_time = time;
+        m_model.nodes.push_back(std::move(index));
+        m_states.push_back(std::make_unique<NodeState>());
+    }
+    return *m_states[slot->second];
+}
+
+namespace {
+
+constexpr u8 network_kind_first = 32; // docs/trace-format.md reserves 32.. for the network
+
+usize fiber_slot(NodeIndex& index, std::unordered_map<u32, usize>& slots, u32 fiber,
+                 TimeNs time, StringPool& strings)
+{
+    auto [slot, inserted] = slots.emplace(fiber, index.fibers.size());
+    if (inserted) {
+        // A switch to a fiber whose spawn was not traced (dropped records).
+        FiberLane lane{fiber, strings.intern("fiber " + std::to_string(fiber)), 0, time, 0, {}};
+        index.fibers.push_back(std::move(lane));
+    }
+    return slot->second;
+}
+
+} // namespace
+
+void ModelBuilder::fiber_record(NodeState& state, NodeIndex& index, const TraceRecord& record,
+                                const TraceFields& fields)
+{
+    TimeNs time = index.last_time;
+    if (record.kind == TraceKind::fiber_spawn) {
+        usize slot = fiber_slot(index, state.fiber_slots, fields.fiber, time, m_model.strings);
+        FiberLane& lane = index.fibers[slot];
+        lane.name = m_model.strings.intern(fields.name);
+        lane.parent = fields.parent;
+        lane.spawned = time;
+        return;
+    }
+    if (record.kind == TraceKind::fiber_exit) {
+        usize slot = fiber_slot(index, state.fiber_slots, fields.fiber, time, m_model.strings);
+        index.fibers[slot].exited = time;
+        return;
+    }
+    // fiber_switch: close the running span, open one for `to` (0 = scheduler).
+    if (state.running != SIZE_MAX)
+        index.fibers[state.running].runs.back().end = time;
+    state.running = SIZE_MAX;
+    if (fields.to != 0) {
+        state.running = fiber_slot(index, state.fiber_slots, fields.to, time, m_model.strings);
+        index.fibers[state.running].runs.push_back({time, time});
+    }
+}
+
+void ModelBuilder::add_fields(NodeState& state, NodeIndex& index, const TraceRecord& record,
+                              const TraceFields& f)
+{
+    TimeNs time = index.last_time;
+    switch (record.kind) {
+    case TraceKind::boot_phase_begin:
+        state.open_phases.push_back(index.phases.size());
+        index.phases.push_back({time, time, m_model.strings.intern(f.name),
+                                static_cast<u16>(state.open_phases.size() - 1), true});
+        break;
+    case TraceKind::boot_phase_end:
+        if (!state.open_phases.empty()) {
+            PhaseSpan& phase = index.phases[state.open_phases.back()];
+            phase.end = time;
+            phase.open = false;
+            state.open_phases.pop_back();
+        }
+        break;
+    case TraceKind::log:
+        index.logs.push_back({time, m_model.strings.intern(f.name), f.level});
+        break;
+    case TraceKind::fiber_spawn:
+    case TraceKind::fiber_switch:
+    case TraceKind::fiber_exit:
+        fiber_record(state, index, record, f);
+        break;
+    case TraceKind::timer_fire:
+        index.timers.push_back({time, f.count});
+        break;
+    case TraceKind::page_alloc:
+    case TraceKind::page_free:
+        index.pages.push_back(
+            {time, f.first_page, f.region, f.order, record.kind == TraceKind::page_alloc});
+        break;
+    case TraceKind::mem_stats:
+        index.mem.push_back({time, f.pages_total, f.pages_used, f.heap_bytes_live,
+                             f.heap_allocations, f.heap_frees, f.fragmentation_permille});
+        index.pages_high_water = std::max(index.pages_high_water, f.pages_used);
+        index.heap_high_water = std::max(index.heap_high_water, f.heap_bytes_live);
+        break;
+    case TraceKind::kernel_exit:
+        index.exit_code = f.exit_code;
+        index.exit_time = time;
+        break;
+    case TraceKind::idle:
+        index.idles.push_back({time, time, f.deadline});
+        state.idle_open = true;
+        break;
+    case TraceKind::node_info:
+        index.app = m_model.strings.intern(f.name);
+        index.platform = m_model.strings.intern(f.name2);
+        break;
+    default:
+        break; // network kinds: counted in add(), not indexed yet
+    }
+}
+
+void ModelBuilder::add(const TraceRecord& record)
+{
+    ++m_model.records;
+    // Network kinds (32 and up) arrive with the network stack: counted, so the
+    // network view can say they exist, but not indexed yet.
+    if (static_cast<u8>(record.kind) >= network_kind_first)
+        ++m_model.network_records;
+    if (!is_known(record.kind)) {
+        ++m_model.unknown_records;
+        return;
+    }
+    TraceFields fields;
+    if (!decode_fields(record, fields).ok()) {
+        ++m_model.malformed_records;
+        return;
+    }
+    NodeState& state = state_for(record.node, record.time);
+    NodeIndex& index = m_model.nodes[m_node_slots[record.node]];
+    // Times never go backwards within a node; a corrupt file might, and the
+    // binary searches rely on sorted arrays, so clamp rather than trust it.
+    index.last_time = std::max(index.last_time, record.time);
+    if (state.idle_open) {
+        index.idles.back().end = index.last_time; // an idle span lasts until the next record
+        state.idle_open = false;
+    }
+    add_fields(state, index, record, fields);
+}
+
+const TraceModel& ModelBuilder::snapshot()
+{
+    TraceModel& model = m_model;
+    bool sorted = true;
+    for (usize i = 0; i < model.nodes.size(); ++i) {
+        NodeIndex& index = model.nodes[i];
+        NodeState& state = *m_states[i];
+        for (usize open : state.open_phases)
+            index.phases[open].end = index.last_time;
+        if (state.running != SIZE_MAX)
+            index.fibers[state.running].runs.back().end = index.last_time;
+        if (state.idle_open)
+            index.idles.back().end = index.last_time;
+        if (i > 0 && model.nodes[i - 1].node > index.node)
+            sorted = false;
+    }
+    if (!sorted) {
+        std::vector<usize> order(model.nodes.size());
+        for (usize i = 0; i < order.size(); ++i)
+            order[i] = i;
+        std::sort(order.begin(), order.end(),
+                  [&](usize a, usize b) { return model.nodes[a].node < model.nodes[b].node; });
+        std::vector<NodeIndex> nodes;
+        std::vector<std::unique_ptr<NodeState>> states;
+        for (usize i : order) {
+            nodes.push_back(std::move(model.nodes[i]));
+            states.push_back(std::move(m_states[i]));
+            m_node_slots[nodes.back().node] = nodes.size() - 1;
+        }
+        model.nodes = std::move(nodes);
+        m_states = std::move(states);
+    }
+    if (!model.nodes.empty()) {
+        model.first_time = model.nodes[0].first_time;
+        model.last_time = model.nodes[0].last_time;
+    }
+    for (const NodeIndex& index : model.nodes) {
+        model.first_time = std::min(model.first_time, index.first_time);
+        model.last_time = std::max(model.last_time, index.last_time);
+    }
+    return model;
+}
+
+std::string format_duration(TimeNs ns)
+{
+    char text[40];
+    if (ns < ns_per_us)
+        std::snprintf(text, sizeof(text), "%" PRIu64 " ns", ns);
+    else if (ns < ns_per_ms)
+        std::snprintf(text, sizeof(text), "%.3g us", static_cast<double>(ns) / 1e3);
+    else if (ns < ns_per_s)
+        std::snprintf(text, sizeof(text), "%.4g ms", static_cast<double>(ns) / 1e6);
+    else
+        std::snprintf(text, sizeof(text), "%.4g s", static_cast<double>(ns) / 1e9);
+    return text;
+}
+
+std::string format_time(TimeNs ns)
+{
+    char text[40];
+    std::snprintf(text, sizeof(text), "%" PRIu64 ".%09" PRIu64 " s", ns / ns_per_s,
+                  ns % ns_per_s);
+    return text;
+}
+
+} // namespace gantry::viz

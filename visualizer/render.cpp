@@ -1,0 +1,127 @@
+// render(): every view of a layout, then the cursor and selection on top.
+#include "font.hpp"
+
+#include <gantry/viz/render.hpp>
+
+#include <cinttypes>
+#include <cstdio>
+
+namespace gantry::viz {
+
+std::string format_tick(TimeNs t, TimeNs step)
+{
+    // The unit follows the step, so neighbouring labels differ in their digits.
+    const char* unit = "s";
+    double scale = 1e9;
+    if (step < ns_per_us) {
+        unit = "ns";
+        scale = 1;
+    } else if (step < ns_per_ms) {
+        unit = "us";
+        scale = 1e3;
+    } else if (step < ns_per_s) {
+        unit = "ms";
+        scale = 1e6;
+    }
+    int decimals = 0;
+    for (double s = static_cast<double>(step) / scale; s < 1 && decimals < 9; s *= 10)
+        ++decimals;
+    char text[48];
+    std::snprintf(text, sizeof(text), "%.*f %s", decimals, static_cast<double>(t) / scale, unit);
+    return text;
+}
+
+void render_axis(Canvas& canvas, const TimeScale& scale, const Rect& axis, int grid_bottom)
+{
+    std::vector<TimeNs> ticks = axis_ticks(scale, 110);
+    TimeNs step = ticks.size() > 1 ? ticks[1] - ticks[0] : scale.window.span();
+    for (TimeNs t : ticks) {
+        int x = static_cast<int>(scale.x_of(t));
+        canvas.fill({x, axis.y + axis.h - 4, 1, 4}, palette::axis);
+        canvas.text(x + 2, axis.y + 2, format_tick(t, step), palette::text_dim,
+                    axis.right() - x - 2);
+    }
+    canvas.fill({axis.x, axis.bottom() - 1, axis.w, 1}, palette::axis);
+}
+
+namespace {
+
+void render_network(Canvas& canvas, const TraceModel& model, const Layout& layout)
+{
+    const NetworkLayout& network = *layout.network;
+    canvas.fill(network.panel, palette::panel);
+    canvas.fill({network.panel.x, network.panel.y, network.panel.w, 1}, palette::axis);
+    canvas.text(6, network.panel.y + 5, "Network", palette::text);
+    canvas.fill(network.plot, palette::lane_even);
+    // Format version 1 has no network records: say so rather than draw nothing.
+    std::string message = model.network_records == 0 ? "no network events in this trace"
+                                                     : "network events: not drawn yet";
+    int w = text_width(message.size());
+    canvas.text(network.plot.x + (network.plot.w - w) / 2,
+                network.plot.y + (network.plot.h - glyph_h) / 2, message, palette::text_dim);
+}
+
+Rect selection_rect(const TraceModel& model, const Layout& layout, const Hit& hit)
+{
+    TimeScale scale = layout.scale();
+    const NodeIndex& node = model.nodes[hit.node_slot];
+    if (!layout.timeline)
+        return {};
+    for (const Lane& lane : layout.timeline->lanes) {
+        if (lane.node_slot != hit.node_slot)
+            continue;
+        if (hit.kind == HitKind::phase && lane.kind == LaneKind::phases)
+            return phase_rect(scale, lane, node.phases[hit.index]);
+        if (hit.kind == HitKind::run && lane.kind == LaneKind::fiber &&
+            lane.fiber_slot == hit.fiber_slot) {
+            const RunSpan& run = node.fibers[hit.fiber_slot].runs[hit.index];
+            return scale.span_rect(lane.rect, run.begin, run.end);
+        }
+        if (hit.kind == HitKind::idle && lane.kind == LaneKind::kernel)
+            return scale.span_rect(lane.rect, node.idles[hit.index].begin, node.idles[hit.index].end);
+        TimeNs at = hit.kind == HitKind::log ? node.logs[hit.index].time
+                                             : hit.kind == HitKind::timer ? node.timers[hit.index].time
+                                                                          : 0;
+        if ((hit.kind == HitKind::log || hit.kind == HitKind::timer) && lane.kind == LaneKind::kernel)
+            return {static_cast<int>(scale.x_of(at)) - 3, lane.rect.y, 7, lane.rect.h};
+    }
+    return {};
+}
+
+void render_overlay(Canvas& canvas, const TraceModel& model, const Layout& layout,
+                    const Overlay& overlay)
+{
+    TimeScale scale = layout.scale();
+    if (overlay.selected) {
+        Rect rect = selection_rect(model, layout, *overlay.selected);
+        if (rect.w > 0) {
+            canvas.outline({rect.x - 1, rect.y - 1, rect.w + 2, rect.h + 2}, palette::selection);
+        }
+    }
+    if (!overlay.cursor || *overlay.cursor < layout.window.from || *overlay.cursor > layout.window.to)
+        return;
+    int x = static_cast<int>(scale.x_of(*overlay.cursor));
+    canvas.fill({x, 0, 1, layout.size.h}, palette::cursor);
+    std::string label = format_time(*overlay.cursor);
+    int w = text_width(label.size()) + 4;
+    int left = x + w + 2 < layout.size.w ? x + 2 : x - w - 2;
+    canvas.fill({left, 2, w, glyph_h + 4}, palette::background);
+    canvas.text(left + 2, 4, label, palette::cursor);
+}
+
+} // namespace
+
+void render(Canvas& canvas, const TraceModel& model, const Layout& layout, const Overlay& overlay)
+{
+    SDL_SetRenderDrawBlendMode(canvas.sdl(), SDL_BLENDMODE_NONE);
+    canvas.fill({0, 0, layout.size.w, layout.size.h}, palette::background);
+    if (layout.timeline)
+        render_timeline(canvas, model, layout, overlay);
+    if (layout.memory)
+        render_memory(canvas, model, layout);
+    if (layout.network)
+        render_network(canvas, model, layout);
+    render_overlay(canvas, model, layout, overlay);
+}
+
+} // namespace gantry::viz

@@ -1,0 +1,175 @@
+#!/usr/bin/python3
+"""Checks gantry-viz output without a golden image (stdlib only: zlib + struct).
+
+  viz_check.py png OUT.png W H            the PNG decodes, has that size, is not blank
+  viz_check.py marks OUT.png LAYOUT.json [--require-phases N]
+                                          known events are drawn where the layout
+                                          (--layout-json) says, in their colours
+  viz_check.py xwd SHOT.xwd               an X screenshot (xwd) is not blank
+
+Pixels are checked in regions the layout computed, so a font or spacing change
+does not break the test; a span drawn in the wrong place or colour does.
+"""
+import json
+import struct
+import sys
+import zlib
+
+
+def fail(message):
+    print("viz_check: " + message)
+    sys.exit(1)
+
+
+def read_png(path):
+    data = open(path, "rb").read()
+    if data[:8] != b"\x89PNG\r\n\x1a\n":
+        fail(path + ": not a PNG")
+    pos, idat, header = 8, b"", None
+    while pos < len(data):
+        length, kind = struct.unpack(">I4s", data[pos:pos + 8])
+        body = data[pos + 8:pos + 8 + length]
+        if kind == b"IHDR":
+            header = struct.unpack(">IIBBBBB", body)
+        elif kind == b"IDAT":
+            idat += body
+        pos += 12 + length
+    width, height, depth, color_type = header[:4]
+    if depth != 8 or color_type not in (2, 6):
+        fail(path + ": expected 8-bit RGB or RGBA, got depth %d type %d" % (depth, color_type))
+    channels = 4 if color_type == 6 else 3
+    raw = zlib.decompress(idat)
+    stride = width * channels
+    rows, previous = [], bytearray(stride)
+    for y in range(height):
+        start = y * (stride + 1)
+        kind, line = raw[start], bytearray(raw[start + 1:start + 1 + stride])
+        for i in range(stride):
+            left = line[i - channels] if i >= channels else 0
+            up = previous[i]
+            corner = previous[i - channels] if i >= channels else 0
+            if kind == 1:
+                line[i] = (line[i] + left) & 255
+            elif kind == 2:
+                line[i] = (line[i] + up) & 255
+            elif kind == 3:
+                line[i] = (line[i] + (left + up) // 2) & 255
+            elif kind == 4:
+                p = left + up - corner
+                pa, pb, pc = abs(p - left), abs(p - up), abs(p - corner)
+                pred = left if pa <= pb and pa <= pc else (up if pb <= pc else corner)
+                line[i] = (line[i] + pred) & 255
+        rows.append(line)
+        previous = line
+    return width, height, channels, rows
+
+
+def pixel(image, x, y):
+    _, _, channels, rows = image
+    return tuple(rows[y][x * channels:x * channels + 3])
+
+
+def check_png(path, width, height):
+    image = read_png(path)
+    if (image[0], image[1]) != (width, height):
+        fail("%s is %dx%d, expected %dx%d" % (path, image[0], image[1], width, height))
+    colours = set()
+    for y in range(0, height, 3):
+        for x in range(0, width, 3):
+            colours.add(pixel(image, x, y))
+    if len(colours) < 8:
+        fail("%s looks blank: %d colours" % (path, len(colours)))
+    print("ok: %s %dx%d, %d colours sampled" % (path, width, height, len(colours)))
+
+
+def share(image, rect, colour):
+    x, y, w, h = rect
+    hits = sum(1 for j in range(y, y + h) for i in range(x, x + w)
+               if pixel(image, i, j) == tuple(colour))
+    return hits / float(max(w * h, 1)), hits
+
+
+def check_phases(image, layout):
+    checked = 0
+    for phase in layout["timeline"]["phases"]:
+        x, y, w, h = phase["rect"]
+        if w < 4 or h < 4:
+            continue  # too thin for its label to leave colour around it
+        fraction, _ = share(image, phase["rect"], phase["color"])
+        if fraction < 0.5:
+            fail("phase %r at %s: only %.0f%% of its pixels have colour %s"
+                 % (phase["name"], phase["rect"], fraction * 100, phase["color"]))
+        checked += 1
+    return checked
+
+
+def check_marks(png_path, layout_path, require_phases=0):
+    image = read_png(png_path)
+    layout = json.load(open(layout_path))
+    found = []
+    if "timeline" in layout:
+        phases = check_phases(image, layout)
+        if phases == 0 and layout["timeline"]["phases"]:
+            # Hello's boot phases last microseconds of a 30 ms run: in a whole-run
+            # picture they are thin, so at least one pixel column must show them.
+            if not any(share(image, p["rect"], p["color"])[1] for p in layout["timeline"]["phases"]):
+                fail("no boot phase pixels where the layout put them")
+        if phases < require_phases:
+            fail("%d boot phases wide enough to check, expected %d" % (phases, require_phases))
+        found.append("%d phases" % phases)
+        fibers = [l for l in layout["timeline"]["lanes"]
+                  if l["kind"] == "fiber" and l["visible_runs"] > 0]
+        drawn = [l for l in fibers if share(image, l["rect"], l["color"])[1] > 0]
+        if len(drawn) < len(fibers):
+            fail("fiber lanes with runs in the window but none drawn: %s"
+                 % [l["rect"] for l in fibers if l not in drawn])
+        found.append("%d/%d fiber lanes with runs" % (len(drawn), len(fibers)))
+    if "memory" in layout:
+        for plot in layout["memory"]["plots"]:
+            if plot["samples"] and not share(image, plot["pages"], plot["pages_color"])[1]:
+                fail("node %d: no pages line in %s" % (plot["node"], plot["pages"]))
+        found.append("%d memory plots" % len(layout["memory"]["plots"]))
+    if "network" in layout:
+        x, y, w, h = layout["network"]["plot"]
+        row = set(pixel(image, i, y + h // 2 + dy) for i in range(x, x + w) for dy in (-2, 0, 2))
+        if len(row) < 2:
+            fail("the network panel has no message")
+        found.append("network panel")
+    print("ok: " + ", ".join(found))
+
+
+def check_xwd(path):
+    data = open(path, "rb").read()
+    fields = struct.unpack(">25I", data[:100])
+    header_size, width, height = fields[0], fields[4], fields[5]
+    bits, bytes_per_line, ncolors = fields[11], fields[12], fields[19]
+    if bits not in (24, 32):
+        fail("%s: %d bits per pixel, expected 24 or 32" % (path, bits))
+    size = bits // 8
+    start = header_size + ncolors * 12
+    colours = set()
+    for y in range(0, height, 4):
+        row = data[start + y * bytes_per_line:start + y * bytes_per_line + width * size]
+        for x in range(0, width * size, 4 * size):
+            colours.add(row[x:x + 3])
+    if len(colours) < 8:
+        fail("%s looks blank: %d colours" % (path, len(colours)))
+    print("ok: screenshot %dx%d, %d colours sampled" % (width, height, len(colours)))
+
+
+def main(argv):
+    if len(argv) == 5 and argv[1] == "png":
+        check_png(argv[2], int(argv[3]), int(argv[4]))
+    elif len(argv) == 4 and argv[1] == "marks":
+        check_marks(argv[2], argv[3])
+    elif len(argv) == 6 and argv[1] == "marks" and argv[4] == "--require-phases":
+        check_marks(argv[2], argv[3], int(argv[5]))
+    elif len(argv) == 3 and argv[1] == "xwd":
+        check_xwd(argv[2])
+    else:
+        print(__doc__)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main(sys.argv)
