@@ -30,7 +30,10 @@ public:
     void fill_entropy(MutableBytes out) override { std::memset(out.data(), 0, out.size()); }
     std::span<const MemoryRegion> memory_regions() override { return {}; }
     bool trace_sink_enabled() override { return true; }
-    void trace_sink_write(Bytes bytes) override { out.insert(out.end(), bytes.begin(), bytes.end()); }
+    void trace_sink_write(Bytes bytes) override
+    {
+        out.insert(out.end(), bytes.begin(), bytes.end());
+    }
     TimeNs time = 0;
     std::vector<u8> out;
 };

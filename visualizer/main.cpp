@@ -117,7 +117,8 @@ int run(int argc, char** argv)
     TraceModel model = load_trace_file(options.trace);
     if (model.malformed_records > 0)
         std::fprintf(stderr, "%s: warning: %llu records too short for their kind were skipped\n",
-                     options.trace.c_str(), static_cast<unsigned long long>(model.malformed_records));
+                     options.trace.c_str(),
+                     static_cast<unsigned long long>(model.malformed_records));
     if (options.layout_json)
         write_layout_json(options, model);
     if (options.png) {

@@ -61,29 +61,47 @@ void render_network(Canvas& canvas, const TraceModel& model, const Layout& layou
                 network.plot.y + (network.plot.h - glyph_h) / 2, message, palette::text_dim);
 }
 
+Rect selection_in_lane(const NodeIndex& node, const TimeScale& scale, const Lane& lane,
+                       const Hit& hit)
+{
+    switch (hit.kind) {
+    case HitKind::phase:
+        return lane.kind == LaneKind::phases ? phase_rect(scale, lane, node.phases[hit.index])
+                                             : Rect{};
+    case HitKind::run: {
+        if (lane.kind != LaneKind::fiber || lane.fiber_slot != hit.fiber_slot)
+            return {};
+        const RunSpan& run = node.fibers[hit.fiber_slot].runs[hit.index];
+        return scale.span_rect(lane.rect, run.begin, run.end);
+    }
+    case HitKind::idle: {
+        const IdleSpan& idle = node.idles[hit.index];
+        return lane.kind == LaneKind::kernel ? scale.span_rect(lane.rect, idle.begin, idle.end)
+                                             : Rect{};
+    }
+    case HitKind::log:
+    case HitKind::timer: {
+        TimeNs at = hit.kind == HitKind::log ? node.logs[hit.index].time
+                                             : node.timers[hit.index].time;
+        int x = static_cast<int>(scale.x_of(at));
+        return lane.kind == LaneKind::kernel ? Rect{x - 3, lane.rect.y, 7, lane.rect.h} : Rect{};
+    }
+    case HitKind::mem_sample:
+        return {};
+    }
+    return {};
+}
+
 Rect selection_rect(const TraceModel& model, const Layout& layout, const Hit& hit)
 {
-    TimeScale scale = layout.scale();
-    const NodeIndex& node = model.nodes[hit.node_slot];
     if (!layout.timeline)
         return {};
     for (const Lane& lane : layout.timeline->lanes) {
         if (lane.node_slot != hit.node_slot)
             continue;
-        if (hit.kind == HitKind::phase && lane.kind == LaneKind::phases)
-            return phase_rect(scale, lane, node.phases[hit.index]);
-        if (hit.kind == HitKind::run && lane.kind == LaneKind::fiber &&
-            lane.fiber_slot == hit.fiber_slot) {
-            const RunSpan& run = node.fibers[hit.fiber_slot].runs[hit.index];
-            return scale.span_rect(lane.rect, run.begin, run.end);
-        }
-        if (hit.kind == HitKind::idle && lane.kind == LaneKind::kernel)
-            return scale.span_rect(lane.rect, node.idles[hit.index].begin, node.idles[hit.index].end);
-        TimeNs at = hit.kind == HitKind::log ? node.logs[hit.index].time
-                                             : hit.kind == HitKind::timer ? node.timers[hit.index].time
-                                                                          : 0;
-        if ((hit.kind == HitKind::log || hit.kind == HitKind::timer) && lane.kind == LaneKind::kernel)
-            return {static_cast<int>(scale.x_of(at)) - 3, lane.rect.y, 7, lane.rect.h};
+        Rect rect = selection_in_lane(model.nodes[hit.node_slot], layout.scale(), lane, hit);
+        if (rect.w > 0)
+            return rect;
     }
     return {};
 }
@@ -94,11 +112,11 @@ void render_overlay(Canvas& canvas, const TraceModel& model, const Layout& layou
     TimeScale scale = layout.scale();
     if (overlay.selected) {
         Rect rect = selection_rect(model, layout, *overlay.selected);
-        if (rect.w > 0) {
+        if (rect.w > 0)
             canvas.outline({rect.x - 1, rect.y - 1, rect.w + 2, rect.h + 2}, palette::selection);
-        }
     }
-    if (!overlay.cursor || *overlay.cursor < layout.window.from || *overlay.cursor > layout.window.to)
+    if (!overlay.cursor || *overlay.cursor < layout.window.from ||
+        *overlay.cursor > layout.window.to)
         return;
     int x = static_cast<int>(scale.x_of(*overlay.cursor));
     canvas.fill({x, 0, 1, layout.size.h}, palette::cursor);

@@ -110,7 +110,8 @@ std::string lane_label(const TraceModel& model, const Lane& lane)
         return "kernel";
     case LaneKind::fiber: {
         const FiberLane& fiber = node.fibers[lane.fiber_slot];
-        return "#" + std::to_string(fiber.fiber) + " " + std::string(model.strings.view(fiber.name));
+        return "#" + std::to_string(fiber.fiber) + " " +
+               std::string(model.strings.view(fiber.name));
     }
     }
     return {};

@@ -112,7 +112,8 @@ def check_marks(png_path, layout_path, require_phases=0):
         if phases == 0 and layout["timeline"]["phases"]:
             # Hello's boot phases last microseconds of a 30 ms run: in a whole-run
             # picture they are thin, so at least one pixel column must show them.
-            if not any(share(image, p["rect"], p["color"])[1] for p in layout["timeline"]["phases"]):
+            phase_list = layout["timeline"]["phases"]
+            if not any(share(image, p["rect"], p["color"])[1] for p in phase_list):
                 fail("no boot phase pixels where the layout put them")
         if phases < require_phases:
             fail("%d boot phases wide enough to check, expected %d" % (phases, require_phases))

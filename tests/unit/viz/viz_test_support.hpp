@@ -59,7 +59,10 @@ public:
     }
     std::span<const MemoryRegion> memory_regions() override { return {}; }
     bool trace_sink_enabled() override { return true; }
-    void trace_sink_write(Bytes bytes) override { out.insert(out.end(), bytes.begin(), bytes.end()); }
+    void trace_sink_write(Bytes bytes) override
+    {
+        out.insert(out.end(), bytes.begin(), bytes.end());
+    }
 
     std::vector<u8> finish()
     {
