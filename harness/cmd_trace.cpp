@@ -95,6 +95,16 @@ std::string describe_fields(TraceKind kind, const TraceFields& f)
         return "deadline=" + (f.deadline == deadline_none ? "none" : format_time(f.deadline));
     case TraceKind::node_info:
         return "app=" + quoted(f.name) + " platform=" + quoted(f.name2);
+    case TraceKind::net_rx:
+    case TraceKind::net_tx:
+    case TraceKind::net_drop:
+        return "iface=" + num(f.net.iface) + " length=" + num(f.net.length) +
+               " ethertype=" + num(f.net.ethertype) + " protocol=" + num(f.net.protocol) +
+               (kind == TraceKind::net_drop ? " reason=" + num(f.reason) : "");
+    case TraceKind::link_frame:
+        return "link=" + num(f.link.link) + " from=" + num(f.link.from) +
+               " to=" + num(f.link.to) + " length=" + num(f.link.length) +
+               " fate=" + num(f.link.fate) + " sent=" + format_time(f.link.sent);
     }
     return {};
 }

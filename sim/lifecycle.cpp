@@ -1,4 +1,5 @@
 // Node life cycle: boot, poll, exit, crash, restart, pause, resume, failures.
+#include "fabric.hpp"
 #include "node.hpp"
 
 #include <gantry/assert.hpp>
@@ -72,6 +73,9 @@ void World::boot(Node& node)
     node.arena = std::make_unique<Arena>(node.config.memory_bytes);
     MemoryRegion region{node.arena->base() + kernel_bytes, node.arena->bytes() - kernel_bytes};
     node.platform = std::make_unique<SimPlatform>(*this, node, region);
+    for (const auto& nic : node.nics)
+        node.platform->attach_nic(nic.get());
+    node.platform->set_nics_hidden(node.config.nic_owner == NicOwner::app);
     KernelConfig config;
     config.node_id = node.id;
     config.app_name = node.config.name;
@@ -79,6 +83,9 @@ void World::boot(Node& node)
     config.trace = m_trace != nullptr;
     config.log_level = node.config.log_level;
     config.mem_stats_interval_ns = node.config.mem_stats_interval_ns;
+    config.ip = node.config.ip;
+    config.prefix = node.config.prefix;
+    config.gateway = node.config.gateway;
     node.kernel = new (node.arena->base()) Kernel(*node.platform, config);
     node.state = NodeState::running;
     ++node.boots;
@@ -87,6 +94,7 @@ void World::boot(Node& node)
         if (auto booted = n.kernel->boot(); !booted.ok())
             return world.record_failure(n, FailureKind::boot, {}, 0,
                                         std::string(describe(booted.error())));
+        n.platform->set_nics_hidden(false); // the app's now, if it owns them
         n.app = n.factory(*n.kernel);
         if (!n.app)
             return world.record_failure(n, FailureKind::boot, {}, 0,
@@ -186,6 +194,8 @@ void World::stop_node(Node& node, NodeState state)
     node.kernel = nullptr;
     node.app = nullptr;
     node.platform.reset();
+    for (const auto& nic : node.nics)
+        nic->rx_clear(); // frames the node had not read die with it
     node.arena.reset();
     node.state = state;
     node.next_wake.reset();
@@ -294,6 +304,7 @@ const std::vector<u8>& World::trace_bytes() const
 
 bool World::finish_trace()
 {
+    m_fabric->flush_captures();
     if (!m_trace)
         return true;
     for (auto& node : m_nodes)

@@ -51,6 +51,9 @@ public:
     // Virtual time since which the node's work stayed runnable (the watchdog's clock).
     std::optional<TimeNs> busy_since;
     TimeNs last_deadline = deadline_none; // what the last poll returned
+    // The node's NICs, one per link, in the order the links were added. They
+    // outlive incarnations (the hardware survives a crash; its queue does not).
+    std::vector<std::unique_ptr<SimNic>> nics;
 
     // The current incarnation; all null when not booted.
     std::unique_ptr<Arena> arena;

@@ -1,4 +1,5 @@
 // The world's event loop, its rolling event hash and the node runner.
+#include "fabric.hpp"
 #include "node.hpp"
 
 #include <gantry/assert.hpp>
@@ -94,6 +95,7 @@ World::World(WorldConfig config) : m_config(std::move(config))
     if (!m_config.trace_path.empty() || m_config.trace_in_memory)
         m_trace = std::make_unique<TraceWriter>(m_config.trace_path, m_config.trace_in_memory);
     m_runner_stack = std::make_unique<u8[]>(runner_stack_bytes);
+    m_fabric = std::make_unique<Fabric>(*this);
 }
 
 World::~World()
@@ -124,6 +126,8 @@ bool World::stale(const Event& event) const
 {
     if (event.kind == EventKind::action)
         return !m_actions.contains(event.data);
+    if (event.kind == EventKind::frame)
+        return false; // a frame always arrives (its fate is decided then)
     const Node& node = *m_nodes[event.node];
     if (event.data != node.wake_generation)
         return true;
@@ -160,6 +164,9 @@ void World::dispatch(const Event& event)
         action(*this);
         return;
     }
+    case EventKind::frame:
+        m_fabric->arrive(event.data);
+        return;
     }
     GANTRY_UNREACHABLE();
 }

@@ -48,6 +48,8 @@ std::string_view to_string(TraceKind kind)
         return "net_tx"sv;
     case TraceKind::net_drop:
         return "net_drop"sv;
+    case TraceKind::link_frame:
+        return "link_frame"sv;
     }
     return "unknown"sv;
 }
@@ -140,6 +142,14 @@ bool decode_known(TraceKind kind, PayloadCursor& cursor, TraceFields& out)
     case TraceKind::net_drop:
         decode_net(cursor, out);
         out.reason = cursor.read_u8();
+        return true;
+    case TraceKind::link_frame:
+        out.link.link = cursor.read_u32();
+        out.link.from = cursor.read_u32();
+        out.link.to = cursor.read_u32();
+        out.link.length = cursor.read_u16();
+        out.link.fate = cursor.read_u8();
+        out.link.sent = cursor.read_u64();
         return true;
     }
     return false;

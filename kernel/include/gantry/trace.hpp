@@ -44,8 +44,11 @@ enum class TraceKind : u8 {
                           // u16 destination port
     net_tx = 33,          // the same fields as net_rx
     net_drop = 34,        // the same fields as net_rx, u8 reason (net::DropReason)
+    // The simulator's fabric: what became of a frame on one link (see TraceLinkFrame).
+    link_frame = 40,      // u32 link, u32 from node, u32 to node, u16 length, u8 fate,
+                          // u64 send time
 };
-inline constexpr u8 trace_kind_max = 34; // the highest kind this version knows
+inline constexpr u8 trace_kind_max = 40; // the highest kind this version knows
 
 // A frame as the trace records it: enough for a sequence diagram. Fields a frame
 // does not have (ports of an ARP frame, ...) are zero; addresses are host-order
@@ -59,6 +62,21 @@ struct TraceNetFrame {
     u32 destination = 0;
     u16 source_port = 0;
     u16 destination_port = 0;
+};
+
+// A frame's fate on one simulated link, written by the simulator (record node
+// 0xffffffff: the fabric) at the time of the fate. `from` is the node that sent
+// the frame, `to` the node it reaches or would have reached (0xffffffff when it
+// was lost before a switch chose a port). Fates: 0 delivered, 1 delivered
+// corrupted, 2 a duplicate copy (delivered), 3 lost, 4 queue full, 5 mtu,
+// 6 partition, 7 node down.
+struct TraceLinkFrame {
+    u32 link = 0;
+    u32 from = 0;
+    u32 to = 0;
+    u16 length = 0;
+    u8 fate = 0;
+    TimeNs sent = 0;
 };
 
 // false for kinds added by later versions: readers skip them.
@@ -237,6 +255,7 @@ struct TraceFields {
     TimeNs deadline = 0;    // idle
     TraceNetFrame net;      // net_rx, net_tx, net_drop
     u8 reason = 0;          // net_drop
+    TraceLinkFrame link;    // link_frame
 };
 
 enum class TraceDecodeError : u8 {

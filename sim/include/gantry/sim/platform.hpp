@@ -32,17 +32,22 @@ public:
     bool trace_sink_enabled() override;
     void trace_sink_write(Bytes bytes) override;
 
-    // The NIC seam. A simulated NIC (a later slice: it implements gantry::Nic
-    // once the network stack defines it) is attached here by the world's link
-    // code and calls World::wake(node) when a frame arrives for the node.
-    Nic* nic(usize index) override { return index < m_nics.size() ? m_nics[index] : nullptr; }
+    // The NIC seam: the node's SimNics, attached by the world at boot. Hidden
+    // while the kernel boots when the app owns them (NicOwner::app), so the
+    // kernel creates no stack that would take the app's frames.
+    Nic* nic(usize index) override
+    {
+        return !m_nics_hidden && index < m_nics.size() ? m_nics[index] : nullptr;
+    }
     void attach_nic(Nic* nic) { m_nics.push_back(nic); }
+    void set_nics_hidden(bool hidden) { m_nics_hidden = hidden; }
 
 private:
     World& m_world;
     Node& m_node;
     MemoryRegion m_region;
     std::vector<Nic*> m_nics;
+    bool m_nics_hidden = false;
 };
 
 } // namespace gantry::sim

@@ -25,6 +25,7 @@ enum class Stream : u32 {
     network = 3, // reserved for the NIC and its links
     disk = 4,    // reserved for simulated disks
     world = 5,   // decisions of the world itself (scenario randomness)
+    link = 6,    // a link direction's faults and jitter (owner: link id * 2 + side)
 };
 
 // Owner id for streams that belong to the world rather than to a node.

@@ -11,6 +11,8 @@
 
 #include <gantry/app.hpp>
 #include <gantry/arch/context.hpp>
+#include <gantry/net/address.hpp>
+#include <gantry/sim/network.hpp>
 #include <gantry/sim/random.hpp>
 
 #include <functional>
@@ -23,10 +25,9 @@
 
 namespace gantry::sim {
 
+class Fabric;
 class Node;
 class TraceWriter;
-
-using NodeId = u32;
 
 // Creates a node's app in its kernel's heap (return nullptr when out of memory).
 using SimAppFactory = std::function<App*(Kernel&)>;
@@ -46,6 +47,11 @@ struct WorldConfig {
     u64 hash_every = 0;
 };
 
+// Who drives the node's NICs. `kernel`: the kernel's network stack (created at
+// boot when the node has a NIC). `app`: the kernel boots without a stack and the
+// app reads and writes raw frames through platform().nic(i) (tests, generators).
+enum class NicOwner : u8 { kernel, app };
+
 struct NodeConfig {
     std::string app = {};         // a name from the app registry, or
     SimAppFactory factory = {};   // a factory (tests); wins over `app` when set
@@ -58,6 +64,10 @@ struct NodeConfig {
     TimeNs mem_stats_interval_ns = 10 * ns_per_ms; // memory samples (only when tracing)
     std::string console_path = {};        // also append the console to this file
     usize console_bytes_max = 1024 * 1024; // older console output is dropped beyond this
+    NicOwner nic_owner = NicOwner::kernel;
+    net::Ipv4Address ip = {};             // the stack's address (unspecified: none)
+    u8 prefix = 24;
+    net::Ipv4Address gateway = {};
 };
 
 enum class NodeState : u8 {
@@ -132,6 +142,25 @@ public:
     // Runs `action` at virtual time `time` (>= now()), in order with all events.
     void at(TimeNs time, std::function<void(World&)> action);
 
+    // The network (docs/simulator.md, "The network"). Links to a node give it a
+    // new NIC (platform().nic(0) for its first link); add them before the node
+    // boots. Throws std::invalid_argument for bad configurations, std::runtime_error
+    // when a capture file cannot be opened.
+    SwitchId add_switch(SwitchConfig config = {});
+    LinkId add_link(Endpoint a, Endpoint b, LinkConfig config = {});
+    // Frames from `from` to `to` are dropped on delivery until healed.
+    void partition(NodeId from, NodeId to, Partition kind = Partition::both_ways);
+    void heal(NodeId a, NodeId b); // both directions
+    void heal_all();
+    void set_link_faults(LinkId link, LinkFaults faults);
+    const LinkConfig& link_config(LinkId link) const;
+    const LinkCounters& link_counters(LinkId link) const;
+    usize link_count() const;
+    std::optional<LinkId> find_link(std::string_view name) const;
+    u64 switch_table_size(SwitchId id) const;
+    // The node's NICs, for inspection (rx queue, MAC); nullptr past the last.
+    SimNic* nic(NodeId node, usize index);
+
     // The device seam: something outside the node (a frame on a link, a disk
     // completion) needs it to poll now. Ignored unless the node is running.
     void wake(NodeId node);
@@ -176,16 +205,18 @@ public:
     Node& node_ref(NodeId node);
     const Node& node_ref(NodeId node) const;
     TraceWriter* trace_writer() { return m_trace.get(); }
+    // Used by the fabric: a frame event for in-flight slot `slot` at `time`.
+    void schedule_frame(TimeNs time, u64 slot);
     [[noreturn]] void fail_running_node(const char* file, int line, const char* message);
 
 private:
-    enum class EventKind : u8 { boot = 1, wake = 2, action = 3 };
+    enum class EventKind : u8 { boot = 1, wake = 2, action = 3, frame = 4 };
     struct Event {
         TimeNs time;
         u64 sequence;
         EventKind kind;
         NodeId node;
-        u64 data; // wake: the node's wake generation; action: its key
+        u64 data; // wake: the node's wake generation; action: its key; frame: its slot
     };
     struct EventLater {
         bool operator()(const Event& a, const Event& b) const;
@@ -221,6 +252,7 @@ private:
     std::vector<std::unique_ptr<Node>> m_nodes;
     std::vector<NodeFailure> m_failures;
     std::unique_ptr<TraceWriter> m_trace;
+    std::unique_ptr<Fabric> m_fabric;
     std::vector<u8> m_no_trace; // what trace_bytes() shows when there is no trace
     u64 m_events = 0;
     u64 m_hash = 0;
