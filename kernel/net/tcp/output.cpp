@@ -1,0 +1,252 @@
+// Sending: RFC 9293 3.8.6 (windows), 3.10.2 (SEND); RFC 5681 (cwnd limits
+// what is in flight); RFC 1122 4.2.3.4 (Nagle, sender SWS avoidance) and
+// 4.2.3.3 (receiver SWS avoidance when advertising); RFC 7323 2.3, 3.2
+// (scaled windows, timestamps on every segment); RFC 2018 4 (SACK blocks,
+// most recent first); RFC 1122 4.2.2.17 (zero-window probes).
+#include <gantry/net/tcp/connection.hpp>
+
+namespace gantry::net {
+
+u8 tcp_window_scale_for(usize capacity)
+{
+    u8 shift = 0;
+    while (shift < TcpRepr::window_scale_max && (capacity >> shift) > 0xffff)
+        shift++;
+    return shift;
+}
+
+u32 TcpConnection::ts_now(TimeNs now) const
+{
+    return static_cast<u32>(now / ns_per_ms) + m_ts_offset;
+}
+
+u16 TcpConnection::advertise_window()
+{
+    i32 promised_signed = m_rcv_adv - m_rcv_nxt;
+    u32 promised = promised_signed > 0 ? static_cast<u32>(promised_signed) : 0;
+    u32 window = static_cast<u32>(m_recv.free());
+    u32 threshold = static_cast<u32>(m_recv.capacity() / 2 < m_smss ? m_recv.capacity() / 2
+                                                                      : m_smss);
+    // RFC 1122 4.2.3.3: move the right edge only by a useful amount.
+    if (window < promised + threshold)
+        window = promised;
+    u32 scaled = window >> m_rcv_wscale;
+    if (scaled > 0xffff)
+        scaled = 0xffff;
+    SeqNumber edge = m_rcv_nxt + (scaled << m_rcv_wscale);
+    if (edge > m_rcv_adv)
+        m_rcv_adv = edge;
+    return static_cast<u16>(scaled);
+}
+
+void TcpConnection::fill_sack(TcpRepr& repr) const
+{
+    // RFC 2018 4: the first block holds the most recently received segment,
+    // then the other blocks, most recent first.
+    bool used[ooo_ranges_max] = {};
+    usize count = m_ooo_count < TcpRepr::sack_blocks_max ? m_ooo_count
+                                                          : TcpRepr::sack_blocks_max;
+    for (usize block = 0; block < count; block++) {
+        usize best = ooo_ranges_max;
+        for (usize i = 0; i < m_ooo_count; i++)
+            if (!used[i] && (best == ooo_ranges_max || m_ooo[i].stamp > m_ooo[best].stamp))
+                best = i;
+        used[best] = true;
+        repr.sack[block] = TcpSackBlock{m_ooo[best].left, m_ooo[best].right};
+    }
+    repr.sack_count = static_cast<u8>(count);
+}
+
+TcpRepr TcpConnection::base_repr(TimeNs now)
+{
+    TcpRepr repr;
+    repr.source_port = m_local.port;
+    repr.destination_port = m_remote.port;
+    repr.seq = m_snd_nxt;
+    repr.ack = m_rcv_nxt;
+    repr.flags = TcpFlags::ack;
+    repr.window = advertise_window();
+    if (m_timestamps == Negotiated::yes)
+        repr.timestamps = TcpTimestamps{ts_now(now), m_ts_recent};
+    if (m_sack == Negotiated::yes && m_ooo_count > 0)
+        fill_sack(repr);
+    return repr;
+}
+
+void TcpConnection::emit(TcpRepr& repr, RingSlices payload, TimeNs now)
+{
+    (void)now;
+    m_output.tcp_transmit(m_local, m_remote, repr, payload);
+    m_stats.segments_out++;
+    if (repr.has(TcpFlags::ack)) {
+        m_ack_need = AckNeed::none;
+        m_delack_at = deadline_none;
+        m_segments_unacked = 0;
+    }
+}
+
+// RFC 9293 3.10.1 (SYN) and 3.10.7.2/3.10.7.3 (SYN-ACK); options per
+// RFC 7323 1.3 (only on the SYN-ACK if the SYN had them) and RFC 2018 2.
+void TcpConnection::send_syn(TimeNs now)
+{
+    bool answer = m_state == TcpState::syn_received;
+    TcpRepr repr;
+    repr.source_port = m_local.port;
+    repr.destination_port = m_remote.port;
+    repr.seq = m_iss;
+    repr.ack = m_rcv_nxt;
+    repr.flags = answer ? (TcpFlags::syn | TcpFlags::ack) : TcpFlags::syn;
+    repr.mss = m_config.mss;
+    usize free = m_recv.free();
+    repr.window = static_cast<u16>(free > 0xffff ? 0xffff : free); // never scaled (7323 2.2)
+    if (answer)
+        m_rcv_adv = SeqNumber::max(m_rcv_adv, m_rcv_nxt + repr.window);
+    if (m_config.window_scaling == WindowScaling::on && (!answer || m_wscale == Negotiated::yes))
+        repr.window_scale = tcp_window_scale_for(m_recv.capacity());
+    if (m_config.sack == TcpSackOption::on && (!answer || m_sack == Negotiated::yes))
+        repr.sack_permitted = SackPermitted::yes;
+    if (m_config.timestamps == TcpTimestampOption::on &&
+        (!answer || m_timestamps == Negotiated::yes))
+        repr.timestamps = TcpTimestamps{ts_now(now), answer ? m_ts_recent : 0};
+    if (m_retries == 0 && m_timing == Timing::idle) {
+        m_timing = Timing::running;
+        m_timed_seq = m_iss + 1;
+        m_timed_at = now;
+    }
+    m_snd_nxt = m_iss + 1;
+    m_snd_max = SeqNumber::max(m_snd_max, m_snd_nxt);
+    if (m_rto_at == deadline_none)
+        arm_rto(now);
+    emit(repr, {}, now);
+}
+
+usize TcpConnection::send_data(SeqNumber seq, usize max_len, TimeNs now)
+{
+    i32 offset_signed = seq - m_send_base;
+    GANTRY_ASSERT(offset_signed >= 0);
+    usize offset = static_cast<usize>(offset_signed);
+    usize available = offset < m_send.size() ? m_send.size() - offset : 0;
+    usize length = available < max_len ? available : max_len;
+    TcpRepr repr = base_repr(now);
+    repr.seq = seq;
+    bool reaches_end = offset + length == m_send.size();
+    if (reaches_end && length > 0)
+        repr.flags |= TcpFlags::psh;
+    if (reaches_end && m_fin_queued == FinQueued::yes)
+        repr.flags |= TcpFlags::fin;
+    u32 consumed = repr.segment_len(length);
+    if (consumed == 0)
+        return 0;
+    SeqNumber end = seq + consumed;
+    if (seq < m_snd_max) {
+        m_stats.retransmits++;
+        if (m_timing == Timing::running && m_timed_seq > seq)
+            m_timing = Timing::idle; // Karn: the timed segment was sent again
+    } else if (m_timing == Timing::idle) {
+        m_timing = Timing::running;
+        m_timed_seq = end;
+        m_timed_at = now;
+    }
+    if (seq == m_snd_nxt)
+        m_snd_nxt = end;
+    m_snd_max = SeqNumber::max(m_snd_max, end);
+    if (m_rto_at == deadline_none)
+        arm_rto(now); // RFC 6298 5.1
+    emit(repr, m_send.peek(offset, length), now);
+    return consumed;
+}
+
+bool TcpConnection::nagle_holds(usize length, usize unsent_len) const
+{
+    if (length >= m_smss)
+        return false;
+    bool last_before_fin = m_fin_queued == FinQueued::yes && length == unsent_len;
+    if (last_before_fin || flight() == 0)
+        return false;
+    // RFC 1122 4.2.3.4: a small segment cut short by the window waits for more
+    // window (sender SWS avoidance); a small tail waits for the ACK (Nagle).
+    if (length < unsent_len)
+        return true;
+    return m_config.nagle == Nagle::on;
+}
+
+void TcpConnection::transmit(TimeNs now)
+{
+    bool sends_data = m_state == TcpState::established || m_state == TcpState::close_wait ||
+                      m_state == TcpState::fin_wait_1 || m_state == TcpState::closing ||
+                      m_state == TcpState::last_ack;
+    for (usize round = 0; sends_data && round < segments_per_call_max; round++) {
+        usize unsent_len = unsent();
+        bool fin_pending = m_fin_queued == FinQueued::yes && m_snd_nxt <= send_end();
+        if (unsent_len == 0 && !fin_pending)
+            break;
+        u32 limit = m_snd_wnd < m_cwnd ? m_snd_wnd : m_cwnd;
+        i32 usable_signed = (m_snd_una + limit) - m_snd_nxt;
+        usize usable = usable_signed > 0 ? static_cast<usize>(usable_signed) : 0;
+        usize length = unsent_len < usable ? unsent_len : usable;
+        length = length < m_smss ? length : m_smss;
+        if (length == 0 && unsent_len > 0)
+            break; // window or cwnd closed (the persist timer handles a zero window)
+        if (nagle_holds(length, unsent_len))
+            break;
+        if (send_data(m_snd_nxt, length, now) == 0)
+            break;
+    }
+    if (sends_data && m_snd_wnd == 0 && unsent() > 0 && m_rto_at == deadline_none)
+        arm_rto(now); // RFC 1122 4.2.2.17: the persist timer
+    if (m_ack_need == AckNeed::now)
+        send_ack(now);
+}
+
+void TcpConnection::send_ack(TimeNs now)
+{
+    if (m_state == TcpState::closed || m_state == TcpState::listen ||
+        m_state == TcpState::syn_sent) {
+        m_ack_need = AckNeed::none;
+        return;
+    }
+    if (m_state == TcpState::syn_received && m_snd_una == m_iss) {
+        send_syn(now); // our SYN is not acknowledged: the ACK is a SYN-ACK
+        return;
+    }
+    TcpRepr repr = base_repr(now);
+    emit(repr, {}, now);
+}
+
+// RFC 5961 7: at most challenge_acks_per_s_max per second.
+void TcpConnection::send_challenge_ack(TimeNs now)
+{
+    if (now - m_challenge_window_at >= ns_per_s || now < m_challenge_window_at) {
+        m_challenge_window_at = now;
+        m_challenge_count = 0;
+    }
+    if (m_challenge_count >= m_config.challenge_acks_per_s_max)
+        return;
+    m_challenge_count++;
+    m_stats.challenge_acks++;
+    send_ack(now);
+}
+
+void TcpConnection::send_reset(SeqNumber seq)
+{
+    TcpRepr repr;
+    repr.source_port = m_local.port;
+    repr.destination_port = m_remote.port;
+    repr.seq = seq;
+    repr.flags = TcpFlags::rst;
+    m_output.tcp_transmit(m_local, m_remote, repr, {});
+    m_stats.segments_out++;
+}
+
+// RFC 1122 4.2.2.17 / RFC 9293 3.8.6.1: one octet past the closed window; the
+// peer's ACK of it (or not) tells whether the window opened.
+void TcpConnection::send_probe(TimeNs now)
+{
+    m_stats.zero_window_probes++;
+    if (flight() == 1)
+        send_data(m_snd_una, 1, now);
+    else
+        send_data(m_snd_nxt, 1, now);
+}
+
+} // namespace gantry::net
