@@ -34,6 +34,48 @@ std::string describe_mem(const MemSample& s)
     return text;
 }
 
+std::string ipv4(u32 address)
+{
+    char text[20];
+    std::snprintf(text, sizeof(text), "%u.%u.%u.%u", address >> 24, (address >> 16) & 255,
+                  (address >> 8) & 255, address & 255);
+    return text;
+}
+
+std::string protocol_name(const NetEvent& event)
+{
+    if (event.ethertype == 0x0806)
+        return "ARP";
+    switch (event.protocol) {
+    case 1:
+        return "ICMP";
+    case 6:
+        return "TCP";
+    case 17:
+        return "UDP";
+    }
+    return event.ethertype == 0x0800 ? "IPv4 proto " + std::to_string(event.protocol)
+                                     : "ethertype 0x" + std::to_string(event.ethertype);
+}
+
+std::string endpoint(u32 address, u16 port)
+{
+    return port == 0 ? ipv4(address) : ipv4(address) + ":" + std::to_string(port);
+}
+
+std::string describe_net(const NetEvent& event, HitKind kind)
+{
+    std::string what = kind == HitKind::net_tx ? "sent" : kind == HitKind::net_rx ? "received"
+                                                                                 : "dropped";
+    std::string text = what + " " + protocol_name(event) + " " +
+                       endpoint(event.source, event.source_port) + " -> " +
+                       endpoint(event.destination, event.destination_port) + ", " +
+                       std::to_string(event.length) + " bytes, at " + format_time(event.time);
+    if (kind == HitKind::net_drop) // the number is net::DropReason (counters.hpp)
+        text += "\nreason " + std::to_string(event.reason);
+    return text;
+}
+
 } // namespace
 
 std::string describe(const TraceModel& model, const Hit& hit)
@@ -74,6 +116,10 @@ std::string describe(const TraceModel& model, const Hit& hit)
     case HitKind::mem_sample:
         return head + "mem_stats at " + format_time(node.mem[hit.index].time) + "\n" +
                describe_mem(node.mem[hit.index]);
+    case HitKind::net_tx:
+    case HitKind::net_rx:
+    case HitKind::net_drop:
+        return head + describe_net(net_events(node, hit.kind)[hit.index], hit.kind);
     }
     return head;
 }
@@ -94,6 +140,10 @@ TimeNs hit_time(const TraceModel& model, const Hit& hit)
         return node.logs[hit.index].time;
     case HitKind::mem_sample:
         return node.mem[hit.index].time;
+    case HitKind::net_tx:
+    case HitKind::net_rx:
+    case HitKind::net_drop:
+        return net_events(node, hit.kind)[hit.index].time;
     }
     return 0;
 }
@@ -123,6 +173,8 @@ void search_node(const TraceModel& model, usize slot, std::string_view query, bo
             out.push_back({HitKind::log, slot, 0, i});
     for (usize i = 0; query == "idle" && i < node.idles.size() && out.size() < limit; ++i)
         out.push_back({HitKind::idle, slot, 0, i});
+    for (usize i = 0; query == "drop" && i < node.net_drops.size() && out.size() < limit; ++i)
+        out.push_back({HitKind::net_drop, slot, 0, i});
 }
 
 } // namespace

@@ -63,7 +63,31 @@ std::optional<Hit> hit_lane(const TraceModel& model, const TimeScale& scale, con
     return std::nullopt;
 }
 
+std::optional<Hit> hit_net_lane(const NodeIndex& node, usize slot, const TimeScale& scale,
+                                const NetLane& lane, int x, int y)
+{
+    TimeNs t = scale.time_at(x);
+    TimeNs slop = scale.ns_per_px() * hit_slop_px;
+    TimeNs low = t > slop ? t - slop : 0;
+    // Drops first: they matter most and are drawn on top.
+    bool upper = y < lane.rect.y + lane.rect.h / 2;
+    for (HitKind kind : {HitKind::net_drop, upper ? HitKind::net_tx : HitKind::net_rx}) {
+        const auto& events = net_events(node, kind);
+        usize i = first_at_or_after(events, low);
+        if (i < events.size() && events[i].time <= t + slop)
+            return Hit{kind, slot, 0, i};
+    }
+    return std::nullopt;
+}
+
 } // namespace
+
+const std::vector<NetEvent>& net_events(const NodeIndex& node, HitKind kind)
+{
+    return kind == HitKind::net_tx ? node.net_tx
+           : kind == HitKind::net_rx ? node.net_rx
+                                     : node.net_drops;
+}
 
 std::optional<Hit> hit_test(const TraceModel& model, const Layout& layout, int x, int y)
 {
@@ -72,6 +96,10 @@ std::optional<Hit> hit_test(const TraceModel& model, const Layout& layout, int x
         for (const Lane& lane : layout.timeline->lanes)
             if (lane.rect.contains(x, y))
                 return hit_lane(model, scale, lane, x, y);
+    if (layout.network)
+        for (const NetLane& lane : layout.network->lanes)
+            if (lane.rect.contains(x, y))
+                return hit_net_lane(model.nodes[lane.node_slot], lane.node_slot, scale, lane, x, y);
     if (layout.memory)
         for (const MemoryPlot& plot : layout.memory->plots) {
             if (!plot.pages.contains(x, y) && !plot.heap.contains(x, y))
@@ -184,6 +212,23 @@ void append_memory(std::string& out, const TraceModel& model, const Layout& layo
            plots + "]}";
 }
 
+void append_network(std::string& out, const TraceModel& model, const Layout& layout)
+{
+    std::string lanes;
+    for (const NetLane& lane : layout.network->lanes) {
+        const NodeIndex& node = model.nodes[lane.node_slot];
+        lanes += std::string(lanes.empty() ? "" : ",") + "{\"node\":" +
+                 std::to_string(node.node) + ",\"rect\":" + json_rect(lane.rect) +
+                 ",\"tx\":" + std::to_string(node.net_tx.size()) + ",\"rx\":" +
+                 std::to_string(node.net_rx.size()) + ",\"drops\":" +
+                 std::to_string(node.net_drops.size()) + ",\"drop_color\":" +
+                 json_color(palette::net_drop) + "}";
+    }
+    out += ",\"network\":{\"panel\":" + json_rect(layout.network->panel) + ",\"plot\":" +
+           json_rect(layout.network->plot) + ",\"records\":" +
+           std::to_string(model.network_records) + ",\"lanes\":[" + lanes + "]}";
+}
+
 } // namespace
 
 std::string layout_json(const TraceModel& model, const Layout& layout)
@@ -198,8 +243,7 @@ std::string layout_json(const TraceModel& model, const Layout& layout)
     if (layout.memory)
         append_memory(out, model, layout);
     if (layout.network)
-        out += ",\"network\":{\"panel\":" + json_rect(layout.network->panel) + ",\"plot\":" +
-               json_rect(layout.network->plot) + "}";
+        append_network(out, model, layout);
     return out + "}\n";
 }
 

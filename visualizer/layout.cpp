@@ -40,6 +40,22 @@ Color log(u8 level)
     }
 }
 
+Color net_protocol(u8 ip_protocol, u16 ethertype)
+{
+    if (ethertype == 0x0806)
+        return {170, 170, 170}; // ARP
+    switch (ip_protocol) {
+    case 1:
+        return {240, 210, 90}; // ICMP
+    case 6:
+        return {100, 170, 255}; // TCP
+    case 17:
+        return {110, 220, 140}; // UDP
+    default:
+        return {220, 220, 220};
+    }
+}
+
 } // namespace palette
 
 std::optional<View> parse_view(std::string_view text)

@@ -118,6 +118,39 @@ MemoryLayout layout_memory(const TraceModel& model, Rect panel, const LayoutOpti
     return memory;
 }
 
+bool has_net(const NodeIndex& node)
+{
+    return !node.net_tx.empty() || !node.net_rx.empty() || !node.net_drops.empty();
+}
+
+int net_lanes_needed(const TraceModel& model, const LayoutOptions& options)
+{
+    int lanes = 0;
+    for (usize slot = 0; slot < model.nodes.size(); ++slot)
+        lanes += visible(options, slot) && has_net(model.nodes[slot]) ? 1 : 0;
+    return lanes;
+}
+
+NetworkLayout layout_network(const TraceModel& model, Rect panel, const LayoutOptions& options)
+{
+    NetworkLayout network;
+    network.panel = panel;
+    network.plot = {label_column_px, panel.y + panel_title_px,
+                    panel.w - label_column_px - right_margin_px,
+                    std::max(panel.h - panel_title_px - 2, 0)};
+    int y = network.plot.y;
+    for (usize slot = 0; slot < model.nodes.size(); ++slot) {
+        if (!visible(options, slot) || !has_net(model.nodes[slot]))
+            continue;
+        if (y + net_lane_px > network.plot.bottom())
+            break; // more nodes than fit: the viewer's node filter narrows them down
+        network.lanes.push_back({slot, {network.plot.x, y, network.plot.w, net_lane_px - 2},
+                                 {0, y, label_column_px - 4, net_lane_px - 2}});
+        y += net_lane_px;
+    }
+    return network;
+}
+
 } // namespace
 
 Layout compute_layout(const TraceModel& model, Size size, TimeWindow window,
@@ -134,12 +167,12 @@ Layout compute_layout(const TraceModel& model, Size size, TimeWindow window,
     if (options.view == View::memory)
         layout.memory = layout_memory(model, whole, options);
     if (options.view == View::network)
-        layout.network = NetworkLayout{whole, {label_column_px, panel_title_px,
-                                               layout.plot_columns.w, size.h - panel_title_px}};
+        layout.network = layout_network(model, whole, options);
     if (options.view != View::all)
         return layout;
 
-    int network_h = std::min(network_panel_px, size.h / 4);
+    int net_wanted = panel_title_px + net_lanes_needed(model, options) * net_lane_px + 4;
+    int network_h = std::min(std::max(network_panel_px, net_wanted), size.h / 3);
     int available = size.h - network_h;
     int memory_wanted = panel_title_px + visible_nodes(model, options) * memory_row_px;
     int timeline_h = std::min(timeline_needed(model, options), available);
@@ -147,10 +180,7 @@ Layout compute_layout(const TraceModel& model, Size size, TimeWindow window,
         timeline_h = std::max(available * 6 / 10, available - memory_wanted);
     layout.timeline = layout_timeline(model, {0, 0, size.w, timeline_h}, options);
     layout.memory = layout_memory(model, {0, timeline_h, size.w, available - timeline_h}, options);
-    Rect network{0, available, size.w, network_h};
-    layout.network = NetworkLayout{
-        network, {label_column_px, network.y + panel_title_px, layout.plot_columns.w,
-                  std::max(network_h - panel_title_px - 2, 0)}};
+    layout.network = layout_network(model, {0, available, size.w, network_h}, options);
     return layout;
 }
 

@@ -79,7 +79,9 @@ ModelBuilder::NodeState& ModelBuilder::state_for(u32 node, TimeNs time)
 
 namespace {
 
-constexpr u8 network_kind_first = 32; // docs/trace-format.md reserves 32.. for the network
+// The network kinds start at net_rx; later versions add theirs after it.
+constexpr u8 network_kind_first = static_cast<u8>(TraceKind::net_rx);
+constexpr u32 fabric_node = 0xffffffff;
 
 usize fiber_slot(NodeIndex& index, std::unordered_map<u32, usize>& slots, u32 fiber,
                  TimeNs time, StringPool& strings)
@@ -174,22 +176,38 @@ void ModelBuilder::add_fields(NodeState& state, NodeIndex& index, const TraceRec
         index.app = m_model.strings.intern(f.name);
         index.platform = m_model.strings.intern(f.name2);
         break;
+    case TraceKind::net_rx:
+    case TraceKind::net_tx:
+    case TraceKind::net_drop: {
+        const TraceNetFrame& n = f.net;
+        NetEvent event{time, n.source, n.destination, n.length, n.ethertype, n.source_port,
+                       n.destination_port, n.protocol, f.reason};
+        auto& events = record.kind == TraceKind::net_rx   ? index.net_rx
+                       : record.kind == TraceKind::net_tx ? index.net_tx
+                                                          : index.net_drops;
+        events.push_back(event);
+        break;
+    }
     default:
-        break; // network kinds: counted in add(), not indexed yet
+        break; // network kinds of later versions: counted in add(), not indexed
     }
 }
 
 void ModelBuilder::add(const TraceRecord& record)
 {
     ++m_model.records;
-    // Network kinds (32 and up) arrive with the network stack: counted, so the
-    // network view can say they exist, but not indexed yet.
+    // Network kinds (32 and up): counted even when a later version's kind is not
+    // indexed, so the network view can say they exist.
     if (static_cast<u8>(record.kind) >= network_kind_first)
         ++m_model.network_records;
     if (!is_known(record.kind)) {
         ++m_model.unknown_records;
         return;
     }
+    // The simulator's fabric writes link records as node 0xffffffff: it is not a
+    // kernel, so it gets no lanes (its frames feed the sequence diagram, later).
+    if (record.node == fabric_node)
+        return;
     TraceFields fields;
     if (!decode_fields(record, fields).ok()) {
         ++m_model.malformed_records;

@@ -38,13 +38,50 @@ void render_axis(Canvas& canvas, const TimeScale& scale, const Rect& axis, int g
     for (TimeNs t : ticks) {
         int x = static_cast<int>(scale.x_of(t));
         canvas.fill({x, axis.y + axis.h - 4, 1, 4}, palette::axis);
-        canvas.text(x + 2, axis.y + 2, format_tick(t, step), palette::text_dim,
-                    axis.right() - x - 2);
+        std::string label = format_tick(t, step);
+        // The last label may not fit right of its tick: put it on the left instead.
+        int w = text_width(label.size());
+        int left = x + 2 + w <= axis.right() ? x + 2 : x - 2 - w;
+        canvas.text(left, axis.y + 2, label, palette::text_dim);
     }
     canvas.fill({axis.x, axis.bottom() - 1, axis.w, 1}, palette::axis);
 }
 
 namespace {
+
+void draw_net_ticks(Canvas& canvas, const std::vector<NetEvent>& events, const TimeScale& scale,
+                    int y, int h)
+{
+    usize i = first_at_or_after(events, scale.window.from);
+    while (i < events.size() && events[i].time <= scale.window.to) {
+        int x = static_cast<int>(scale.x_of(events[i].time));
+        canvas.fill({x, y, 1, h}, palette::net_protocol(events[i].protocol, events[i].ethertype));
+        i = std::max(first_at_or_after(events, scale.time_at(x + 1)), i + 1);
+    }
+}
+
+void draw_net_lane(Canvas& canvas, const TraceModel& model, const TimeScale& scale,
+                   const NetLane& lane)
+{
+    const NodeIndex& node = model.nodes[lane.node_slot];
+    const Rect& r = lane.rect;
+    canvas.fill(r, palette::lane_even);
+    canvas.text(6, r.y + (r.h - glyph_h) / 2, "node " + std::to_string(node.node) + " tx/rx",
+                palette::text_dim, lane.label.w - 8);
+    canvas.clip(r);
+    draw_net_ticks(canvas, node.net_tx, scale, r.y + 1, r.h / 2 - 1);
+    draw_net_ticks(canvas, node.net_rx, scale, r.y + r.h / 2 + 1, r.h / 2 - 1);
+    usize i = first_at_or_after(node.net_drops, scale.window.from);
+    while (i < node.net_drops.size() && node.net_drops[i].time <= scale.window.to) {
+        int x = static_cast<int>(scale.x_of(node.net_drops[i].time));
+        int cy = r.y + r.h / 2;
+        for (int d = -3; d <= 3; ++d) // a cross: the frame went nowhere
+            canvas.fill({x + d, cy + d, 1, 1}, palette::net_drop),
+                canvas.fill({x + d, cy - d, 1, 1}, palette::net_drop);
+        i = std::max(first_at_or_after(node.net_drops, scale.time_at(x + 4)), i + 1);
+    }
+    canvas.unclip();
+}
 
 void render_network(Canvas& canvas, const TraceModel& model, const Layout& layout)
 {
@@ -52,13 +89,22 @@ void render_network(Canvas& canvas, const TraceModel& model, const Layout& layou
     canvas.fill(network.panel, palette::panel);
     canvas.fill({network.panel.x, network.panel.y, network.panel.w, 1}, palette::axis);
     canvas.text(6, network.panel.y + 5, "Network", palette::text);
-    canvas.fill(network.plot, palette::lane_even);
-    // Format version 1 has no network records: say so rather than draw nothing.
-    std::string message = model.network_records == 0 ? "no network events in this trace"
-                                                     : "network events: not drawn yet";
-    int w = text_width(message.size());
-    canvas.text(network.plot.x + (network.plot.w - w) / 2,
-                network.plot.y + (network.plot.h - glyph_h) / 2, message, palette::text_dim);
+    if (network.lanes.empty()) {
+        // No network records (hello has no NIC): say so rather than draw nothing.
+        canvas.fill(network.plot, palette::lane_even);
+        std::string message = "no network events in this trace";
+        int w = text_width(message.size());
+        canvas.text(network.plot.x + (network.plot.w - w) / 2,
+                    network.plot.y + (network.plot.h - glyph_h) / 2, message, palette::text_dim);
+        return;
+    }
+    canvas.text(label_column_px, network.panel.y + 5,
+                "frames sent (upper half) and received (lower), by protocol: TCP blue, UDP "
+                "green, ICMP yellow, ARP grey; drops as red crosses",
+                palette::text_dim, network.plot.w);
+    TimeScale scale = layout.scale();
+    for (const NetLane& lane : network.lanes)
+        draw_net_lane(canvas, model, scale, lane);
 }
 
 Rect selection_in_lane(const NodeIndex& node, const TimeScale& scale, const Lane& lane,
@@ -87,7 +133,10 @@ Rect selection_in_lane(const NodeIndex& node, const TimeScale& scale, const Lane
         return lane.kind == LaneKind::kernel ? Rect{x - 3, lane.rect.y, 7, lane.rect.h} : Rect{};
     }
     case HitKind::mem_sample:
-        return {};
+    case HitKind::net_tx:
+    case HitKind::net_rx:
+    case HitKind::net_drop:
+        return {}; // outside the timeline: the details panel says what it is
     }
     return {};
 }

@@ -101,7 +101,8 @@ void draw_plot(Canvas& canvas, const TraceModel& model, const TimeScale& scale,
         ? "no mem_stats samples"
         : "pages in use, high water " + std::to_string(node.pages_high_water) + " of " +
               std::to_string(total) + "; heap live, high water " + kib(node.heap_high_water) +
-              "; " + std::to_string(node.mem.size()) + " samples";
+              "; " + std::to_string(node.mem.size()) +
+              (node.mem.size() == 1 ? " sample" : " samples");
     canvas.text(plot.pages.x + 4, plot.pages.y + 3, summary, palette::text, plot.pages.w - 8);
 }
 

@@ -56,6 +56,8 @@ inline constexpr Color page_alloc{120, 210, 160};
 inline constexpr Color page_free{210, 140, 120};
 inline constexpr Color cursor{255, 255, 255};
 inline constexpr Color selection{255, 235, 120};
+inline constexpr Color net_drop{255, 60, 60};
+Color net_protocol(u8 ip_protocol, u16 ethertype); // tx/rx ticks by protocol
 Color phase(u16 depth);
 Color fiber(u32 fiber);
 Color log(u8 level);
@@ -131,9 +133,16 @@ struct MemoryLayout {
     std::vector<MemoryPlot> plots;
 };
 
+struct NetLane {
+    usize node_slot;
+    Rect rect; // tx ticks in the upper half, rx in the lower, drops as crosses
+    Rect label;
+};
+
 struct NetworkLayout {
     Rect panel;
     Rect plot;
+    std::vector<NetLane> lanes; // nodes with network events
 };
 
 struct Layout {
@@ -160,6 +169,7 @@ inline constexpr int fiber_lane_px = 12;
 inline constexpr int panel_title_px = 16;
 inline constexpr int axis_px = 14;
 inline constexpr int network_panel_px = 60;
+inline constexpr int net_lane_px = 18;
 
 Layout compute_layout(const TraceModel& model, Size size, TimeWindow window,
                       const LayoutOptions& options = {});
@@ -168,20 +178,22 @@ Layout compute_layout(const TraceModel& model, Size size, TimeWindow window,
 Rect phase_rect(const TimeScale& scale, const Lane& lane, const PhaseSpan& phase);
 
 // What is under a pixel: for details on click.
-enum class HitKind : u8 { phase, run, idle, timer, log, mem_sample };
+enum class HitKind : u8 { phase, run, idle, timer, log, mem_sample, net_tx, net_rx, net_drop };
 struct Hit {
     HitKind kind;
     usize node_slot;
     usize fiber_slot; // run only
     usize index;      // into the node's (or fiber's) array of that kind
 };
+// The node's array of network events a net_* hit indexes.
+const std::vector<NetEvent>& net_events(const NodeIndex& node, HitKind kind);
 std::optional<Hit> hit_test(const TraceModel& model, const Layout& layout, int x, int y);
 // The details panel's text for a hit: what it is, when, how long, its fields.
 std::string describe(const TraceModel& model, const Hit& hit);
 // The time a hit is at (its begin for spans), to centre the view on it.
 TimeNs hit_time(const TraceModel& model, const Hit& hit);
 
-// Search by node ("node 3"), event kind ("log", "phase", "fiber", "idle") or text
+// Search by node ("node 3"), event kind ("log", "phase", "fiber", "idle", "drop") or text
 // (log lines, phase and fiber names, case-sensitive); at most `limit` results.
 std::vector<Hit> search(const TraceModel& model, std::string_view query, usize limit);
 

@@ -81,6 +81,20 @@ struct PageEvent {
     bool alloc; // false: page_free
 };
 
+// A frame at a node's NIC (net_rx, net_tx, net_drop records). Addresses are
+// host-order IPv4 (0 when the frame has none); ports are 0 when not TCP/UDP.
+struct NetEvent {
+    TimeNs time;
+    u32 source;
+    u32 destination;
+    u16 length;
+    u16 ethertype;
+    u16 source_port;
+    u16 destination_port;
+    u8 protocol; // IP protocol number (1 ICMP, 6 TCP, 17 UDP)
+    u8 reason;   // net_drop: net::DropReason
+};
+
 struct FiberLane {
     u32 fiber; // per-node id, from 1
     u32 name;  // StringPool id
@@ -105,6 +119,9 @@ struct NodeIndex {
     std::vector<LogMark> logs;
     std::vector<MemSample> mem;
     std::vector<PageEvent> pages;
+    std::vector<NetEvent> net_tx; // one array per direction: each is drawn and
+    std::vector<NetEvent> net_rx; // searched on its own, so a drop is never
+    std::vector<NetEvent> net_drops; // hidden behind a frame in the same pixel
     u64 pages_high_water = 0;
     u64 heap_high_water = 0;
 
@@ -119,7 +136,7 @@ struct TraceModel {
     u64 records = 0;
     u64 unknown_records = 0;   // kinds from a later format version, skipped
     u64 malformed_records = 0; // known kinds with a short payload, skipped
-    u64 network_records = 0;   // none exist in format version 1
+    u64 network_records = 0;   // net_rx, net_tx, net_drop and later network kinds
 
     bool empty() const { return records == 0; }
     const NodeIndex* node(u32 id) const;
