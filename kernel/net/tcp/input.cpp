@@ -239,8 +239,8 @@ bool TcpConnection::process_ack(const TcpRepr& repr, usize payload_len, TimeNs n
     if (ack > m_snd_una)
         on_new_ack(repr, static_cast<u32>(ack - m_snd_una), now);
     else if (payload_len == 0 && !repr.has(TcpFlags::syn | TcpFlags::fin) && flight() > 0 &&
-             (static_cast<u32>(repr.window) << m_snd_wscale) == m_snd_wnd)
-        on_dupack(now); // RFC 5681 2: the definition of a duplicate ACK
+             m_snd_wnd > 0 && (static_cast<u32>(repr.window) << m_snd_wscale) == m_snd_wnd)
+        on_dupack(now); // RFC 5681 2; answers to zero-window probes are not dupacks
     update_send_window(repr);
     bool fin_acked = fin_sent() && m_snd_una == m_snd_max;
     if (fin_acked)
@@ -267,8 +267,11 @@ void TcpConnection::update_send_window(const TcpRepr& repr)
     m_max_snd_wnd = m_snd_wnd > m_max_snd_wnd ? m_snd_wnd : m_max_snd_wnd;
     m_snd_wl1 = repr.seq;
     m_snd_wl2 = repr.ack;
-    if (old_window == 0 && m_snd_wnd > 0 && flight() == 0) {
-        m_rto_at = deadline_none; // the persist timer stops; sending re-arms the RTO
+    if (old_window == 0 && m_snd_wnd > 0) {
+        // The window opened: the persist timer stops, and a probe byte the
+        // peer did not take goes again at once instead of after an RTO.
+        m_snd_nxt = m_snd_una;
+        m_rto_at = deadline_none;
         m_rtt.reset_backoff();
     }
 }
