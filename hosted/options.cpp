@@ -1,5 +1,7 @@
 #include <gantry/hosted/options.hpp>
 
+#include "net/user_nic.hpp"
+
 #include <algorithm>
 #include <charconv>
 
@@ -48,16 +50,38 @@ std::string suggestion(std::string_view unknown)
     return best ? std::string(" (did you mean ") + best->name + "?)" : std::string();
 }
 
-// QEMU's -netdev syntax: KIND[,key=value...]. Only tap is implemented so far.
+// --net user[,hostfwd=PROTO:HOST:PORT-GUEST:PORT...][,id=...]
+std::string apply_net_user(Options& out, std::string_view rest)
+{
+    out.net_kind = "user";
+    while (!rest.empty()) {
+        std::string_view item = rest.substr(0, rest.find(','));
+        rest = item.size() < rest.size() ? rest.substr(item.size() + 1) : "";
+        if (item.starts_with("hostfwd=")) {
+            HostForward forward;
+            if (auto error = parse_hostfwd(item.substr(8), forward); !error.empty())
+                return "--net user: " + error;
+            out.net_hostfwd.emplace_back(item.substr(8));
+        } else if (!item.starts_with("id=")) {
+            return "--net user: unknown parameter '" + std::string(item) +
+                   "' (expected hostfwd=tcp:127.0.0.1:8080-:80)";
+        }
+    }
+    return {};
+}
+
+// QEMU's -netdev syntax: KIND[,key=value...]: user and tap so far.
 std::string apply_net(Options& out, std::string_view value)
 {
     std::string_view kind = value.substr(0, value.find(','));
     std::string_view rest = kind.size() < value.size() ? value.substr(kind.size() + 1) : "";
-    if (kind == "user" || kind == "socket")
-        return "--net " + std::string(kind) +
-               " is not implemented yet; use --net tap,ifname=IF (see docs/networking.md)";
+    if (kind == "socket")
+        return "--net socket is not implemented yet; use --net user or --net tap,ifname=IF "
+               "(see docs/networking.md)";
+    if (kind == "user")
+        return apply_net_user(out, rest);
     if (kind != "tap")
-        return "--net: unknown kind '" + std::string(kind) + "' (expected tap)";
+        return "--net: unknown kind '" + std::string(kind) + "' (expected user or tap)";
     out.net_kind = kind;
     while (!rest.empty()) {
         std::string_view item = rest.substr(0, rest.find(','));
@@ -65,9 +89,13 @@ std::string apply_net(Options& out, std::string_view value)
         auto equals = item.find('=');
         std::string_view key = item.substr(0, equals);
         std::string_view val = equals == std::string_view::npos ? "" : item.substr(equals + 1);
+        // Accept what a QEMU command line for the same tap carries, so users can
+        // paste it; Gantry never runs scripts or uses vnet headers anyway.
+        bool qemu_no_op = key == "id" || ((key == "script" || key == "downscript" ||
+                                           key == "vnet_hdr") && (val == "no" || val == "off"));
         if (key == "ifname" && !val.empty())
             out.net_ifname = val;
-        else
+        else if (!qemu_no_op)
             return "--net tap: unknown or empty parameter '" + std::string(item) +
                    "' (expected ifname=IF)";
     }
@@ -107,7 +135,8 @@ std::string apply_net_option(Options& out, std::string_view name, std::string_vi
     } else if (name == "--mac") {
         out.mac = parse_mac(value);
         if (!out.mac || out.mac->is_multicast())
-            return "--mac: '" + std::string(value) + "' is not a unicast MAC like 02:00:00:00:00:01";
+            return "--mac: '" + std::string(value) +
+                   "' is not a unicast MAC like 02:00:00:00:00:01";
     } else if (name == "--pcap") {
         out.pcap_path = value;
     } else if (name == "--dhcp") {
@@ -157,8 +186,9 @@ std::optional<net::MacAddress> parse_mac(std::string_view text)
         if (i > 0 && text[i * 3 - 1] != ':')
             return std::nullopt;
         unsigned octet = 0;
-        auto [end, error] = std::from_chars(text.data() + i * 3, text.data() + i * 3 + 2, octet, 16);
-        if (error != std::errc() || end != text.data() + i * 3 + 2)
+        const char* digits = text.data() + i * 3;
+        auto [end, error] = std::from_chars(digits, digits + 2, octet, 16);
+        if (error != std::errc() || end != digits + 2)
             return std::nullopt;
         mac.octets[i] = static_cast<u8>(octet);
     }
@@ -235,6 +265,10 @@ options:
                       suffixes K, M, G). Reserved lazily: unused pages cost nothing.
   --trace FILE        write a binary trace (read it with 'gantry trace dump FILE')
   --log-level LEVEL   debug, info, warn or error (default info)
+  --net user[,hostfwd=tcp:127.0.0.1:8080-:80,...]
+                      user-mode networking (libslirp), no privileges needed:
+                      the unikernel is 10.0.2.15/24 behind a NAT at 10.0.2.2;
+                      hostfwd forwards host ports (tcp: or udp:) to it
   --net tap,ifname=IF attach the NIC to an existing tap device; create one
                       without root for later runs with
                         sudo ip tuntap add dev IF mode tap user $USER

@@ -1,4 +1,5 @@
 #include "net/tap_nic.hpp"
+#include "net/user_nic.hpp"
 
 #include <gantry/hosted/platform.hpp>
 #include <gantry/trace.hpp>
@@ -7,6 +8,7 @@
 #include <csignal>
 #include <cstring>
 #include <ctime>
+#include <poll.h>
 #include <sys/epoll.h>
 #include <sys/mman.h>
 #include <sys/random.h>
@@ -73,20 +75,8 @@ std::string HostedPlatform::open(const Config& config)
             return errno_text("cannot set up the event loop");
     }
 
-    if (!config.tap_ifname.empty()) {
-        m_tap = std::make_unique<TapNic>();
-        if (auto error = m_tap->open(config.tap_ifname, config.mac); !error.empty())
-            return error;
-        if (!config.pcap_path.empty())
-            if (auto error = m_tap->pcap().open(config.pcap_path); !error.empty())
-                return error;
-        // Frames wake the idle loop; the kernel reads them in its next poll.
-        epoll_event event{};
-        event.events = EPOLLIN;
-        event.data.fd = m_tap->fd();
-        if (epoll_ctl(m_epoll, EPOLL_CTL_ADD, m_tap->fd(), &event) != 0)
-            return errno_text("cannot watch the tap device");
-    }
+    if (auto error = open_nic(config); !error.empty())
+        return error;
 
     if (!config.trace_path.empty()) {
         m_trace_file = std::fopen(config.trace_path.c_str(), "wb");
@@ -99,9 +89,41 @@ std::string HostedPlatform::open(const Config& config)
     return {};
 }
 
+std::string HostedPlatform::open_nic(const Config& config)
+{
+    PcapWriter* pcap = nullptr;
+    if (config.net_kind == "tap") {
+        m_tap = std::make_unique<TapNic>();
+        if (auto error = m_tap->open(config.tap_ifname, config.mac); !error.empty())
+            return error;
+        pcap = &m_tap->pcap();
+        // Frames wake the idle loop; the kernel reads them in its next poll.
+        epoll_event event{};
+        event.events = EPOLLIN;
+        event.data.fd = m_tap->fd();
+        if (epoll_ctl(m_epoll, EPOLL_CTL_ADD, m_tap->fd(), &event) != 0)
+            return errno_text("cannot watch the tap device");
+    } else if (config.net_kind == "user") {
+        std::vector<HostForward> forwards;
+        for (const std::string& text : config.hostfwd) {
+            forwards.emplace_back();
+            if (auto error = parse_hostfwd(text, forwards.back()); !error.empty())
+                return error;
+        }
+        m_user = std::make_unique<UserNic>();
+        if (auto error = m_user->open(config.mac, config.guest_ip, forwards); !error.empty())
+            return error;
+        pcap = &m_user->pcap();
+    }
+    if (pcap && !config.pcap_path.empty())
+        return pcap->open(config.pcap_path);
+    return {};
+}
+
 HostedPlatform::~HostedPlatform()
 {
     m_tap.reset();
+    m_user.reset();
     if (m_trace_file)
         std::fclose(m_trace_file);
     for (int fd : {m_epoll, m_timer, m_signals})
@@ -118,17 +140,27 @@ TimeNs HostedPlatform::now()
 
 void HostedPlatform::idle_until(TimeNs deadline)
 {
-    if (deadline != deadline_none) {
-        if (deadline <= now())
-            return;
+    // A deadline already due still polls the event sources once (timeout 0):
+    // a kernel that is always busy must not starve its devices and signals.
+    int timeout_ms = -1;
+    if (deadline != deadline_none && deadline <= now()) {
+        timeout_ms = 0;
+    } else if (deadline != deadline_none) {
         itimerspec spec{};
         long long absolute = m_origin_ns + static_cast<long long>(deadline);
         spec.it_value.tv_sec = absolute / 1'000'000'000LL;
         spec.it_value.tv_nsec = absolute % 1'000'000'000LL;
         timerfd_settime(m_timer, TFD_TIMER_ABSTIME, &spec, nullptr);
     }
+    if (m_user)
+        return idle_with_slirp(timeout_ms);
+    drain_events(timeout_ms);
+}
+
+void HostedPlatform::drain_events(int timeout_ms)
+{
     epoll_event events[8];
-    int ready = epoll_wait(m_epoll, events, 8, -1);
+    int ready = epoll_wait(m_epoll, events, 8, timeout_ms);
     for (int i = 0; i < ready; ++i) {
         int fd = events[i].data.fd;
         if (fd == m_timer) {
@@ -142,14 +174,38 @@ void HostedPlatform::idle_until(TimeNs deadline)
     }
 }
 
+// User networking: libslirp wants poll(2) over its own sockets, so the epoll
+// set (deadline timer, signals) joins them as one more descriptor. Frames
+// slirp queued for the kernel make the wait return at once.
+void HostedPlatform::idle_with_slirp(int timeout_ms)
+{
+    std::vector<pollfd> fds;
+    fds.push_back(pollfd{m_epoll, POLLIN, 0});
+    if (m_user->has_rx())
+        timeout_ms = 0;
+    m_user->fill(fds, timeout_ms);
+    int ready = poll(fds.data(), fds.size(), timeout_ms);
+    if (ready > 0 && (fds[0].revents & POLLIN))
+        drain_events(0);
+    m_user->dispatch(fds, ready < 0 && errno != EINTR);
+}
+
 Nic* HostedPlatform::nic(usize index)
 {
-    return index == 0 ? m_tap.get() : nullptr;
+    if (index != 0)
+        return nullptr;
+    if (m_tap)
+        return m_tap.get();
+    return m_user.get();
 }
 
 bool HostedPlatform::finish_pcap()
 {
-    return !m_tap || m_tap->pcap().close();
+    if (m_tap)
+        return m_tap->pcap().close();
+    if (m_user)
+        return m_user->pcap().close();
+    return true;
 }
 
 bool HostedPlatform::finish_trace()

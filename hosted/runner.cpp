@@ -87,6 +87,13 @@ int main(int argc, char** argv, const char* app_name, AppFactory factory)
         std::fprintf(stderr, "%s: %s\nTry '%s --help'.\n", app_name, error.c_str(), argv[0]);
         return exit_bad_usage;
     }
+    if (options.net_kind == "user") {
+        // Where libslirp's DHCP would put the first guest, behind its router.
+        if (options.ip.address.is_unspecified())
+            options.ip = net::Ipv4Cidr{net::Ipv4Address::from_u32(0x0a00020f), 24};
+        if (options.gateway.is_unspecified())
+            options.gateway = net::Ipv4Address::from_u32(0x0a000202);
+    }
     if (options.help) {
         std::fputs(usage(argv[0]).c_str(), stdout);
         return 0;
@@ -99,9 +106,21 @@ int main(int argc, char** argv, const char* app_name, AppFactory factory)
     HostedPlatform::Config platform_config;
     platform_config.memory_bytes = options.memory_bytes;
     platform_config.trace_path = options.trace_path;
+    platform_config.net_kind = options.net_kind;
     platform_config.tap_ifname = options.net_ifname;
-    platform_config.mac = options.mac ? *options.mac : mac_for_ifname(options.net_ifname);
+    platform_config.hostfwd = options.net_hostfwd;
+    platform_config.guest_ip = options.ip.address;
+    // Derived from the ifname ("user" for user networking): the same every run.
+    std::string mac_seed = options.net_kind == "user" ? "user" : options.net_ifname;
+    platform_config.mac = options.mac ? *options.mac : mac_for_ifname(mac_seed);
     platform_config.pcap_path = options.pcap_path;
+    if (options.net_kind.empty() && !options.ip.address.is_unspecified()) {
+        std::fprintf(stderr, "%s: --ip needs a NIC (--net tap,ifname=IF)\n", app_name);
+        return exit_bad_usage;
+    }
+    if (!options.net_kind.empty() && options.ip.address.is_unspecified())
+        std::fprintf(stderr, "%s: warning: no --ip given: the interface has no address "
+                             "(DHCP is not implemented yet)\n", app_name);
     if (!options.pcap_path.empty() && options.net_kind.empty()) {
         std::fprintf(stderr, "%s: --pcap needs a NIC (--net tap,ifname=IF)\n", app_name);
         return exit_bad_usage;

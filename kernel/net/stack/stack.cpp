@@ -254,7 +254,7 @@ void NetStack::receive_arp(Bytes payload, TimeNs now)
         return drop_rx(drop_reason_from(checked.error()));
     ArpRepr arp = ArpRepr::parse(checked.value());
     m_counters.arp.rx_packets++;
-    m_counters.arp.rx_bytes += payload.size();
+    m_counters.arp.rx_bytes += ArpPacket::packet_len; // not the link-layer padding
     if (!arp.sender_mac.is_unicast() || arp.sender_mac == m_mac)
         return drop_rx(DropReason::bad_address);
     bool for_us = !m_address.address.is_unspecified() && arp.target_ip == m_address.address;

@@ -10,17 +10,22 @@
 #include <cstdio>
 #include <memory>
 #include <string>
+#include <vector>
 
 namespace gantry::hosted {
 
 class TapNic;
+class UserNic;
 
 class HostedPlatform final : public Platform {
 public:
     struct Config {
         usize memory_bytes = 64 * 1024 * 1024;
         std::string trace_path; // empty: no trace file
-        std::string tap_ifname; // empty: no NIC
+        std::string net_kind;   // "tap", "user" or empty (no NIC)
+        std::string tap_ifname;
+        std::vector<std::string> hostfwd; // user networking port forwards
+        net::Ipv4Address guest_ip;        // where hostfwd delivers
         net::MacAddress mac;
         std::string pcap_path;  // empty: no capture
     };
@@ -49,6 +54,9 @@ public:
 private:
     HostedPlatform() = default;
     std::string open(const Config& config);
+    std::string open_nic(const Config& config);
+    void drain_events(int timeout_ms);
+    void idle_with_slirp(int timeout_ms);
 
     MemoryRegion m_region{};
     int m_epoll = -1;
@@ -59,6 +67,7 @@ private:
     std::FILE* m_trace_file = nullptr;
     bool m_trace_write_failed = false;
     std::unique_ptr<TapNic> m_tap;
+    std::unique_ptr<UserNic> m_user;
 };
 
 } // namespace gantry::hosted
