@@ -3,6 +3,7 @@
 #include <chrono>
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <stdexcept>
 
 namespace gantry::harness {
@@ -25,6 +26,9 @@ std::vector<NodeRef> build_nodes(const Scenario& scenario, sim::World& world,
         config.args = spec.args;
         config.memory_bytes = spec.memory_bytes;
         config.clock_drift_ppm = static_cast<i64>(spec.clock_drift_ppm);
+        config.ip = net::Ipv4Address::from_u32(spec.ip);
+        config.prefix = spec.prefix;
+        config.gateway = net::Ipv4Address::from_u32(spec.gateway);
         if (!options.out_dir.empty())
             config.console_path = options.out_dir + "/" + spec.name + ".log";
         try {
@@ -44,10 +48,85 @@ sim::NodeId id_of(const std::vector<NodeRef>& nodes, const std::string& name)
     throw std::logic_error("node names are validated by the loader");
 }
 
+sim::LinkConfig link_config(const LinkSpec& spec, const RunOptions& options)
+{
+    sim::LinkConfig config;
+    config.name = spec.name;
+    config.latency_ns = spec.latency_ns;
+    config.jitter_ns = spec.jitter_ns;
+    config.bandwidth_bps = spec.bandwidth_bps;
+    config.mtu = spec.mtu;
+    config.faults = {spec.loss_ppm, spec.duplicate_ppm, spec.reorder_ppm, spec.corrupt_ppm};
+    config.reorder_delay_ns = spec.reorder_delay_ns;
+    config.queue_frames_max = spec.queue_frames_max;
+    if (!options.out_dir.empty())
+        config.pcap_path = options.out_dir + "/" + spec.name + ".pcap";
+    return config;
+}
+
+// Switches first, then links in file order: link ids (in the trace) follow the file.
+void build_network(const Scenario& scenario, sim::World& world,
+                   const std::vector<NodeRef>& nodes, const RunOptions& options)
+{
+    std::map<std::string, sim::SwitchId> switches;
+    for (const SwitchSpec& spec : scenario.switches)
+        switches[spec.name] = world.add_switch({.name = spec.name});
+    auto end_of = [&](const std::string& name) {
+        auto found = switches.find(name);
+        return found != switches.end() ? sim::Endpoint::switch_port(found->second)
+                                       : sim::Endpoint::node(id_of(nodes, name));
+    };
+    for (const LinkSpec& spec : scenario.links) {
+        try {
+            world.add_link(end_of(spec.a), end_of(spec.b), link_config(spec, options));
+        } catch (const std::invalid_argument& error) {
+            throw ScenarioError(spec.mark, error.what());
+        }
+    }
+}
+
+// A loss burst raises the link's loss for a while, then restores the file's rate.
+void schedule_loss_burst(const Scenario& scenario, sim::World& world, const FaultSpec& fault)
+{
+    const LinkSpec& spec = *scenario.find_link(fault.link);
+    sim::LinkId link = *world.find_link(fault.link);
+    u32 burst = fault.loss_ppm;
+    u32 base = spec.loss_ppm;
+    auto set_loss = [link](u32 loss) {
+        return [link, loss](sim::World& w) {
+            sim::LinkFaults faults = w.link_config(link).faults;
+            faults.loss_ppm = loss;
+            w.set_link_faults(link, faults);
+        };
+    };
+    world.at(fault.at_ns, set_loss(burst));
+    world.at(fault.at_ns + fault.for_ns, set_loss(base));
+}
+
+void schedule_network_fault(const Scenario& scenario, sim::World& world,
+                            const std::vector<NodeRef>& nodes, const FaultSpec& fault)
+{
+    if (fault.kind == FaultKind::loss_burst)
+        return schedule_loss_burst(scenario, world, fault);
+    if (fault.heal_all)
+        return world.at(fault.at_ns, [](sim::World& w) { w.heal_all(); });
+    sim::NodeId a = id_of(nodes, fault.node);
+    sim::NodeId b = id_of(nodes, fault.node2);
+    if (fault.kind == FaultKind::heal)
+        return world.at(fault.at_ns, [a, b](sim::World& w) { w.heal(a, b); });
+    auto kind = fault.one_way ? sim::Partition::one_way : sim::Partition::both_ways;
+    world.at(fault.at_ns, [a, b, kind](sim::World& w) { w.partition(a, b, kind); });
+}
+
 void schedule_faults(const Scenario& scenario, sim::World& world,
                      const std::vector<NodeRef>& nodes)
 {
     for (const FaultSpec& fault : scenario.faults) {
+        if (fault.kind == FaultKind::partition || fault.kind == FaultKind::heal ||
+            fault.kind == FaultKind::loss_burst) {
+            schedule_network_fault(scenario, world, nodes, fault);
+            continue;
+        }
         sim::NodeId node = id_of(nodes, fault.node);
         FaultKind kind = fault.kind;
         world.at(fault.at_ns, [node, kind](sim::World& w) {
@@ -64,6 +143,8 @@ void schedule_faults(const Scenario& scenario, sim::World& world,
             case FaultKind::resume:
                 w.resume(node);
                 break;
+            default:
+                break; // network faults are scheduled above
             }
         });
     }
@@ -190,10 +271,15 @@ RunOutcome run_scenario(const Scenario& scenario, const RunOptions& options)
     config.seed = options.seed;
     config.hash_every = options.hash_every;
     config.trace_in_memory = options.keep_trace_in_memory;
+    // Tracing changes what kernels do (it arms their memory-sample timers), so
+    // every run traces, even when nothing keeps the bytes: a sweep's untraced
+    // run and its traced determinism re-runs must be the same run.
+    config.trace_discard = true;
     if (!options.out_dir.empty())
         config.trace_path = options.out_dir + "/trace.gtrace";
     sim::World world(config);
     std::vector<NodeRef> nodes = build_nodes(scenario, world, options);
+    build_network(scenario, world, nodes, options);
     schedule_faults(scenario, world, nodes);
     std::vector<ExitSample> samples;
     schedule_exit_samples(scenario, world, nodes, samples);

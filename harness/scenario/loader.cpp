@@ -9,6 +9,7 @@
 #include <charconv>
 #include <cmath>
 #include <fstream>
+#include <map>
 #include <set>
 #include <sstream>
 
@@ -29,6 +30,14 @@ const NodeSpec* Scenario::find_node(std::string_view name) const
     for (const NodeSpec& node : nodes)
         if (node.name == name)
             return &node;
+    return nullptr;
+}
+
+const LinkSpec* Scenario::find_link(std::string_view name) const
+{
+    for (const LinkSpec& link : links)
+        if (link.name == name)
+            return &link;
     return nullptr;
 }
 
@@ -133,6 +142,29 @@ public:
         return *parsed;
     }
 
+    u64 integer(const YAML::Node& value, const std::string& key, u64 min, u64 max) const
+    {
+        std::string text = scalar(value, key);
+        u64 number = 0;
+        auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), number);
+        if (error != std::errc() || end != text.data() + text.size() || number < min ||
+            number > max)
+            throw ScenarioError(mark(value), "'" + key + "' must be an integer from " +
+                                                 std::to_string(min) + " to " +
+                                                 std::to_string(max));
+        return number;
+    }
+
+    u32 percent(const YAML::Node& value, const std::string& key) const
+    {
+        auto parsed = parse_percent_ppm(scalar(value, key));
+        if (!parsed)
+            throw ScenarioError(mark(value), "'" + key + "': '" + value.Scalar() +
+                                                 "' is not a percentage from 0% to 100% "
+                                                 "(examples: 1%, 0.5%)");
+        return *parsed;
+    }
+
     // Reports the first key nobody asked for.
     void finish() const
     {
@@ -154,6 +186,38 @@ private:
     std::string m_what;
     std::vector<std::string> m_allowed;
 };
+
+void read_node_address(MapReader& map, NodeSpec& node)
+{
+    if (YAML::Node ip = map.get("ip"); ip.IsDefined()) {
+        std::string text = map.scalar(ip, "ip");
+        usize slash = text.find('/');
+        auto address = parse_ipv4(std::string_view(text).substr(0, slash));
+        u64 prefix = 24;
+        bool ok = address.has_value() && *address != 0;
+        if (ok && slash != std::string::npos) {
+            std::string_view digits = std::string_view(text).substr(slash + 1);
+            auto [end, error] = std::from_chars(digits.data(), digits.data() + digits.size(),
+                                                prefix);
+            ok = error == std::errc() && end == digits.data() + digits.size() && prefix >= 1 &&
+                 prefix <= 32;
+        }
+        if (!ok)
+            throw ScenarioError(map.mark(ip), "'ip': '" + text + "' is not an IPv4 address "
+                                                                 "with a prefix (example: "
+                                                                 "10.0.0.1/24)");
+        node.ip = *address;
+        node.prefix = static_cast<u8>(prefix);
+    }
+    if (YAML::Node gateway = map.get("gateway"); gateway.IsDefined()) {
+        auto address = parse_ipv4(map.scalar(gateway, "gateway"));
+        if (!address)
+            throw ScenarioError(map.mark(gateway), "'gateway': '" + gateway.Scalar() +
+                                                       "' is not an IPv4 address "
+                                                       "(example: 10.0.0.254)");
+        node.gateway = *address;
+    }
+}
 
 NodeSpec read_node(const YAML::Node& yaml, const std::string& file)
 {
@@ -184,8 +248,135 @@ NodeSpec read_node(const YAML::Node& yaml, const std::string& file)
             throw ScenarioError(map.mark(drift),
                                 "'clock_drift_ppm' must be a number between -100000 and 100000");
     }
+    read_node_address(map, node);
     map.finish();
     return node;
+}
+
+SwitchSpec read_switch(const YAML::Node& yaml, const std::string& file)
+{
+    MapReader map(yaml, file, "a switch");
+    SwitchSpec spec{map.required_string("name"), map.mark()};
+    map.finish();
+    return spec;
+}
+
+void read_link_faults(MapReader& map, LinkSpec& link)
+{
+    struct Rate {
+        const char* key;
+        u32 LinkSpec::*field;
+    };
+    constexpr Rate rates[] = {{"loss", &LinkSpec::loss_ppm},
+                              {"duplicate", &LinkSpec::duplicate_ppm},
+                              {"reorder", &LinkSpec::reorder_ppm},
+                              {"corrupt", &LinkSpec::corrupt_ppm}};
+    for (const Rate& rate : rates)
+        if (YAML::Node value = map.get(rate.key); value.IsDefined())
+            link.*rate.field = map.percent(value, rate.key);
+    if (YAML::Node delay = map.get("reorder_delay"); delay.IsDefined())
+        link.reorder_delay_ns = map.duration(delay, "reorder_delay");
+}
+
+LinkSpec read_link(const YAML::Node& yaml, const std::string& file)
+{
+    MapReader map(yaml, file, "a link");
+    LinkSpec link;
+    link.mark = map.mark();
+    YAML::Node between = map.require("between");
+    if (!between.IsSequence() || between.size() != 2)
+        throw ScenarioError(map.mark(between), "'between' must name two ends, e.g. [a, b] "
+                                               "or [a, switch1]");
+    link.a = map.scalar(between[0], "between");
+    link.b = map.scalar(between[1], "between");
+    link.name = map.string("name", link.a + "-" + link.b);
+    // The name becomes a file name (DIR/<link>.pcap).
+    if (link.name.empty() || link.name.find_first_not_of("abcdefghijklmnopqrstuvwxyz"
+                                                         "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+                                                         "0123456789._-") != std::string::npos)
+        throw ScenarioError(map.mark(), "link name '" + link.name + "' may only use letters, "
+                                        "digits, '.', '_' and '-' (it names the capture file)");
+    if (YAML::Node latency = map.get("latency"); latency.IsDefined())
+        link.latency_ns = map.duration(latency, "latency");
+    if (YAML::Node jitter = map.get("jitter"); jitter.IsDefined())
+        link.jitter_ns = map.duration(jitter, "jitter");
+    if (YAML::Node bandwidth = map.get("bandwidth"); bandwidth.IsDefined()) {
+        auto parsed = parse_bandwidth(map.scalar(bandwidth, "bandwidth"));
+        if (!parsed)
+            throw ScenarioError(map.mark(bandwidth),
+                                "'bandwidth': '" + bandwidth.Scalar() +
+                                    "' is not a rate (examples: 1Gbit, 100Mbit, 512kbit)");
+        link.bandwidth_bps = *parsed;
+    }
+    if (YAML::Node mtu = map.get("mtu"); mtu.IsDefined())
+        link.mtu = map.integer(mtu, "mtu", 68, 65521);
+    if (YAML::Node queue = map.get("queue"); queue.IsDefined())
+        link.queue_frames_max = map.integer(queue, "queue", 1, 1'000'000);
+    read_link_faults(map, link);
+    map.finish();
+    return link;
+}
+
+// partition: [a, b] (both ways) or {from: a, to: b} (one way).
+void read_partition(MapReader& map, const YAML::Node& value, const std::string& file,
+                    FaultSpec& fault)
+{
+    fault.kind = FaultKind::partition;
+    if (value.IsSequence() && value.size() == 2) {
+        fault.node = map.scalar(value[0], "partition");
+        fault.node2 = map.scalar(value[1], "partition");
+        return;
+    }
+    if (!value.IsMap())
+        throw ScenarioError(map.mark(value), "'partition' must be [a, b] (both ways) or "
+                                             "{from: a, to: b} (one way)");
+    MapReader one_way(value, file, "a one-way partition");
+    fault.node = one_way.required_string("from");
+    fault.node2 = one_way.required_string("to");
+    fault.one_way = true;
+    one_way.finish();
+}
+
+void read_heal(MapReader& map, const YAML::Node& value, FaultSpec& fault)
+{
+    fault.kind = FaultKind::heal;
+    if (value.IsScalar() && value.Scalar() == "all") {
+        fault.heal_all = true;
+        return;
+    }
+    if (!value.IsSequence() || value.size() != 2)
+        throw ScenarioError(map.mark(value), "'heal' must be 'all' or two nodes [a, b]");
+    fault.node = map.scalar(value[0], "heal");
+    fault.node2 = map.scalar(value[1], "heal");
+}
+
+void read_loss_burst(const YAML::Node& value, const std::string& file, FaultSpec& fault)
+{
+    MapReader burst(value, file, "a loss burst");
+    fault.kind = FaultKind::loss_burst;
+    fault.link = burst.required_string("link");
+    fault.loss_ppm = burst.percent(burst.require("loss"), "loss");
+    fault.for_ns = burst.duration(burst.require("for"), "for");
+    burst.finish();
+}
+
+// The network faults of read_fault; returns how many it found.
+int read_network_fault(MapReader& map, const std::string& file, FaultSpec& fault)
+{
+    int found = 0;
+    if (YAML::Node value = map.get("partition"); value.IsDefined()) {
+        read_partition(map, value, file, fault);
+        ++found;
+    }
+    if (YAML::Node value = map.get("heal"); value.IsDefined()) {
+        read_heal(map, value, fault);
+        ++found;
+    }
+    if (YAML::Node value = map.get("loss_burst"); value.IsDefined()) {
+        read_loss_burst(value, file, fault);
+        ++found;
+    }
+    return found;
 }
 
 FaultSpec read_fault(const YAML::Node& yaml, const std::string& file)
@@ -210,9 +401,11 @@ FaultSpec read_fault(const YAML::Node& yaml, const std::string& file)
             ++found;
         }
     }
+    found += read_network_fault(map, file, fault);
     if (found != 1)
         throw ScenarioError(fault.mark, "a fault needs exactly one of crash, restart, pause, "
-                                        "resume (naming a node), beside 'at'");
+                                        "resume (naming a node), partition, heal, loss_burst, "
+                                        "beside 'at'");
     map.finish();
     return fault;
 }
@@ -274,29 +467,140 @@ std::vector<T> read_list(MapReader& map, const std::string& key, const std::stri
     return items;
 }
 
-void check_references(const Scenario& scenario)
-{
-    std::set<std::string> names;
-    for (const NodeSpec& node : scenario.nodes)
-        if (!names.insert(node.name).second)
-            throw ScenarioError(node.mark, "two nodes are named '" + node.name + "'");
-    std::vector<std::string> known(names.begin(), names.end());
-    auto require_node = [&](const std::string& name, const SourceMark& mark) {
-        if (names.count(name))
+// Names of nodes and switches, for reference checks with "did you mean".
+class Names {
+public:
+    explicit Names(const Scenario& scenario)
+    {
+        for (const NodeSpec& node : scenario.nodes)
+            add(node.name, node.mark, m_nodes);
+        for (const SwitchSpec& sw : scenario.switches)
+            add(sw.name, sw.mark, m_switches);
+    }
+    bool is_node(const std::string& name) const { return m_nodes.count(name) != 0; }
+    bool is_switch(const std::string& name) const { return m_switches.count(name) != 0; }
+
+    void require_node(const std::string& name, const SourceMark& mark) const
+    {
+        if (is_node(name))
             return;
-        std::string hint = closest(name, known);
+        std::string hint = closest(name, {m_nodes.begin(), m_nodes.end()});
         throw ScenarioError(mark, "no node named '" + name + "'" +
                                       (hint.empty() ? "" : " (did you mean '" + hint + "'?)"));
-    };
-    for (const FaultSpec& fault : scenario.faults) {
-        require_node(fault.node, fault.mark);
-        if (fault.at_ns > scenario.duration_ns)
-            throw ScenarioError(fault.mark, "this fault happens after the run ends "
-                                            "(raise 'duration' or move 'at')");
     }
+
+    void require_end(const std::string& name, const SourceMark& mark) const
+    {
+        if (is_node(name) || is_switch(name))
+            return;
+        std::vector<std::string> known(m_nodes.begin(), m_nodes.end());
+        known.insert(known.end(), m_switches.begin(), m_switches.end());
+        std::string hint = closest(name, known);
+        throw ScenarioError(mark, "a link names '" + name + "', which is no node or switch" +
+                                      (hint.empty() ? "" : " (did you mean '" + hint + "'?)"));
+    }
+
+private:
+    void add(const std::string& name, const SourceMark& mark, std::set<std::string>& into)
+    {
+        if (m_nodes.count(name) && &into == &m_nodes)
+            throw ScenarioError(mark, "two nodes are named '" + name + "'");
+        if (m_nodes.count(name) || m_switches.count(name))
+            throw ScenarioError(mark, "two nodes or switches are named '" + name + "'");
+        into.insert(name);
+    }
+    std::set<std::string> m_nodes;
+    std::set<std::string> m_switches;
+};
+
+// Switches joined in a loop would flood broadcasts around it forever (there is
+// no spanning tree protocol), so their links must form a forest.
+void check_switch_loops(const Scenario& scenario, const Names& names)
+{
+    std::map<std::string, std::string> parent;
+    auto root = [&](std::string name) {
+        while (parent.count(name) && parent[name] != name)
+            name = parent[name];
+        return name;
+    };
+    for (const LinkSpec& link : scenario.links) {
+        if (!names.is_switch(link.a) || !names.is_switch(link.b))
+            continue;
+        std::string a = root(link.a);
+        std::string b = root(link.b);
+        if (a == b)
+            throw ScenarioError(link.mark, "switches '" + link.a + "' and '" + link.b +
+                                               "' are already connected: links between "
+                                               "switches must not form a loop");
+        parent[a] = b;
+    }
+}
+
+void check_links(const Scenario& scenario, const Names& names)
+{
+    std::set<std::string> link_names;
+    std::map<std::string, std::string> node_link; // node -> its link
+    for (const LinkSpec& link : scenario.links) {
+        names.require_end(link.a, link.mark);
+        names.require_end(link.b, link.mark);
+        if (link.a == link.b)
+            throw ScenarioError(link.mark, "a link needs two different ends");
+        if (!link_names.insert(link.name).second)
+            throw ScenarioError(link.mark, "two links are named '" + link.name +
+                                               "' (give one a 'name')");
+        for (const std::string& end : {link.a, link.b}) {
+            if (!names.is_node(end))
+                continue;
+            if (auto [it, fresh] = node_link.emplace(end, link.name); !fresh)
+                throw ScenarioError(link.mark, "node '" + end + "' already has a link ('" +
+                                                   it->second + "'); a node has one network "
+                                                   "interface: connect more peers through a "
+                                                   "switch");
+        }
+    }
+    check_switch_loops(scenario, names);
+}
+
+void check_fault(const Scenario& scenario, const Names& names, const FaultSpec& fault)
+{
+    switch (fault.kind) {
+    case FaultKind::partition:
+    case FaultKind::heal:
+        if (fault.heal_all)
+            break;
+        names.require_node(fault.node, fault.mark);
+        names.require_node(fault.node2, fault.mark);
+        if (fault.node == fault.node2)
+            throw ScenarioError(fault.mark, "a partition is between two different nodes");
+        break;
+    case FaultKind::loss_burst:
+        if (!scenario.find_link(fault.link)) {
+            std::vector<std::string> known;
+            for (const LinkSpec& link : scenario.links)
+                known.push_back(link.name);
+            std::string hint = closest(fault.link, known);
+            throw ScenarioError(fault.mark,
+                                "no link named '" + fault.link + "'" +
+                                    (hint.empty() ? "" : " (did you mean '" + hint + "'?)"));
+        }
+        break;
+    default:
+        names.require_node(fault.node, fault.mark);
+    }
+    if (fault.at_ns > scenario.duration_ns)
+        throw ScenarioError(fault.mark, "this fault happens after the run ends "
+                                        "(raise 'duration' or move 'at')");
+}
+
+void check_references(const Scenario& scenario)
+{
+    Names names(scenario);
+    check_links(scenario, names);
+    for (const FaultSpec& fault : scenario.faults)
+        check_fault(scenario, names, fault);
     for (const CheckSpec& check : scenario.checks)
         if (check.node != "*")
-            require_node(check.node, check.mark);
+            names.require_node(check.node, check.mark);
 }
 
 Scenario read_scenario(const YAML::Node& root, const std::string& file)
@@ -319,6 +623,8 @@ Scenario read_scenario(const YAML::Node& root, const std::string& file)
     if (YAML::Node duration = map.get("duration"); duration.IsDefined())
         scenario.duration_ns = map.duration(duration, "duration");
     scenario.nodes = read_list<NodeSpec>(map, "nodes", file, read_node);
+    scenario.switches = read_list<SwitchSpec>(map, "switches", file, read_switch);
+    scenario.links = read_list<LinkSpec>(map, "links", file, read_link);
     scenario.faults = read_list<FaultSpec>(map, "faults", file, read_fault);
     scenario.checks = read_list<CheckSpec>(map, "checks", file, read_check);
     map.finish();
@@ -353,6 +659,73 @@ std::optional<TimeNs> parse_duration(std::string_view text)
         return static_cast<TimeNs>(std::llround(value * unit.scale));
     }
     return std::nullopt;
+}
+
+namespace {
+
+// A plain non-negative decimal ("12", "0.5"); nullopt for anything else.
+std::optional<double> parse_decimal(std::string_view text)
+{
+    if (text.empty() || text.find_first_not_of("0123456789.") != std::string_view::npos)
+        return std::nullopt;
+    std::string number(text);
+    char* end = nullptr;
+    double value = std::strtod(number.c_str(), &end);
+    if (end == number.c_str() || *end != '\0')
+        return std::nullopt;
+    return value;
+}
+
+} // namespace
+
+std::optional<u64> parse_bandwidth(std::string_view text)
+{
+    struct Unit {
+        const char* suffix;
+        double scale;
+    };
+    constexpr Unit units[] = {{"Tbit", 1e12}, {"Gbit", 1e9}, {"Mbit", 1e6},
+                              {"kbit", 1e3},  {"Kbit", 1e3}, {"bit", 1}};
+    for (const Unit& unit : units) {
+        std::string_view suffix = unit.suffix;
+        if (!text.ends_with(suffix))
+            continue;
+        auto value = parse_decimal(text.substr(0, text.size() - suffix.size()));
+        if (!value)
+            continue;
+        double bps = *value * unit.scale;
+        if (bps < 1 || bps > 1e15)
+            return std::nullopt;
+        return static_cast<u64>(std::llround(bps));
+    }
+    return std::nullopt;
+}
+
+std::optional<u32> parse_percent_ppm(std::string_view text)
+{
+    if (!text.ends_with('%'))
+        return std::nullopt;
+    auto value = parse_decimal(text.substr(0, text.size() - 1));
+    if (!value || *value > 100)
+        return std::nullopt;
+    return static_cast<u32>(std::llround(*value * 1e4));
+}
+
+std::optional<u32> parse_ipv4(std::string_view text)
+{
+    u32 address = 0;
+    for (int part = 0; part < 4; ++part) {
+        usize dot = part < 3 ? text.find('.') : text.size();
+        if (dot == std::string_view::npos || dot == 0 || dot > 3)
+            return std::nullopt;
+        u32 octet = 0;
+        auto [end, error] = std::from_chars(text.data(), text.data() + dot, octet);
+        if (error != std::errc() || end != text.data() + dot || octet > 255)
+            return std::nullopt;
+        address = (address << 8) | octet;
+        text.remove_prefix(part < 3 ? dot + 1 : dot);
+    }
+    return address;
 }
 
 std::optional<usize> parse_bytes(std::string_view text)

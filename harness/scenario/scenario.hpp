@@ -31,15 +31,48 @@ struct NodeSpec {
     std::vector<std::string> args;
     usize memory_bytes = 16 * 1024 * 1024;
     double clock_drift_ppm = 0;
+    // The network stack's address (host order, 10.0.0.1 = 0x0a000001; 0 = none).
+    u32 ip = 0;
+    u8 prefix = 24;
+    u32 gateway = 0;
     SourceMark mark;
 };
 
-enum class FaultKind : u8 { crash, restart, pause, resume };
+struct SwitchSpec {
+    std::string name;
+    SourceMark mark;
+};
+
+// A point-to-point link between two nodes, or a node and a switch (or two switches).
+struct LinkSpec {
+    std::string name; // defaults to "<a>-<b>"
+    std::string a;
+    std::string b;
+    TimeNs latency_ns = 0;
+    TimeNs jitter_ns = 0;
+    u64 bandwidth_bps = 0; // 0 = unlimited
+    usize mtu = 1500;
+    u32 loss_ppm = 0;
+    u32 duplicate_ppm = 0;
+    u32 reorder_ppm = 0;
+    u32 corrupt_ppm = 0;
+    TimeNs reorder_delay_ns = 1 * ns_per_ms;
+    usize queue_frames_max = 128;
+    SourceMark mark;
+};
+
+enum class FaultKind : u8 { crash, restart, pause, resume, partition, heal, loss_burst };
 
 struct FaultSpec {
     FaultKind kind;
     TimeNs at_ns = 0;
-    std::string node;
+    std::string node;  // crash..resume; partition/heal: the first node
+    std::string node2; // partition/heal: the second node
+    bool one_way = false;  // partition {from, to}: node -> node2 only
+    bool heal_all = false; // heal: all
+    std::string link;      // loss_burst
+    u32 loss_ppm = 0;      // loss_burst
+    TimeNs for_ns = 0;     // loss_burst
     SourceMark mark;
 };
 
@@ -61,10 +94,13 @@ struct Scenario {
     u64 default_seed = 1;
     TimeNs duration_ns = 60 * ns_per_s; // virtual time limit of the run
     std::vector<NodeSpec> nodes;
+    std::vector<SwitchSpec> switches;
+    std::vector<LinkSpec> links;
     std::vector<FaultSpec> faults;
     std::vector<CheckSpec> checks;
 
     const NodeSpec* find_node(std::string_view name) const;
+    const LinkSpec* find_link(std::string_view name) const;
 };
 
 // Reads and validates a scenario; throws ScenarioError on any bad input.
@@ -75,5 +111,11 @@ Scenario load_scenario_text(const std::string& text, const std::string& file_nam
 std::optional<TimeNs> parse_duration(std::string_view text);
 // "16M", "512K", "1G", "4096".
 std::optional<usize> parse_bytes(std::string_view text);
+// "1Gbit", "100Mbit", "64kbit", "9600bit" (bits per second).
+std::optional<u64> parse_bandwidth(std::string_view text);
+// "1%", "0.5%", "100%" as parts per million.
+std::optional<u32> parse_percent_ppm(std::string_view text);
+// "10.0.0.1" (host order u32).
+std::optional<u32> parse_ipv4(std::string_view text);
 
 } // namespace gantry::harness
