@@ -1,5 +1,6 @@
 #include <gantry/hosted/options.hpp>
 
+#include "net/socket_nic.hpp"
 #include "net/user_nic.hpp"
 
 #include <algorithm>
@@ -75,13 +76,18 @@ std::string apply_net(Options& out, std::string_view value)
 {
     std::string_view kind = value.substr(0, value.find(','));
     std::string_view rest = kind.size() < value.size() ? value.substr(kind.size() + 1) : "";
-    if (kind == "socket")
-        return "--net socket is not implemented yet; use --net user or --net tap,ifname=IF "
-               "(see docs/networking.md)";
+    if (kind == "socket") {
+        SocketNicConfig config;
+        if (auto error = parse_socket_netdev(rest, config); !error.empty())
+            return error;
+        out.net_kind = kind;
+        out.net_socket = rest;
+        return {};
+    }
     if (kind == "user")
         return apply_net_user(out, rest);
     if (kind != "tap")
-        return "--net: unknown kind '" + std::string(kind) + "' (expected user or tap)";
+        return "--net: unknown kind '" + std::string(kind) + "' (expected user, tap or socket)";
     out.net_kind = kind;
     while (!rest.empty()) {
         std::string_view item = rest.substr(0, rest.find(','));
@@ -272,6 +278,10 @@ options:
   --net tap,ifname=IF attach the NIC to an existing tap device; create one
                       without root for later runs with
                         sudo ip tuntap add dev IF mode tap user $USER
+  --net socket,udp=HOST:PORT,localaddr=HOST:PORT | --net socket,mcast=GROUP:PORT
+                      a virtual LAN over UDP with QEMU's -netdev socket framing
+                      (one frame per datagram), shared with other unikernels
+                      and QEMU guests; no privileges needed
   --ip A.B.C.D/N      the interface's address and prefix (default prefix 24)
   --gw A.B.C.D        default gateway
   --mac XX:XX:..      the NIC's MAC (default: derived from the ifname)

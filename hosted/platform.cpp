@@ -1,3 +1,4 @@
+#include "net/socket_nic.hpp"
 #include "net/tap_nic.hpp"
 #include "net/user_nic.hpp"
 
@@ -103,6 +104,20 @@ std::string HostedPlatform::open_nic(const Config& config)
         event.data.fd = m_tap->fd();
         if (epoll_ctl(m_epoll, EPOLL_CTL_ADD, m_tap->fd(), &event) != 0)
             return errno_text("cannot watch the tap device");
+    } else if (config.net_kind == "socket") {
+        SocketNicConfig socket_config;
+        if (auto error = parse_socket_netdev(config.socket_parameters, socket_config);
+            !error.empty())
+            return error;
+        m_socket = std::make_unique<SocketNic>();
+        if (auto error = m_socket->open(socket_config, config.mac); !error.empty())
+            return error;
+        pcap = &m_socket->pcap();
+        epoll_event event{};
+        event.events = EPOLLIN;
+        event.data.fd = m_socket->fd();
+        if (epoll_ctl(m_epoll, EPOLL_CTL_ADD, m_socket->fd(), &event) != 0)
+            return errno_text("cannot watch the NIC's socket");
     } else if (config.net_kind == "user") {
         std::vector<HostForward> forwards;
         for (const std::string& text : config.hostfwd) {
@@ -124,6 +139,7 @@ HostedPlatform::~HostedPlatform()
 {
     m_tap.reset();
     m_user.reset();
+    m_socket.reset();
     if (m_trace_file)
         std::fclose(m_trace_file);
     for (int fd : {m_epoll, m_timer, m_signals})
@@ -196,6 +212,8 @@ Nic* HostedPlatform::nic(usize index)
         return nullptr;
     if (m_tap)
         return m_tap.get();
+    if (m_socket)
+        return m_socket.get();
     return m_user.get();
 }
 
@@ -205,6 +223,8 @@ bool HostedPlatform::finish_pcap()
         return m_tap->pcap().close();
     if (m_user)
         return m_user->pcap().close();
+    if (m_socket)
+        return m_socket->pcap().close();
     return true;
 }
 

@@ -110,8 +110,16 @@ int main(int argc, char** argv, const char* app_name, AppFactory factory)
     platform_config.tap_ifname = options.net_ifname;
     platform_config.hostfwd = options.net_hostfwd;
     platform_config.guest_ip = options.ip.address;
-    // Derived from the ifname ("user" for user networking): the same every run.
+    // Derived from the ifname ("user" for user networking; the parameters and the
+    // address for socket LANs, whose members all need different MACs): the same
+    // every run.
     std::string mac_seed = options.net_kind == "user" ? "user" : options.net_ifname;
+    if (options.net_kind == "socket") {
+        char ip[net::Ipv4Address::text_bytes_max];
+        options.ip.address.to_chars(ip);
+        mac_seed = "socket," + options.net_socket + "," + ip;
+    }
+    platform_config.socket_parameters = options.net_socket;
     platform_config.mac = options.mac ? *options.mac : mac_for_ifname(mac_seed);
     platform_config.pcap_path = options.pcap_path;
     if (options.net_kind.empty() && !options.ip.address.is_unspecified()) {

@@ -15,7 +15,7 @@ if(TARGET echo)
     add_test(NAME "net options: missing tap device says how to create it"
              COMMAND /bin/sh -c "$<TARGET_FILE:echo> --net tap,ifname=gt-missing0 --ip 10.77.9.2/24 2> err.txt; test $? -eq 2 && grep -q 'ip tuntap add dev gt-missing0 mode tap user' err.txt")
     add_test(NAME "net options: bad values are usage errors"
-             COMMAND /bin/sh -c "e=$<TARGET_FILE:echo>; $e --ip 10.0.0.300/24 2>/dev/null; a=$?; $e --net tap 2>/dev/null; b=$?; $e --mac 01:00:00:00:00:01 2>/dev/null; c=$?; $e --net socket 2>/dev/null; d=$?; test $a -eq 2 && test $b -eq 2 && test $c -eq 2 && test $d -eq 2")
+             COMMAND /bin/sh -c "e=$<TARGET_FILE:echo>; $e --ip 10.0.0.300/24 2>/dev/null; a=$?; $e --net tap 2>/dev/null; b=$?; $e --mac 01:00:00:00:00:01 2>/dev/null; c=$?; $e --net socket,listen=:1234 2>/dev/null; d=$?; test $a -eq 2 && test $b -eq 2 && test $c -eq 2 && test $d -eq 2")
     add_test(NAME "net options: echo without a NIC exits 1 with a message"
              COMMAND /bin/sh -c "$<TARGET_FILE:echo> 2>&1 | grep -q 'no network interface'; test $? -eq 0")
     set_tests_properties("net options: missing tap device says how to create it"
@@ -29,4 +29,11 @@ if(TARGET echo)
     add_test(NAME "net user: echo via hostfwd without privileges"
              COMMAND ${PROJECT_SOURCE_DIR}/scripts/net-user-test ${CMAKE_BINARY_DIR})
     set_tests_properties("net user: echo via hostfwd without privileges" PROPERTIES TIMEOUT 60)
+endif()
+
+# Two unikernels on one --net socket LAN (unicast and multicast), unprivileged.
+if(TARGET echo)
+    add_test(NAME "net socket: two unikernels echo over a UDP LAN"
+             COMMAND ${PROJECT_SOURCE_DIR}/scripts/net-socket-test ${CMAKE_BINARY_DIR})
+    set_tests_properties("net socket: two unikernels echo over a UDP LAN" PROPERTIES TIMEOUT 60)
 endif()

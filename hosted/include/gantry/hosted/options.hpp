@@ -22,6 +22,7 @@ struct Options {
     std::string net_kind;    // empty: no NIC
     std::string net_ifname;
     std::vector<std::string> net_hostfwd; // --net user: "udp:127.0.0.1:5555-:7"
+    std::string net_socket;  // --net socket: its parameters ("udp=...,localaddr=...")
     net::Ipv4Cidr ip;        // --ip A.B.C.D/N
     net::Ipv4Address gateway; // --gw
     std::optional<net::MacAddress> mac;

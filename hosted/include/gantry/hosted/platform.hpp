@@ -16,6 +16,7 @@ namespace gantry::hosted {
 
 class TapNic;
 class UserNic;
+class SocketNic;
 
 class HostedPlatform final : public Platform {
 public:
@@ -26,6 +27,7 @@ public:
         std::string tap_ifname;
         std::vector<std::string> hostfwd; // user networking port forwards
         net::Ipv4Address guest_ip;        // where hostfwd delivers
+        std::string socket_parameters;    // --net socket
         net::MacAddress mac;
         std::string pcap_path;  // empty: no capture
     };
@@ -68,6 +70,7 @@ private:
     bool m_trace_write_failed = false;
     std::unique_ptr<TapNic> m_tap;
     std::unique_ptr<UserNic> m_user;
+    std::unique_ptr<SocketNic> m_socket;
 };
 
 } // namespace gantry::hosted
