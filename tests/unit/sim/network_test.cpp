@@ -290,3 +290,48 @@ TEST_CASE("captures are pcap files with virtual nanosecond timestamps")
     pclose(pipe);
     CHECK(output == "0.000000000\n0.001500000\n0.003000000\n0.004500000\n0.006000000\n");
 }
+
+TEST_CASE("a faulty switched network is byte-identical across runs of one seed")
+{
+    auto dir = std::filesystem::temp_directory_path() / "gantry-simnet-determinism";
+    auto run = [&](u64 seed, const std::string& tag) {
+        std::filesystem::create_directories(dir / tag);
+        RawLog logs[3];
+        World world({.seed = seed, .trace_in_memory = true});
+        std::vector<NodeId> nodes;
+        for (u32 i = 0; i < 3; ++i) {
+            RawSend send{.destination = sim_mac((i + 1) % 3, 0), .count = 300,
+                         .interval_ns = 50 * ns_per_us, .length = 300};
+            nodes.push_back(world.add_node(
+                raw_node({{send}, 40 * ns_per_ms, 20 * ns_per_us, &logs[i]})));
+        }
+        SwitchId sw = world.add_switch();
+        for (NodeId node : nodes)
+            world.add_link(Endpoint::node(node), Endpoint::switch_port(sw),
+                           {.name = "port" + std::to_string(node),
+                            .latency_ns = 20 * ns_per_us,
+                            .jitter_ns = 5 * ns_per_us,
+                            .bandwidth_bps = 100'000'000,
+                            .faults = {50'000, 20'000, 20'000, 10'000},
+                            .pcap_path = (dir / tag / ("port" + std::to_string(node))).string()});
+        world.at(5 * ns_per_ms, [&](World& w) { w.partition(nodes[0], nodes[1]); });
+        world.at(9 * ns_per_ms, [](World& w) { w.heal_all(); });
+        world.run_until_idle();
+        REQUIRE(world.failures().empty());
+        REQUIRE(world.finish_trace());
+        std::vector<std::vector<char>> files;
+        for (NodeId node : nodes) {
+            std::ifstream in(dir / tag / ("port" + std::to_string(node)), std::ios::binary);
+            files.emplace_back(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+        }
+        return std::pair{world.trace_bytes(), files};
+    };
+    auto first = run(21, "a");
+    auto second = run(21, "b");
+    auto other = run(22, "c");
+    CHECK(first.first.size() > 10'000);
+    CHECK(first.first == second.first);
+    CHECK(first.second == second.second);
+    CHECK(first.first != other.first);
+    CHECK(first.second.at(0).size() > 24 + 300 * 16);
+}
