@@ -147,7 +147,7 @@ public:
     {
         ++m_done;
         m_failures += result.passed ? 0 : 1;
-        if (m_verbosity >= 2 || (m_verbosity >= 1 && !result.passed) || m_total == 1)
+        if (m_verbosity >= 2 || (m_verbosity >= 1 && (!result.passed || m_total == 1)))
             print_seed(result);
         if (m_verbosity >= 1 && m_total > 1)
             print_line();
