@@ -1,5 +1,6 @@
 #include <gantry/hosted/options.hpp>
 
+#include "net/fault_nic.hpp"
 #include "net/socket_nic.hpp"
 #include "net/user_nic.hpp"
 
@@ -18,7 +19,7 @@ struct OptionSpec {
 constexpr OptionSpec option_specs[] = {
     {"--mem", true}, {"--trace", true}, {"--log-level", true},
     {"--net", true}, {"--ip", true}, {"--gw", true}, {"--mac", true}, {"--pcap", true},
-    {"--dhcp", false}, {"--help", false}, {"-h", false}, {"--version", false},
+    {"--net-faults", true}, {"--dhcp", false}, {"--help", false}, {"-h", false}, {"--version", false},
 };
 
 // Levenshtein distance, for "did you mean" on a mistyped option.
@@ -145,6 +146,11 @@ std::string apply_net_option(Options& out, std::string_view name, std::string_vi
                    "' is not a unicast MAC like 02:00:00:00:00:01";
     } else if (name == "--pcap") {
         out.pcap_path = value;
+    } else if (name == "--net-faults") {
+        NetFaults faults;
+        if (auto error = parse_net_faults(value, faults); !error.empty())
+            return error;
+        out.net_faults = value;
     } else if (name == "--dhcp") {
         return "--dhcp is not implemented yet; use --ip A.B.C.D/N";
     }
@@ -154,7 +160,7 @@ std::string apply_net_option(Options& out, std::string_view name, std::string_vi
 std::string apply(Options& out, std::string_view name, std::string_view value)
 {
     if (name == "--net" || name == "--ip" || name == "--gw" || name == "--mac" ||
-        name == "--pcap" || name == "--dhcp")
+        name == "--pcap" || name == "--dhcp" || name == "--net-faults")
         return apply_net_option(out, name, value);
     if (name == "--mem") {
         if (!parse_size(value, out.memory_bytes) || out.memory_bytes < 64 * 1024)
@@ -286,6 +292,8 @@ options:
   --gw A.B.C.D        default gateway
   --mac XX:XX:..      the NIC's MAC (default: derived from the ifname)
   --pcap FILE         capture every frame the NIC sends and receives (pcap, ns)
+  --net-faults SPEC   impair the NIC in both directions, e.g. loss=5%,delay=10ms,
+                      jitter=2ms,dup=1%,reorder=2%,corrupt=0.1%,seed=N
   -h, --help          show this help
   --version           print the Gantry version
 

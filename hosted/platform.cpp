@@ -1,3 +1,4 @@
+#include "net/fault_nic.hpp"
 #include "net/socket_nic.hpp"
 #include "net/tap_nic.hpp"
 #include "net/user_nic.hpp"
@@ -130,6 +131,18 @@ std::string HostedPlatform::open_nic(const Config& config)
             return error;
         pcap = &m_user->pcap();
     }
+    if (!config.net_faults.empty()) {
+        NetFaults faults;
+        if (auto error = parse_net_faults(config.net_faults, faults); !error.empty())
+            return error;
+        Nic* device = nic(0);
+        if (!device)
+            return "--net-faults needs a NIC (--net ...)";
+        auto clock = [](void* self) { return static_cast<HostedPlatform*>(self)->now(); };
+        m_faults = std::make_unique<FaultNic>(*device, faults, clock, this);
+    }
+    // The capture is taken at the device: what crossed the wire, after faults
+    // on the way out and before them on the way in.
     if (pcap && !config.pcap_path.empty())
         return pcap->open(config.pcap_path);
     return {};
@@ -137,6 +150,7 @@ std::string HostedPlatform::open_nic(const Config& config)
 
 HostedPlatform::~HostedPlatform()
 {
+    m_faults.reset();
     m_tap.reset();
     m_user.reset();
     m_socket.reset();
@@ -156,6 +170,12 @@ TimeNs HostedPlatform::now()
 
 void HostedPlatform::idle_until(TimeNs deadline)
 {
+    if (m_faults) {
+        // Held frames: send the due ones and wake when the next one is due.
+        m_faults->flush(now());
+        TimeNs due = m_faults->next_due();
+        deadline = due < deadline ? due : deadline;
+    }
     // A deadline already due still polls the event sources once (timeout 0):
     // a kernel that is always busy must not starve its devices and signals.
     int timeout_ms = -1;
@@ -210,6 +230,8 @@ Nic* HostedPlatform::nic(usize index)
 {
     if (index != 0)
         return nullptr;
+    if (m_faults)
+        return m_faults.get();
     if (m_tap)
         return m_tap.get();
     if (m_socket)
@@ -226,6 +248,17 @@ bool HostedPlatform::finish_pcap()
     if (m_socket)
         return m_socket->pcap().close();
     return true;
+}
+
+std::string HostedPlatform::net_faults_summary() const
+{
+    if (!m_faults)
+        return {};
+    const FaultNic::Stats& stats = m_faults->stats();
+    return "net-faults: " + std::to_string(stats.lost) + " lost, " +
+           std::to_string(stats.duplicated) + " duplicated, " + std::to_string(stats.reordered) +
+           " reordered, " + std::to_string(stats.corrupted) + " corrupted, " +
+           std::to_string(stats.overflow) + " dropped for a full delay queue";
 }
 
 bool HostedPlatform::finish_trace()

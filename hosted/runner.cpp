@@ -120,6 +120,7 @@ int main(int argc, char** argv, const char* app_name, AppFactory factory)
         mac_seed = "socket," + options.net_socket + "," + ip;
     }
     platform_config.socket_parameters = options.net_socket;
+    platform_config.net_faults = options.net_faults;
     platform_config.mac = options.mac ? *options.mac : mac_for_ifname(mac_seed);
     platform_config.pcap_path = options.pcap_path;
     if (options.net_kind.empty() && !options.ip.address.is_unspecified()) {
@@ -140,6 +141,8 @@ int main(int argc, char** argv, const char* app_name, AppFactory factory)
     std::unique_ptr<HostedPlatform> platform(created);
     std::fflush(stdout);
     int code = boot_and_run(options, app_name, factory, *platform);
+    if (auto summary = platform->net_faults_summary(); !summary.empty())
+        std::printf("%s\n", summary.c_str());
     if (!platform->finish_pcap()) {
         std::fprintf(stderr, "%s: writing the capture to '%s' failed (disk full?)\n", app_name,
                      options.pcap_path.c_str());

@@ -27,6 +27,7 @@ struct Options {
     net::Ipv4Address gateway; // --gw
     std::optional<net::MacAddress> mac;
     std::string pcap_path;
+    std::string net_faults; // --net-faults, validated
     bool dhcp = false;
 };
 

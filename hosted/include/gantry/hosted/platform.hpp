@@ -17,6 +17,7 @@ namespace gantry::hosted {
 class TapNic;
 class UserNic;
 class SocketNic;
+class FaultNic;
 
 class HostedPlatform final : public Platform {
 public:
@@ -28,6 +29,7 @@ public:
         std::vector<std::string> hostfwd; // user networking port forwards
         net::Ipv4Address guest_ip;        // where hostfwd delivers
         std::string socket_parameters;    // --net socket
+        std::string net_faults;           // --net-faults (empty: none)
         net::MacAddress mac;
         std::string pcap_path;  // empty: no capture
     };
@@ -52,6 +54,8 @@ public:
     bool finish_trace();
     // Flushes and closes the capture file; false if writing it failed.
     bool finish_pcap();
+    // What --net-faults did ("" without it), for the log at exit.
+    std::string net_faults_summary() const;
 
 private:
     HostedPlatform() = default;
@@ -71,6 +75,7 @@ private:
     std::unique_ptr<TapNic> m_tap;
     std::unique_ptr<UserNic> m_user;
     std::unique_ptr<SocketNic> m_socket;
+    std::unique_ptr<FaultNic> m_faults; // wraps the NIC above when --net-faults
 };
 
 } // namespace gantry::hosted
