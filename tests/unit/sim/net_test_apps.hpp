@@ -68,7 +68,8 @@ public:
     {
         Nic* nic = kernel.platform().nic(0);
         GANTRY_ASSERT(nic != nullptr);
-        Fiber* sender = kernel.sched().spawn("send", [this, &kernel, nic] { send_all(kernel, *nic); });
+        Fiber* sender =
+            kernel.sched().spawn("send", [this, &kernel, nic] { send_all(kernel, *nic); });
         GANTRY_ASSERT(sender != nullptr);
         kernel.sched().detach(sender);
         while (kernel.now() < m_script.stop_ns) {

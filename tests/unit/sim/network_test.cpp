@@ -322,7 +322,8 @@ TEST_CASE("a faulty switched network is byte-identical across runs of one seed")
         std::vector<std::vector<char>> files;
         for (NodeId node : nodes) {
             std::ifstream in(dir / tag / ("port" + std::to_string(node)), std::ios::binary);
-            files.emplace_back(std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>());
+            files.emplace_back(std::istreambuf_iterator<char>(in),
+                               std::istreambuf_iterator<char>());
         }
         return std::pair{world.trace_bytes(), files};
     };
