@@ -179,6 +179,10 @@ Status<TcpError> TcpConnection::shutdown_write(TimeNs now)
         close_with(std::nullopt);
         return {};
     case TcpState::syn_received:
+        // RFC 9293 3.10.4: the FIN waits for ESTABLISHED (process_ack then
+        // moves on to FIN-WAIT-1).
+        m_fin_queued = FinQueued::yes;
+        return {};
     case TcpState::established:
     case TcpState::close_wait:
         if (m_fin_queued == FinQueued::yes)
@@ -245,7 +249,8 @@ TimeNs TcpConnection::poll(TimeNs now)
 void TcpConnection::on_rto(TimeNs now)
 {
     m_rto_at = deadline_none;
-    bool synchronizing = m_state == TcpState::syn_sent || m_state == TcpState::syn_received;
+    // Our SYN is unacknowledged: the SYN (or SYN-ACK) is what goes again.
+    bool synchronizing = m_snd_una == m_iss;
     bool persist = !synchronizing && m_snd_wnd == 0 && flight() <= 1 &&
                    (unsent() > 0 || flight() == 1);
     if (persist) {
