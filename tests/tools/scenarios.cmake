@@ -48,3 +48,12 @@ cat $d/a.txt; test $a -eq 1 && test $b -eq 1 && grep -q 'assertion failed: m_cou
 && cmp $d/a/trace.gtrace $d/b/trace.gtrace && cmp $d/a/counter.log $d/b/counter.log; r=$?; \
 rm -rf $d; exit $r"
          WORKING_DIRECTORY ${PROJECT_SOURCE_DIR})
+
+# --out writes one capture per link (readable pcap) and link_frame records in the trace.
+add_test(NAME "gantry sim: --out writes a pcap per link and link_frame trace records"
+         COMMAND sh -c "d=$(mktemp -d) && $<TARGET_FILE:gantry> sim \
+${PROJECT_SOURCE_DIR}/scenarios/switched-lan.yaml --out $d --quiet && \
+test -s $d/alpha-sw.pcap && test -s $d/beta-sw.pcap && test -s $d/gamma-uplink.pcap && \
+test $(head -c 4 $d/alpha-sw.pcap | od -An -tx1 | tr -d ' ') = 4d3cb2a1 && \
+$<TARGET_FILE:gantry> trace dump $d/trace.gtrace | grep -q 'link_frame link=2 from=0 to=2'; \
+r=$?; rm -rf $d; exit $r")
