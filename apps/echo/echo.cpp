@@ -5,7 +5,9 @@
 // `echo -- client A.B.C.D [COUNT]` is the other end: it sends COUNT datagrams
 // (default 100) of varying sizes to A.B.C.D:7, checks that each comes back
 // byte-identical within a second, and exits 0 if all did. Two unikernels on a
-// virtual LAN (--net socket) test each other this way.
+// virtual LAN (--net socket) test each other this way. `echo -- ping A.B.C.D
+// [COUNT]` sends COUNT ICMP echo requests (default 10), 10 ms apart, prints each
+// round trip and exits 0 if every one was answered.
 #include <gantry/app.hpp>
 #include <gantry/net/stack/stack.hpp>
 
@@ -28,6 +30,8 @@ public:
         }
         if (args.values.size() >= 2 && args.values[0] == "client")
             return client(kernel, *stack, args);
+        if (args.values.size() >= 2 && args.values[0] == "ping")
+            return ping(kernel, *stack, args);
         auto bound = stack->udp_bind(echo_port);
         if (!bound.ok()) {
             kernel.log().error("echo: cannot bind UDP port {}: {}", echo_port,
@@ -77,6 +81,33 @@ private:
         socket.close();
         kernel.log().info("echo client: {}/{} datagrams came back byte-identical", good, count);
         return good == count ? 0 : 1;
+    }
+
+    int ping(Kernel& kernel, net::NetStack& stack, AppArgs args)
+    {
+        auto target = net::Ipv4Address::parse(args.values[1]);
+        usize count = args.values.size() >= 3 ? parse_count(args.values[2]) : 10;
+        if (!target || count == 0 || count > 65535) {
+            kernel.log().error("echo: usage: echo -- ping A.B.C.D [COUNT]");
+            return 2;
+        }
+        for (usize j = 0; j < 56; ++j)
+            m_buffer[j] = static_cast<u8>(j);
+        usize answered = 0;
+        for (usize i = 0; i < count; ++i) {
+            auto rtt = stack.ping(*target, static_cast<u16>(i + 1), Bytes(m_buffer, 56),
+                                  kernel.now() + ns_per_s);
+            if (rtt.ok()) {
+                answered++;
+                kernel.print("64 bytes from {}: icmp_seq={} time={}.{:03} ms\n", args.values[1],
+                             i + 1, rtt.value() / ns_per_ms, rtt.value() / ns_per_us % 1000);
+            } else {
+                kernel.print("icmp_seq={}: {}\n", i + 1, net::ping_error_name(rtt.error()));
+            }
+            kernel.sched().sleep_for(10 * ns_per_ms);
+        }
+        kernel.log().info("echo ping: {}/{} answered", answered, count);
+        return answered == count ? 0 : 1;
     }
 
     bool receive_echo(Kernel& kernel, net::UdpSocket& socket, usize length, usize i)

@@ -41,6 +41,8 @@ void NetStack::receive_icmp(L4Input& input, TimeNs now)
     const Icmpv4Packet& icmp = checked.value();
     m_counters.icmp.rx_packets++;
     m_counters.icmp.rx_bytes += input.payload.size();
+    if (icmp.type() == Icmpv4Type::echo_reply)
+        return receive_echo_reply(input, icmp.ident(), icmp.sequence(), now);
     if (icmp.type() != Icmpv4Type::echo_request)
         return; // errors for our own datagrams: nothing acts on them yet
     // RFC 1122 3.2.2.6: echo to a broadcast address MAY be ignored; we do, so a
@@ -58,6 +60,70 @@ void NetStack::receive_icmp(L4Input& input, TimeNs now)
         m_counters.icmp.tx_bytes += input.payload.size();
         m_counters.icmp_echo_replies++;
     }
+}
+
+const char* ping_error_name(PingError error)
+{
+    switch (error) {
+    case PingError::timed_out: return "timed out";
+    case PingError::no_route: return "no route to host";
+    case PingError::no_buffer: return "no buffer (try again)";
+    case PingError::too_big: return "too big";
+    }
+    return "unknown";
+}
+
+void NetStack::receive_echo_reply(const L4Input& input, u16 ident, u16 sequence, TimeNs now)
+{
+    for (PingWait* wait : m_ping_waits) {
+        if (!wait || wait->reply_at != 0 || wait->ident != ident || wait->sequence != sequence ||
+            wait->destination != input.ip.source)
+            continue;
+        wait->reply_at = now;
+        wait->replied->notify_all();
+        return;
+    }
+}
+
+// RFC 792 echo: the identifier tells this stack's pings apart (one per call),
+// the sequence number is the caller's.
+Result<TimeNs, PingError> NetStack::ping(Ipv4Address destination, u16 sequence, Bytes data,
+                                         TimeNs deadline)
+{
+    usize slot = 0;
+    while (slot < ping_waits_max && m_ping_waits[slot])
+        ++slot;
+    if (slot == ping_waits_max)
+        return fail(PingError::no_buffer);
+    Event replied(m_kernel.sched());
+    PingWait wait{&replied, destination, m_next_ping_ident++, sequence, 0};
+    u8 header[Icmpv4Packet::header_len];
+    MutableBytes header_bytes(header, sizeof(header));
+    write_icmp_header(header_bytes, static_cast<u8>(Icmpv4Type::echo_request), 0,
+                      (u32{wait.ident} << 16) | sequence);
+    finish_icmp_checksum(header_bytes, data);
+    TimeNs sent_at = m_kernel.now();
+    m_ping_waits[slot] = &wait;
+    auto sent = send_ipv4(destination, IpProtocol::icmp, header_bytes, data, sent_at);
+    if (!sent.ok()) {
+        m_ping_waits[slot] = nullptr;
+        switch (sent.error()) {
+        case SendError::no_route: return fail(PingError::no_route);
+        case SendError::no_buffer: return fail(PingError::no_buffer);
+        case SendError::too_big: return fail(PingError::too_big);
+        }
+    }
+    m_counters.icmp.tx_packets++;
+    m_counters.icmp.tx_bytes += header_bytes.size() + data.size();
+    // Each round blocks until a notify or the deadline; only the matching reply
+    // notifies, so this ends with the reply or the timeout.
+    WaitResult waited = WaitResult::notified;
+    while (wait.reply_at == 0 && waited == WaitResult::notified)
+        waited = replied.wait_until(deadline);
+    m_ping_waits[slot] = nullptr;
+    if (wait.reply_at == 0)
+        return fail(PingError::timed_out);
+    return wait.reply_at - sent_at;
 }
 
 bool NetStack::take_icmp_token(TimeNs now)

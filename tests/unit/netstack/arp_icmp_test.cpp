@@ -215,3 +215,60 @@ TEST_CASE("receive checks drop and count bad frames by reason")
     CHECK(f.stack->counters().drops_total() == 1);
     CHECK(f.stack->pool().stats().in_use == 0);
 }
+
+TEST_CASE("ping waits for the matching echo reply and measures the round trip")
+{
+    NetFixture f;
+    f.learn_peer();
+    std::optional<Result<TimeNs, net::PingError>> result;
+    Frame data = pattern(32);
+    Fiber* pinger = f.kernel().sched().spawn("ping", [&] {
+        result.emplace(f.stack->ping(peer_ip, 5, Bytes(data), f.now() + ns_per_s));
+    });
+    REQUIRE(pinger);
+    f.kernel().sched().detach(pinger);
+    f.kernel().poll();
+    auto sent = f.nic.take_sent();
+    REQUIRE(sent.size() == 1);
+    SentIpv4 request = parse_sent_ipv4(sent[0]);
+    auto icmp = net::Icmpv4Packet::check(Bytes(request.payload));
+    REQUIRE(icmp.ok());
+    CHECK(icmp.value().type() == net::Icmpv4Type::echo_request);
+    CHECK(icmp.value().sequence() == 5);
+    // A reply with the wrong sequence number is ignored; the right one wakes it.
+    auto reply = [&](u16 sequence) {
+        Frame message = icmp_echo(icmp.value().ident(), sequence, data);
+        message[0] = 0; // echo reply
+        message[2] = message[3] = 0;
+        u16 checksum = net::internet_checksum(Bytes(message));
+        message[2] = static_cast<u8>(checksum >> 8);
+        message[3] = static_cast<u8>(checksum);
+        return from_peer_ip(ipv4(peer_ip, our_ip, net::IpProtocol::icmp, message));
+    };
+    f.tk.platform.advance(3 * ns_per_ms);
+    f.deliver(reply(6));
+    f.kernel().poll();
+    CHECK_FALSE(result);
+    f.deliver(reply(5));
+    f.kernel().poll();
+    REQUIRE(result);
+    REQUIRE(result->ok());
+    CHECK(result->value() == 3 * ns_per_ms);
+}
+
+TEST_CASE("ping times out at its deadline")
+{
+    NetFixture f;
+    f.learn_peer();
+    std::optional<net::PingError> error;
+    Fiber* pinger = f.kernel().sched().spawn("ping", [&] {
+        auto got = f.stack->ping(peer_ip, 1, Bytes{}, f.now() + 100 * ns_per_ms);
+        if (!got.ok())
+            error = got.error();
+    });
+    REQUIRE(pinger);
+    f.kernel().sched().detach(pinger);
+    f.tk.run_until_idle();
+    REQUIRE(error);
+    CHECK(*error == net::PingError::timed_out);
+}

@@ -138,7 +138,8 @@ TEST_CASE("counters add up and the log names every drop reason seen")
 {
     NetFixture f;
     f.learn_peer();
-    f.deliver(from_peer_ip(ipv4(peer_ip, our_ip, net::IpProtocol::icmp, icmp_echo(1, 1, pattern(8)))));
+    f.deliver(from_peer_ip(
+        ipv4(peer_ip, our_ip, net::IpProtocol::icmp, icmp_echo(1, 1, pattern(8)))));
     f.deliver(ethernet(our_mac, peer_mac, net::EtherType::ipv6, pattern(40)));
     const net::NetCounters& c = f.stack->counters();
     CHECK(c.ethernet.rx_packets == 3);

@@ -7,6 +7,7 @@
 
 #include <gantry/net/stack/stack.hpp>
 #include <gantry/net/wire/arp.hpp>
+#include <gantry/net/wire/checksum.hpp>
 #include <gantry/net/wire/ethernet.hpp>
 #include <gantry/net/wire/icmpv4.hpp>
 #include <gantry/net/wire/ipv4.hpp>
@@ -14,6 +15,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <optional>
 #include <vector>
 
 namespace gantry::testing {

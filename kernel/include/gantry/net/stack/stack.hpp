@@ -47,6 +47,14 @@ enum class UdpError : u8 {
 };
 const char* udp_error_name(UdpError error);
 
+enum class PingError : u8 {
+    timed_out,
+    no_route,
+    no_buffer, // packet pool, ARP pending queue or ping slots full
+    too_big,
+};
+const char* ping_error_name(PingError error);
+
 struct UdpMeta {
     usize length;            // bytes copied into the caller's buffer
     usize datagram_length;   // the datagram's length (> length if truncated)
@@ -139,6 +147,11 @@ public:
     // port 0 picks a free ephemeral port.
     Result<UdpSocket*, UdpError> udp_bind(u16 port);
 
+    // Sends an ICMP echo request (RFC 792) and waits, blocking only the calling
+    // fiber, for the matching reply until `deadline`. Returns the round trip.
+    Result<TimeNs, PingError> ping(Ipv4Address destination, u16 sequence, Bytes data,
+                                   TimeNs deadline);
+
     const NetCounters& counters() const { return m_counters; }
     const PacketPool& pool() const { return m_pool; }
     const ArpCache& arp_cache() const { return m_arp; }
@@ -156,6 +169,16 @@ public:
     void free_buffer(PacketBuffer* buffer) { m_pool.free(buffer); }
 
 private:
+    // A fiber waiting in ping() for its echo reply.
+    struct PingWait {
+        Event* replied;
+        Ipv4Address destination;
+        u16 ident;
+        u16 sequence;
+        TimeNs reply_at; // 0 until the reply arrives
+    };
+    static constexpr usize ping_waits_max = 16;
+
     struct Pending {
         PacketBuffer* buffer; // a complete IPv4 packet with Ethernet headroom
         Ipv4Address next_hop;
@@ -177,6 +200,7 @@ private:
     bool accepts_destination(Ipv4Address destination) const;
     void receive_l4(L4Input& input, TimeNs now);
     void receive_icmp(L4Input& input, TimeNs now);
+    void receive_echo_reply(const L4Input& input, u16 ident, u16 sequence, TimeNs now);
     void receive_udp(L4Input& input, TimeNs now);
 
     // Send path.
@@ -221,6 +245,8 @@ private:
     UdpSocket* m_sockets[sockets_max] = {};
     u16 m_next_ephemeral = ephemeral_port_first;
     u16 m_next_ident = 0;
+    PingWait* m_ping_waits[ping_waits_max] = {};
+    u16 m_next_ping_ident = 1;
     u32 m_icmp_tokens = icmp_tokens_max;
     TimeNs m_icmp_refill = 0;
 };
