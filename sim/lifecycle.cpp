@@ -82,6 +82,7 @@ void World::boot(Node& node)
     config.platform_name = "sim";
     config.trace = m_trace != nullptr;
     config.log_level = node.config.log_level;
+    config.log_timestamps = false; // the node's console stamps every line with virtual time
     config.mem_stats_interval_ns = node.config.mem_stats_interval_ns;
     config.ip = node.config.ip;
     config.prefix = node.config.prefix;

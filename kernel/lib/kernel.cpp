@@ -47,6 +47,7 @@ Kernel::Kernel(Platform& platform, const KernelConfig& config)
       m_shutdown_event(m_scheduler), m_mem_stats_timer(sample_mem_stats, this)
 {
     m_logger.set_level(config.log_level);
+    m_logger.set_timestamps(config.log_timestamps);
 }
 
 Kernel::~Kernel()

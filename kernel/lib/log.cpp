@@ -23,10 +23,12 @@ void Logger::write(LogLevel level, std::string_view text)
 {
     // Console line: "[   12.345678] warn: text". Seconds with microseconds keep
     // the column narrow and match what users know from dmesg.
-    TimeNs now = m_platform.now();
     InlineFormatBuffer<line_bytes_max + 48> line;
-    format_to(line, "[{:5}.{:06}] {}: {}\n", now / ns_per_s, (now % ns_per_s) / ns_per_us,
-              to_string(level), text);
+    if (m_timestamps) {
+        TimeNs now = m_platform.now();
+        format_to(line, "[{:5}.{:06}] ", now / ns_per_s, (now % ns_per_s) / ns_per_us);
+    }
+    format_to(line, "{}: {}\n", to_string(level), text);
     m_platform.console_write(line.view());
     m_tracer.log(static_cast<u8>(level), text);
     ++m_lines;

@@ -37,6 +37,9 @@ struct KernelConfig {
     bool trace = false;
     usize trace_buffer_bytes = Tracer::buffer_bytes_default;
     LogLevel log_level = LogLevel::info;
+    // Stamp log lines with the kernel's clock. Off where the platform stamps every
+    // console line itself (the simulator, with virtual time).
+    bool log_timestamps = true;
     // How often memory statistics are sampled into the trace while the kernel runs.
     TimeNs mem_stats_interval_ns = 10 * ns_per_ms;
     // Network, used when the platform has a NIC: address/prefix and default gateway

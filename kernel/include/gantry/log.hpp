@@ -19,6 +19,7 @@ public:
     Logger(Platform& platform, Tracer& tracer) : m_platform(platform), m_tracer(tracer) {}
 
     void set_level(LogLevel level) { m_level = level; }
+    void set_timestamps(bool on) { m_timestamps = on; }
     LogLevel level() const { return m_level; }
     bool enabled(LogLevel level) const { return level >= m_level; }
 
@@ -48,6 +49,7 @@ private:
     Platform& m_platform;
     Tracer& m_tracer;
     LogLevel m_level = LogLevel::info;
+    bool m_timestamps = true;
     u64 m_lines = 0;
 };
 
