@@ -29,6 +29,10 @@ const char* tcp_error_name(TcpError error)
 {
     switch (error) {
     case TcpError::invalid_state: return "invalid state";
+    case TcpError::closed: return "socket closed";
+    case TcpError::no_socket: return "no free socket";
+    case TcpError::address_in_use: return "address in use";
+    case TcpError::no_route: return "no route to host";
     case TcpError::reset: return "connection reset";
     case TcpError::refused: return "connection refused";
     case TcpError::timed_out: return "timed out";

@@ -54,18 +54,39 @@ void TcpConnection::input_listen(Ipv4Address source, const TcpRepr& repr, TimeNs
     }
     if (!repr.has(TcpFlags::syn))
         return;
-    m_remote = TcpEndpoint{source, repr.source_port};
-    m_irs = repr.seq;
-    m_rcv_nxt = repr.seq + 1;
+    TcpEndpoint remote{source, repr.source_port};
+    become_syn_received(remote, repr, m_secret.isn(m_local, remote, now));
+    send_syn(now);
+}
+
+void TcpConnection::become_syn_received(TcpEndpoint remote, const TcpRepr& syn, SeqNumber iss)
+{
+    m_remote = remote;
+    m_irs = syn.seq;
+    m_rcv_nxt = syn.seq + 1;
     m_rcv_adv = m_rcv_nxt;
-    init_send(m_secret.isn(m_local, m_remote, now));
-    take_options(repr);
-    m_snd_wnd = repr.window; // a SYN's window is never scaled (RFC 7323 2.2)
+    init_send(iss);
+    take_options(syn);
+    m_snd_wnd = syn.window; // a SYN's window is never scaled (RFC 7323 2.2)
     m_max_snd_wnd = m_snd_wnd;
-    m_snd_wl1 = repr.seq;
+    m_snd_wl1 = syn.seq;
     m_snd_wl2 = m_iss;
     set_state(TcpState::syn_received);
-    send_syn(now);
+}
+
+Status<TcpError> TcpConnection::restore_syn_received(TcpEndpoint local, TcpEndpoint remote,
+                                                     const TcpRepr& syn, SeqNumber iss)
+{
+    if (m_state != TcpState::closed)
+        return fail(TcpError::invalid_state);
+    m_local = local;
+    m_opened = Opened::passively;
+    become_syn_received(remote, syn, iss);
+    m_snd_nxt = iss + 1;
+    m_snd_max = iss + 1;
+    usize free = m_recv.free();
+    m_rcv_adv = m_rcv_nxt + static_cast<u32>(free > 0xffff ? 0xffff : free);
+    return {};
 }
 
 // RFC 9293 3.10.7.3; RFC 5961 3.2 (a RST in SYN-SENT counts only if it

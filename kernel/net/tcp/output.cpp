@@ -85,6 +85,27 @@ void TcpConnection::emit(TcpRepr& repr, RingSlices payload, TimeNs now)
     }
 }
 
+TcpRepr TcpConnection::syn_ack_for(const TcpConfig& config, const TcpRepr& syn, SeqNumber iss,
+                                   u32 ts_value)
+{
+    TcpRepr repr;
+    repr.source_port = syn.destination_port;
+    repr.destination_port = syn.source_port;
+    repr.seq = iss;
+    repr.ack = syn.seq + 1;
+    repr.flags = TcpFlags::syn | TcpFlags::ack;
+    repr.mss = config.mss;
+    usize free = config.receive_buffer_bytes;
+    repr.window = static_cast<u16>(free > 0xffff ? 0xffff : free); // never scaled (7323 2.2)
+    if (config.window_scaling == WindowScaling::on && syn.window_scale)
+        repr.window_scale = tcp_window_scale_for(config.receive_buffer_bytes);
+    if (config.sack == TcpSackOption::on && syn.sack_permitted == SackPermitted::yes)
+        repr.sack_permitted = SackPermitted::yes;
+    if (config.timestamps == TcpTimestampOption::on && syn.timestamps)
+        repr.timestamps = TcpTimestamps{ts_value, syn.timestamps->value};
+    return repr;
+}
+
 // RFC 9293 3.10.1 (SYN) and 3.10.7.2/3.10.7.3 (SYN-ACK); options per
 // RFC 7323 1.3 (only on the SYN-ACK if the SYN had them) and RFC 2018 2.
 void TcpConnection::send_syn(TimeNs now)

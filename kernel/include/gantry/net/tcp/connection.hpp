@@ -80,6 +80,10 @@ struct TcpConfig {
 
 enum class TcpError : u8 {
     invalid_state, // the call makes no sense in this state (send after shutdown, ...)
+    closed,        // the socket was closed locally while a fiber waited on it
+    no_socket,     // every socket slot is in use
+    address_in_use,
+    no_route,      // the IPv4 layer cannot reach the peer (connect)
     reset,         // the peer reset the connection
     refused,       // the peer answered our SYN with RST
     timed_out,     // retransmissions, keepalive probes or the connect deadline ran out
@@ -144,6 +148,16 @@ public:
     // Passive open: waits for one SYN to `local` (the socket layer's listener
     // hands each new connection its own TCB in this state).
     Status<TcpError> listen(TcpEndpoint local);
+    // The listener's path (socket.hpp): the SYN was answered from the SYN
+    // cache or with a cookie, and the handshake's ACK has arrived. Puts the TCB
+    // in SYN-RECEIVED as if it had sent the SYN-ACK itself with ISS `iss`;
+    // the caller then gives it the ACK through input().
+    Status<TcpError> restore_syn_received(TcpEndpoint local, TcpEndpoint remote,
+                                          const TcpRepr& syn, SeqNumber iss);
+    // The SYN-ACK a passive open answers `syn` with (RFC 9293 3.10.7.2, options
+    // per RFC 7323 1.3 and RFC 2018 2), for the listener's SYN cache.
+    static TcpRepr syn_ack_for(const TcpConfig& config, const TcpRepr& syn, SeqNumber iss,
+                               u32 ts_value);
     // A segment for this connection (demultiplexed by the caller; in LISTEN,
     // any segment to the local endpoint). `source` is the peer's address.
     void input(Ipv4Address source, const TcpRepr& repr, Bytes payload, TimeNs now);
@@ -212,6 +226,7 @@ private:
     void drain_ooo(TimeNs now);
     void process_fin(TimeNs now);
     void take_options(const TcpRepr& syn);
+    void become_syn_received(TcpEndpoint remote, const TcpRepr& syn, SeqNumber iss);
     void sample_rtt(const TcpRepr& repr, TimeNs now);
 
     // output.cpp.

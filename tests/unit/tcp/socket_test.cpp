@@ -1,0 +1,269 @@
+// TCP sockets on fibers: two TcpStacks in one kernel, wired through an
+// in-memory IPv4 stand-in that delivers each segment 50 us later.
+#include "tcp_fixture.hpp"
+
+#include <gantry/net/endian.hpp>
+#include <gantry/net/tcp/socket.hpp>
+
+#include <functional>
+#include <string>
+
+using namespace gantry;
+using namespace gantry::testing;
+
+namespace {
+
+class LoopWire final : public TcpIpOutput {
+public:
+    explicit LoopWire(Kernel& kernel) : m_kernel(kernel), m_timer(deliver_due, this) {}
+    ~LoopWire() override { m_kernel.timers().cancel(m_timer); }
+
+    bool tcp_send_ip(Ipv4Address source, Ipv4Address destination, Bytes segment) override
+    {
+        sent++;
+        if (drop_all || (drop_filter && drop_filter(segment)))
+            return true;
+        m_queue.push_back(Frame{source, destination, {segment.begin(), segment.end()}});
+        if (!m_timer.armed())
+            REQUIRE(m_kernel.timers().arm(m_timer, m_kernel.now() + 50 * ns_per_us));
+        return true;
+    }
+    void attach(TcpStack* stack) { m_stacks.push_back(stack); }
+
+    bool drop_all = false;
+    std::function<bool(Bytes)> drop_filter;
+    u64 sent = 0;
+
+private:
+    struct Frame {
+        Ipv4Address source;
+        Ipv4Address destination;
+        std::vector<u8> bytes;
+    };
+    static void deliver_due(Timer&, void* context)
+    {
+        auto* wire = static_cast<LoopWire*>(context);
+        std::vector<Frame> frames;
+        frames.swap(wire->m_queue);
+        for (auto& frame : frames)
+            for (TcpStack* stack : wire->m_stacks)
+                if (stack->address() == frame.destination)
+                    stack->input(frame.source, frame.destination, Bytes(frame.bytes),
+                                 wire->m_kernel.now());
+    }
+    Kernel& m_kernel;
+    Timer m_timer;
+    std::vector<Frame> m_queue;
+    std::vector<TcpStack*> m_stacks;
+};
+
+struct TwoHosts {
+    TwoHosts(TcpStackConfig config = small_config()) : wire(*tk.kernel)
+    {
+        server = TcpStack::create(*tk.kernel, wire, local_ip, config).release_value();
+        client = TcpStack::create(*tk.kernel, wire, remote_ip, config).release_value();
+        wire.attach(server);
+        wire.attach(client);
+    }
+    ~TwoHosts()
+    {
+        TcpStack::destroy(*tk.kernel, server);
+        TcpStack::destroy(*tk.kernel, client);
+    }
+    static TcpStackConfig small_config()
+    {
+        TcpStackConfig config;
+        config.tcp.send_buffer_bytes = 32 * 1024;
+        config.tcp.receive_buffer_bytes = 32 * 1024;
+        config.tcp.msl_ns = 1 * ns_per_s;
+        config.sockets_max = 32;
+        config.listeners_max = 4;
+        return config;
+    }
+    template<typename F>
+    void spawn(const char* name, F body)
+    {
+        Fiber* fiber = tk.kernel->sched().spawn(name, body);
+        REQUIRE(fiber);
+        tk.kernel->sched().detach(fiber);
+    }
+    void run(TimeNs limit = 60 * ns_per_s) { tk.run_until_idle(tk.platform.now() + limit); }
+
+    TestKernel tk{KernelConfig{}, 32 * 1024 * 1024};
+    LoopWire wire;
+    TcpStack* server = nullptr;
+    TcpStack* client = nullptr;
+};
+
+Bytes bytes_of(std::string_view text)
+{
+    return Bytes(reinterpret_cast<const u8*>(text.data()), text.size());
+}
+
+} // namespace
+
+TEST_CASE("sockets: echo over connect/accept, then both sides reclaimed", "[tcp][socket]")
+{
+    TwoHosts hosts;
+    TcpListener* listener = hosts.server->listen(7).release_value();
+    std::string echoed;
+    hosts.spawn("server", [&] {
+        TcpSocket* socket = listener->accept().release_value();
+        u8 buffer[256];
+        for (;;) {
+            auto got = socket->read(MutableBytes(buffer, sizeof(buffer)));
+            REQUIRE(got.ok());
+            if (got.value() == 0)
+                break;
+            REQUIRE(socket->write(Bytes(buffer, got.value())).value() == got.value());
+        }
+        socket->close();
+    });
+    hosts.spawn("client", [&] {
+        auto connected = hosts.client->connect(local_ip, 7, hosts.tk.kernel->now() + ns_per_s);
+        REQUIRE(connected.ok());
+        TcpSocket* socket = connected.value();
+        CHECK(socket->state() == TcpState::established);
+        REQUIRE(socket->write(bytes_of("hello, gantry")).value() == 13);
+        REQUIRE(socket->shutdown().ok());
+        char buffer[64];
+        REQUIRE(socket->read_exact(MutableBytes(reinterpret_cast<u8*>(buffer), 13)).ok());
+        echoed.assign(buffer, 13);
+        auto end = socket->read(MutableBytes(reinterpret_cast<u8*>(buffer), sizeof(buffer)));
+        CHECK(end.value() == 0);
+        socket->close();
+    });
+    hosts.run();
+    CHECK(echoed == "hello, gantry");
+    CHECK(hosts.server->sockets_in_use() == 0); // after TIME-WAIT (2 * 1 s) too
+    CHECK(hosts.client->sockets_in_use() == 0);
+}
+
+TEST_CASE("sockets: 1 MiB through write/read_exact with small buffers", "[tcp][socket]")
+{
+    TwoHosts hosts;
+    TcpListener* listener = hosts.server->listen(9).release_value();
+    constexpr usize total = 1024 * 1024;
+    std::vector<u8> data(total);
+    for (usize i = 0; i < total; i++)
+        data[i] = static_cast<u8>(i * 31 + (i >> 11));
+    std::vector<u8> received(total);
+    bool done = false;
+    hosts.spawn("server", [&] {
+        TcpSocket* socket = listener->accept().release_value();
+        REQUIRE(socket->read_exact(MutableBytes(received)).ok());
+        done = true;
+        socket->close();
+    });
+    hosts.spawn("client", [&] {
+        TcpSocket* socket = hosts.client->connect(local_ip, 9).release_value();
+        REQUIRE(socket->write(Bytes(data)).value() == total);
+        socket->close();
+    });
+    hosts.run();
+    REQUIRE(done);
+    CHECK(received == data);
+}
+
+TEST_CASE("sockets: connect to a closed port is refused", "[tcp][socket]")
+{
+    TwoHosts hosts;
+    std::optional<TcpError> error;
+    hosts.spawn("client", [&] {
+        auto connected = hosts.client->connect(local_ip, 81);
+        error = connected.ok() ? std::nullopt : std::optional(connected.error());
+    });
+    hosts.run();
+    CHECK(error == TcpError::refused);
+    CHECK(hosts.server->resets_sent() == 1);
+}
+
+TEST_CASE("sockets: connect and read deadlines", "[tcp][socket]")
+{
+    TwoHosts hosts;
+    TcpListener* listener = hosts.server->listen(7).release_value();
+    std::optional<TcpError> connect_error;
+    std::optional<TcpError> read_error;
+    TimeNs connect_gave_up = 0;
+    hosts.spawn("reader", [&] {
+        TcpSocket* socket = hosts.client->connect(local_ip, 7).release_value();
+        u8 buffer[16];
+        TimeNs deadline = hosts.tk.kernel->now() + 500 * ns_per_ms;
+        auto got = socket->read(MutableBytes(buffer, sizeof(buffer)), deadline);
+        read_error = got.ok() ? std::nullopt : std::optional(got.error());
+        CHECK(hosts.tk.kernel->now() == deadline);
+        socket->close();
+    });
+    hosts.run(10 * ns_per_s);
+    CHECK(read_error == TcpError::timed_out);
+    CHECK(listener->pending() == 1);
+    hosts.wire.drop_all = true;
+    hosts.spawn("connector", [&] {
+        TimeNs deadline = hosts.tk.kernel->now() + 2500 * ns_per_ms;
+        auto connected = hosts.client->connect(local_ip, 7, deadline);
+        connect_error = connected.ok() ? std::nullopt : std::optional(connected.error());
+        connect_gave_up = hosts.tk.kernel->now() - (deadline - 2500 * ns_per_ms);
+    });
+    hosts.run(10 * ns_per_s);
+    CHECK(connect_error == TcpError::timed_out);
+    CHECK(connect_gave_up == 2500 * ns_per_ms);
+}
+
+TEST_CASE("listener: a full SYN cache answers with cookies, and clients still get in",
+          "[tcp][socket][syncookies]")
+{
+    TwoHosts hosts;
+    TcpListener* listener = hosts.server->listen(80).release_value();
+    // A flood of SYNs from addresses that never answer fills the cache.
+    hosts.wire.drop_filter = [](Bytes segment) {
+        return segment.size() >= 4 && load_be16(segment, 2) >= 1000 && load_be16(segment, 2) < 2000;
+    };
+    for (u16 i = 0; i < 200; i++) {
+        TcpRepr syn;
+        syn.source_port = static_cast<u16>(1000 + i);
+        syn.destination_port = 80;
+        syn.seq = SeqNumber(i * 1000u);
+        syn.flags = TcpFlags::syn;
+        syn.window = 1000;
+        std::vector<u8> frame(syn.header_len());
+        syn.emit(MutableBytes(frame), remote_ip, local_ip, {});
+        hosts.server->input(remote_ip, local_ip, Bytes(frame), hosts.tk.kernel->now());
+    }
+    CHECK(listener->syn_cookies_sent() == 200 - TcpListener::syn_backlog_max);
+    bool connected = false;
+    hosts.spawn("server", [&] {
+        TcpSocket* socket = listener->accept().release_value();
+        u8 buffer[8];
+        REQUIRE(socket->read_exact(MutableBytes(buffer, 5)).ok());
+        CHECK(std::string(reinterpret_cast<char*>(buffer), 5) == "hello");
+        socket->close();
+    });
+    hosts.spawn("client", [&] {
+        auto socket = hosts.client->connect(local_ip, 80, hosts.tk.kernel->now() + ns_per_s);
+        REQUIRE(socket.ok());
+        connected = true;
+        REQUIRE(socket.value()->write(bytes_of("hello")).ok());
+        socket.value()->close();
+    });
+    hosts.run();
+    CHECK(connected);
+    CHECK(listener->syn_cookies_accepted() == 1);
+}
+
+TEST_CASE("listener: close resets queued connections and wakes accept", "[tcp][socket]")
+{
+    TwoHosts hosts;
+    TcpListener* listener = hosts.server->listen(7).release_value();
+    std::optional<TcpError> accept_error;
+    hosts.spawn("client", [&] { (void)hosts.client->connect(local_ip, 7); });
+    hosts.run(ns_per_s);
+    REQUIRE(listener->pending() == 1);
+    listener->close();
+    hosts.spawn("acceptor", [&] {
+        auto accepted = listener->accept();
+        accept_error = accepted.ok() ? std::nullopt : std::optional(accepted.error());
+    });
+    hosts.run(5 * ns_per_s);
+    CHECK(accept_error == TcpError::closed);
+    CHECK(hosts.server->sockets_in_use() == 0);
+}
