@@ -50,6 +50,10 @@ std::string_view to_string(TraceKind kind)
         return "net_drop"sv;
     case TraceKind::link_frame:
         return "link_frame"sv;
+    case TraceKind::tcp_state:
+        return "tcp_state"sv;
+    case TraceKind::tcp_stats:
+        return "tcp_stats"sv;
     }
     return "unknown"sv;
 }
@@ -87,6 +91,29 @@ void decode_net(PayloadCursor& cursor, TraceFields& out)
     out.net.destination = cursor.read_u32();
     out.net.source_port = cursor.read_u16();
     out.net.destination_port = cursor.read_u16();
+}
+
+void decode_tcp_tuple(PayloadCursor& cursor, TraceFields& out)
+{
+    out.tcp.local = cursor.read_u32();
+    out.tcp.local_port = cursor.read_u16();
+    out.tcp.remote = cursor.read_u32();
+    out.tcp.remote_port = cursor.read_u16();
+}
+
+void decode_tcp_stats(PayloadCursor& cursor, TraceFields& out)
+{
+    decode_tcp_tuple(cursor, out);
+    out.tcp.state = cursor.read_u8();
+    out.tcp.srtt_ns = cursor.read_u64();
+    out.tcp.rttvar_ns = cursor.read_u64();
+    out.tcp.rto_ns = cursor.read_u64();
+    out.tcp.cwnd = cursor.read_u32();
+    out.tcp.ssthresh = cursor.read_u32();
+    out.tcp.snd_wnd = cursor.read_u32();
+    out.tcp.retransmits = cursor.read_u64();
+    out.tcp.bytes_in = cursor.read_u64();
+    out.tcp.bytes_out = cursor.read_u64();
 }
 
 // false for kinds this version does not know.
@@ -150,6 +177,14 @@ bool decode_known(TraceKind kind, PayloadCursor& cursor, TraceFields& out)
         out.link.length = cursor.read_u16();
         out.link.fate = cursor.read_u8();
         out.link.sent = cursor.read_u64();
+        return true;
+    case TraceKind::tcp_state:
+        decode_tcp_tuple(cursor, out);
+        out.tcp.old_state = cursor.read_u8();
+        out.tcp.state = cursor.read_u8();
+        return true;
+    case TraceKind::tcp_stats:
+        decode_tcp_stats(cursor, out);
         return true;
     }
     return false;

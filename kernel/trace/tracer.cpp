@@ -268,6 +268,46 @@ void Tracer::net_drop(const TraceNetFrame& frame, u8 reason)
     record_net(TraceKind::net_drop, frame, reason);
 }
 
+namespace {
+
+void put_tcp_tuple(Encoder& encoder, const TraceTcpConnection& connection)
+{
+    encoder.put_u32(connection.local);
+    encoder.put_u16(connection.local_port);
+    encoder.put_u32(connection.remote);
+    encoder.put_u16(connection.remote_port);
+}
+
+} // namespace
+
+void Tracer::tcp_state(const TraceTcpConnection& connection)
+{
+    if (u8* out = begin_record(TraceKind::tcp_state, 12 + 2)) {
+        Encoder encoder(out);
+        put_tcp_tuple(encoder, connection);
+        encoder.put_u8(connection.old_state);
+        encoder.put_u8(connection.state);
+    }
+}
+
+void Tracer::tcp_stats(const TraceTcpConnection& connection)
+{
+    if (u8* out = begin_record(TraceKind::tcp_stats, 12 + 1 + 3 * 8 + 3 * 4 + 3 * 8)) {
+        Encoder encoder(out);
+        put_tcp_tuple(encoder, connection);
+        encoder.put_u8(connection.state);
+        encoder.put_u64(connection.srtt_ns);
+        encoder.put_u64(connection.rttvar_ns);
+        encoder.put_u64(connection.rto_ns);
+        encoder.put_u32(connection.cwnd);
+        encoder.put_u32(connection.ssthresh);
+        encoder.put_u32(connection.snd_wnd);
+        encoder.put_u64(connection.retransmits);
+        encoder.put_u64(connection.bytes_in);
+        encoder.put_u64(connection.bytes_out);
+    }
+}
+
 void Tracer::node_info(std::string_view app, std::string_view platform)
 {
     usize payload_bytes = Encoder::str_bytes(app) + Encoder::str_bytes(platform);

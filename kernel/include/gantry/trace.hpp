@@ -47,8 +47,14 @@ enum class TraceKind : u8 {
     // The simulator's fabric: what became of a frame on one link (see TraceLinkFrame).
     link_frame = 40,      // u32 link, u32 from node, u32 to node, u16 length, u8 fate,
                           // u64 send time
+    // TCP connections (see TraceTcpConnection; docs/trace-format.md).
+    tcp_state = 48,       // u32 local ip, u16 local port, u32 remote ip, u16 remote port,
+                          // u8 old state, u8 new state (net::TcpState)
+    tcp_stats = 49,       // the 4-tuple, u8 state, u64 srtt ns, u64 rttvar ns, u64 rto ns,
+                          // u32 cwnd, u32 ssthresh, u32 snd_wnd, u64 retransmits,
+                          // u64 bytes in, u64 bytes out
 };
-inline constexpr u8 trace_kind_max = 40; // the highest kind this version knows
+inline constexpr u8 trace_kind_max = 49; // the highest kind this version knows
 
 // A frame as the trace records it: enough for a sequence diagram. Fields a frame
 // does not have (ports of an ARP frame, ...) are zero; addresses are host-order
@@ -77,6 +83,26 @@ struct TraceLinkFrame {
     u16 length = 0;
     u8 fate = 0;
     TimeNs sent = 0;
+};
+
+// A TCP connection's 4-tuple and, for tcp_stats, its figures (addresses as
+// host-order u32 like TraceNetFrame). States are net::TcpState values.
+struct TraceTcpConnection {
+    u32 local = 0;
+    u16 local_port = 0;
+    u32 remote = 0;
+    u16 remote_port = 0;
+    u8 old_state = 0; // tcp_state
+    u8 state = 0;     // tcp_state: the new state; tcp_stats: the current one
+    TimeNs srtt_ns = 0;
+    TimeNs rttvar_ns = 0;
+    TimeNs rto_ns = 0;
+    u32 cwnd = 0;
+    u32 ssthresh = 0;
+    u32 snd_wnd = 0;
+    u64 retransmits = 0;
+    u64 bytes_in = 0;
+    u64 bytes_out = 0;
 };
 
 // false for kinds added by later versions: readers skip them.
@@ -114,6 +140,8 @@ public:
     void net_rx(const TraceNetFrame& frame);
     void net_tx(const TraceNetFrame& frame);
     void net_drop(const TraceNetFrame& frame, u8 reason);
+    void tcp_state(const TraceTcpConnection& connection);
+    void tcp_stats(const TraceTcpConnection& connection);
 
     // Writes the file header to the sink. Called once per output file (hosted and
     // sim call it; a sim run with many nodes writes one header for all).
@@ -256,6 +284,7 @@ struct TraceFields {
     TraceNetFrame net;      // net_rx, net_tx, net_drop
     u8 reason = 0;          // net_drop
     TraceLinkFrame link;    // link_frame
+    TraceTcpConnection tcp; // tcp_state, tcp_stats
 };
 
 enum class TraceDecodeError : u8 {

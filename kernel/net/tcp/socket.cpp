@@ -258,6 +258,8 @@ Result<TcpSocket*, TcpError> TcpStack::new_socket()
 void TcpStack::release(TcpSocket* socket)
 {
     GANTRY_ASSERT(socket->m_owner != TcpSocket::Owner::free);
+    trace_state(socket);
+    socket->m_traced_state = TcpState::closed;
     TcpConnection::destroy(m_kernel.heap(), socket->m_tcb);
     socket->m_tcb = nullptr;
     socket->m_owner = TcpSocket::Owner::free;
@@ -269,13 +271,75 @@ void TcpStack::after(TcpSocket* socket, TimeNs now)
     rearm();
 }
 
+bool TcpStack::tracing() const { return m_kernel.trace().enabled(); }
+
+namespace {
+
+TraceTcpConnection trace_tuple(const TcpConnection& tcb)
+{
+    TraceTcpConnection out;
+    out.local = tcb.local().address.to_u32();
+    out.local_port = tcb.local().port;
+    out.remote = tcb.remote().address.to_u32();
+    out.remote_port = tcb.remote().port;
+    out.state = static_cast<u8>(tcb.state());
+    return out;
+}
+
+} // namespace
+
+void TcpStack::trace_state(TcpSocket* socket)
+{
+    TcpState state = socket->m_tcb->state();
+    if (state == socket->m_traced_state)
+        return;
+    if (tracing()) {
+        TraceTcpConnection record = trace_tuple(*socket->m_tcb);
+        record.old_state = static_cast<u8>(socket->m_traced_state);
+        m_kernel.trace().tcp_state(record);
+    }
+    socket->m_traced_state = state;
+}
+
+void TcpStack::trace_stats(TimeNs now)
+{
+    if (!tracing()) {
+        m_stats_at = deadline_none;
+        return;
+    }
+    if (m_stats_at == deadline_none || m_stats_at > now)
+        return;
+    for (usize i = 0; i < m_config.sockets_max; i++) {
+        TcpSocket* socket = m_sockets[i];
+        if (socket->m_owner == TcpSocket::Owner::free)
+            continue;
+        TcpStats stats = socket->m_tcb->stats();
+        TraceTcpConnection record = trace_tuple(*socket->m_tcb);
+        record.srtt_ns = stats.srtt_ns;
+        record.rttvar_ns = stats.rttvar_ns;
+        record.rto_ns = stats.rto_ns;
+        record.cwnd = stats.cwnd;
+        record.ssthresh = stats.ssthresh;
+        record.snd_wnd = stats.snd_wnd;
+        record.retransmits = stats.retransmits;
+        record.bytes_in = stats.bytes_in;
+        record.bytes_out = stats.bytes_out;
+        m_kernel.trace().tcp_stats(record);
+    }
+    m_stats_at = now + m_config.stats_interval_ns;
+}
+
 void TcpStack::settle(TcpSocket* socket, TimeNs now)
 {
+    trace_state(socket);
+    if (m_stats_at == deadline_none && tracing())
+        m_stats_at = now + m_config.stats_interval_ns;
     socket->wake();
     if (socket->m_owner == TcpSocket::Owner::stack) {
         // Closed by the app: data arriving now can never be read (RFC 2525 2.17).
         if (socket->m_tcb->recv_available() > 0)
             socket->m_tcb->abort(now);
+        trace_state(socket);
         if (socket->m_tcb->state() == TcpState::closed)
             release(socket);
     }
@@ -404,6 +468,8 @@ void TcpStack::rearm()
             if (entry.used && entry.next_at < next)
                 next = entry.next_at;
     }
+    if (next != deadline_none && m_stats_at < next)
+        next = m_stats_at; // periodic stats only while a connection exists
     if (next == deadline_none)
         m_kernel.timers().cancel(m_timer);
     else if (!m_timer.armed() || m_timer.deadline() != next)
@@ -426,6 +492,7 @@ void TcpStack::poll(TimeNs)
     for (usize i = 0; i < m_config.listeners_max; i++)
         if (m_listeners[i]->m_open)
             m_listeners[i]->poll(now);
+    trace_stats(now);
     rearm();
 }
 

@@ -57,8 +57,16 @@ private:
     std::vector<TcpStack*> m_stacks;
 };
 
+KernelConfig traced_kernel()
+{
+    KernelConfig config;
+    config.trace = true;
+    return config;
+}
+
 struct TwoHosts {
-    TwoHosts(TcpStackConfig config = small_config()) : wire(*tk.kernel)
+    TwoHosts(TcpStackConfig config = small_config(), KernelConfig kernel = {})
+        : tk(kernel, 32 * 1024 * 1024), wire(*tk.kernel)
     {
         server = TcpStack::create(*tk.kernel, wire, local_ip, config).release_value();
         client = TcpStack::create(*tk.kernel, wire, remote_ip, config).release_value();
@@ -89,7 +97,7 @@ struct TwoHosts {
     }
     void run(TimeNs limit = 60 * ns_per_s) { tk.run_until_idle(tk.platform.now() + limit); }
 
-    TestKernel tk{KernelConfig{}, 32 * 1024 * 1024};
+    TestKernel tk;
     LoopWire wire;
     TcpStack* server = nullptr;
     TcpStack* client = nullptr;
@@ -266,4 +274,89 @@ TEST_CASE("listener: close resets queued connections and wakes accept", "[tcp][s
     hosts.run(5 * ns_per_s);
     CHECK(accept_error == TcpError::closed);
     CHECK(hosts.server->sockets_in_use() == 0);
+}
+
+namespace {
+
+class VectorSource final : public TraceSource {
+public:
+    explicit VectorSource(std::vector<u8> bytes) : m_bytes(std::move(bytes)) {}
+    i64 read(MutableBytes out) override
+    {
+        usize count = std::min(out.size(), m_bytes.size() - m_position);
+        std::copy_n(m_bytes.begin() + static_cast<long>(m_position), count, out.begin());
+        m_position += count;
+        return static_cast<i64>(count);
+    }
+
+private:
+    std::vector<u8> m_bytes;
+    usize m_position = 0;
+};
+
+std::vector<std::pair<TraceKind, TraceFields>> tcp_records(TestKernel& tk)
+{
+    tk.kernel->trace().flush();
+    u8 header[trace_file_header_bytes];
+    Tracer::encode_file_header(header);
+    std::vector<u8> file(header, header + sizeof(header));
+    file.insert(file.end(), tk.platform.trace_bytes().begin(), tk.platform.trace_bytes().end());
+    VectorSource source(std::move(file));
+    TraceReader reader(source);
+    REQUIRE(reader.open().ok());
+    std::vector<std::pair<TraceKind, TraceFields>> out;
+    TraceRecord record{};
+    for (;;) {
+        auto more = reader.next(record);
+        REQUIRE(more.ok());
+        if (!more.value())
+            break;
+        if (record.kind != TraceKind::tcp_state && record.kind != TraceKind::tcp_stats)
+            continue;
+        TraceFields fields;
+        REQUIRE(decode_fields(record, fields).ok());
+        out.emplace_back(record.kind, fields);
+    }
+    return out;
+}
+
+} // namespace
+
+TEST_CASE("sockets: state changes and periodic statistics are traced", "[tcp][socket][trace]")
+{
+    TwoHosts hosts(TwoHosts::small_config(), traced_kernel());
+    TcpListener* listener = hosts.server->listen(7).release_value();
+    hosts.spawn("server", [&] {
+        TcpSocket* socket = listener->accept().release_value();
+        u8 buffer[4096];
+        while (socket->read(MutableBytes(buffer, sizeof(buffer))).value() > 0) {
+        }
+        socket->close();
+    });
+    hosts.spawn("client", [&] {
+        TcpSocket* socket = hosts.client->connect(local_ip, 7).release_value();
+        std::vector<u8> data(100000, 7);
+        REQUIRE(socket->write(Bytes(data)).ok());
+        socket->close();
+    });
+    hosts.run();
+    std::vector<std::pair<u8, u8>> client_states;
+    usize stats = 0;
+    for (auto& [kind, fields] : tcp_records(hosts.tk)) {
+        if (kind == TraceKind::tcp_stats) {
+            stats++;
+            continue;
+        }
+        if (fields.tcp.local == remote_ip.to_u32())
+            client_states.emplace_back(fields.tcp.old_state, fields.tcp.state);
+    }
+    using S = TcpState;
+    auto pair = [](S from, S to) { return std::pair<u8, u8>(u8(from), u8(to)); };
+    std::vector<std::pair<u8, u8>> expected = {
+        pair(S::closed, S::syn_sent),        pair(S::syn_sent, S::established),
+        pair(S::established, S::fin_wait_1), pair(S::fin_wait_1, S::fin_wait_2),
+        pair(S::fin_wait_2, S::time_wait),   pair(S::time_wait, S::closed),
+    };
+    CHECK(client_states == expected);
+    CHECK(stats > 0);
 }

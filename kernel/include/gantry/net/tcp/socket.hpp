@@ -81,6 +81,7 @@ private:
     TcpConnection* m_tcb = nullptr;
     Event m_changed; // any progress: data, space, state
     Owner m_owner = Owner::free;
+    TcpState m_traced_state = TcpState::closed; // the last state the trace saw
 };
 
 struct TcpStackConfig {
@@ -88,6 +89,8 @@ struct TcpStackConfig {
     usize sockets_max = 256;
     usize listeners_max = 16;
     TimeNs connect_timeout_default_ns = 75 * ns_per_s;
+    // A tcp_stats trace record per connection this often (only while tracing).
+    TimeNs stats_interval_ns = 100 * ns_per_ms;
 };
 
 class TcpListener {
@@ -196,6 +199,9 @@ private:
     void poll(TimeNs now);
     void rearm();
     static void on_timer(Timer& timer, void* context);
+    void trace_state(TcpSocket* socket);
+    void trace_stats(TimeNs now);
+    bool tracing() const;
     bool port_in_use(u16 port) const;
 
     Kernel& m_kernel;
@@ -209,6 +215,7 @@ private:
     u8* m_scratch = nullptr;           // one segment, header + MSS
     usize m_scratch_bytes = 0;
     u16 m_next_ephemeral = ephemeral_port_first;
+    TimeNs m_stats_at = deadline_none;
     u64 m_resets_sent = 0;
     u64 m_bad_segments = 0;
 };
