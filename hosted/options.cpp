@@ -152,7 +152,7 @@ std::string apply_net_option(Options& out, std::string_view name, std::string_vi
             return error;
         out.net_faults = value;
     } else if (name == "--dhcp") {
-        return "--dhcp is not implemented yet; use --ip A.B.C.D/N";
+        out.dhcp = true;
     }
     return {};
 }
@@ -290,6 +290,7 @@ options:
                       and QEMU guests; no privileges needed
   --ip A.B.C.D/N      the interface's address and prefix (default prefix 24)
   --gw A.B.C.D        default gateway
+  --dhcp              get address, prefix and gateway from a DHCP server
   --mac XX:XX:..      the NIC's MAC (default: derived from the ifname)
   --pcap FILE         capture every frame the NIC sends and receives (pcap, ns)
   --net-faults SPEC   impair the NIC in both directions, e.g. loss=5%,delay=10ms,

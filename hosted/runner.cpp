@@ -54,6 +54,7 @@ int boot_and_run(const Options& options, const char* app_name, AppFactory factor
     config.ip = options.ip.address;
     config.prefix = options.ip.prefix_len;
     config.gateway = options.gateway;
+    config.dhcp = options.dhcp ? NetDhcp::on : NetDhcp::off;
     auto kernel = std::make_unique<Kernel>(platform, config);
     kernel->record_phase("platform", 0, platform.now());
     if (auto booted = kernel->boot(); !booted.ok()) {
@@ -87,7 +88,7 @@ int main(int argc, char** argv, const char* app_name, AppFactory factory)
         std::fprintf(stderr, "%s: %s\nTry '%s --help'.\n", app_name, error.c_str(), argv[0]);
         return exit_bad_usage;
     }
-    if (options.net_kind == "user") {
+    if (options.net_kind == "user" && !options.dhcp) {
         // Where libslirp's DHCP would put the first guest, behind its router.
         if (options.ip.address.is_unspecified())
             options.ip = net::Ipv4Cidr{net::Ipv4Address::from_u32(0x0a00020f), 24};
@@ -127,9 +128,13 @@ int main(int argc, char** argv, const char* app_name, AppFactory factory)
         std::fprintf(stderr, "%s: --ip needs a NIC (--net tap,ifname=IF)\n", app_name);
         return exit_bad_usage;
     }
-    if (!options.net_kind.empty() && options.ip.address.is_unspecified())
-        std::fprintf(stderr, "%s: warning: no --ip given: the interface has no address "
-                             "(DHCP is not implemented yet)\n", app_name);
+    if (options.dhcp && options.net_kind.empty()) {
+        std::fprintf(stderr, "%s: --dhcp needs a NIC (--net ...)\n", app_name);
+        return exit_bad_usage;
+    }
+    if (!options.net_kind.empty() && options.ip.address.is_unspecified() && !options.dhcp)
+        std::fprintf(stderr, "%s: warning: neither --ip nor --dhcp given: the interface has "
+                             "no address\n", app_name);
     if (!options.pcap_path.empty() && options.net_kind.empty()) {
         std::fprintf(stderr, "%s: --pcap needs a NIC (--net tap,ifname=IF)\n", app_name);
         return exit_bad_usage;

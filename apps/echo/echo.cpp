@@ -9,6 +9,7 @@
 // [COUNT]` sends COUNT ICMP echo requests (default 10), 10 ms apart, prints each
 // round trip and exits 0 if every one was answered.
 #include <gantry/app.hpp>
+#include <gantry/net/stack/dhcp_client.hpp>
 #include <gantry/net/stack/stack.hpp>
 
 namespace {
@@ -16,6 +17,7 @@ namespace {
 using namespace gantry;
 
 constexpr u16 echo_port = 7;
+constexpr TimeNs dhcp_wait_ns = 60 * ns_per_s;
 // The largest UDP payload in one 1500-byte IPv4 packet.
 constexpr usize client_payload_max = 1472;
 
@@ -27,6 +29,12 @@ public:
         if (!stack) {
             kernel.log().error("echo: no network interface (run with --net tap,ifname=IF)");
             return 1;
+        }
+        if (net::DhcpClient* dhcp = stack->dhcp()) {
+            if (!dhcp->wait_bound(kernel.now() + dhcp_wait_ns)) {
+                kernel.log().error("echo: no DHCP lease within {} s", dhcp_wait_ns / ns_per_s);
+                return 1;
+            }
         }
         if (args.values.size() >= 2 && args.values[0] == "client")
             return client(kernel, *stack, args);

@@ -145,6 +145,8 @@ Status<BootError> Kernel::boot()
                             ? BootError::net_config
                             : BootError::out_of_memory);
         m_net = created.value();
+        if (m_config.dhcp == NetDhcp::on && !m_net->start_dhcp())
+            return fail(BootError::out_of_memory);
     }
     m_booted = true;
     return {};

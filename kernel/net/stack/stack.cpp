@@ -3,6 +3,7 @@
 // pending queue, counters and tracing. IPv4, ICMP and UDP live beside it.
 #include <gantry/kernel.hpp>
 #include <gantry/net/endian.hpp>
+#include <gantry/net/stack/dhcp_client.hpp>
 #include <gantry/net/stack/stack.hpp>
 #include <gantry/net/wire/arp.hpp>
 #include <gantry/net/wire/ethernet.hpp>
@@ -140,8 +141,24 @@ NetStack::NetStack(Kernel& kernel, Nic& nic, PacketPool pool, const NetConfig& c
     m_icmp_refill = kernel.now();
 }
 
+bool NetStack::start_dhcp()
+{
+    GANTRY_ASSERT(m_dhcp == nullptr);
+    m_dhcp = m_kernel.heap().create<DhcpClient>(m_kernel, *this);
+    if (!m_dhcp)
+        return false;
+    DhcpClient* client = m_dhcp;
+    Fiber* fiber = m_kernel.sched().spawn("dhcp", [client] { client->run(); });
+    if (!fiber)
+        return false;
+    m_kernel.sched().detach(fiber);
+    return true;
+}
+
 NetStack::~NetStack()
 {
+    // The client's fiber has been abandoned with the scheduler by now.
+    m_kernel.heap().destroy(m_dhcp);
     for (UdpSocket* socket : m_sockets) {
         if (!socket)
             continue;

@@ -15,6 +15,7 @@
 
 #include <catch2/catch.hpp>
 
+#include <deque>
 #include <optional>
 #include <vector>
 

@@ -28,6 +28,7 @@ struct TraceNetFrame;
 namespace gantry::net {
 
 class NetStack;
+class DhcpClient;
 
 struct NetConfig {
     Ipv4Cidr address;        // 0.0.0.0/0: no address yet (DHCP later)
@@ -147,6 +148,12 @@ public:
     // port 0 picks a free ephemeral port.
     Result<UdpSocket*, UdpError> udp_bind(u16 port);
 
+    // Starts the DHCP client (RFC 2131) on its own fiber; the address is then
+    // the lease's. false when memory is exhausted. Apps wait with
+    // dhcp()->wait_bound(deadline).
+    [[nodiscard]] bool start_dhcp();
+    DhcpClient* dhcp() { return m_dhcp; }
+
     // Sends an ICMP echo request (RFC 792) and waits, blocking only the calling
     // fiber, for the matching reply until `deadline`. Returns the round trip.
     Result<TimeNs, PingError> ping(Ipv4Address destination, u16 sequence, Bytes data,
@@ -246,6 +253,7 @@ private:
     u16 m_next_ephemeral = ephemeral_port_first;
     u16 m_next_ident = 0;
     PingWait* m_ping_waits[ping_waits_max] = {};
+    DhcpClient* m_dhcp = nullptr;
     u16 m_next_ping_ident = 1;
     u32 m_icmp_tokens = icmp_tokens_max;
     TimeNs m_icmp_refill = 0;
