@@ -281,6 +281,7 @@ void TcpConnection::on_rto(TimeNs now)
     m_dupacks = 0;
     m_recovery = Recovery::none;
     m_recover = m_snd_max; // RFC 6582 3.2 step 4: no fast retransmit for these
+    m_sacked_count = 0;    // RFC 2018 8: the receiver may have reneged
     m_timing = Timing::idle; // Karn
     m_rtt.back_off();
     m_snd_nxt = m_snd_una; // go back N

@@ -257,6 +257,8 @@ bool TcpConnection::process_ack(const TcpRepr& repr, usize payload_len, TimeNs n
         if (m_config.keepalive == Keepalive::on)
             m_keepalive_at = now + m_config.keepalive_idle_ns;
     }
+    if (m_sack == Negotiated::yes && repr.sack_count > 0)
+        update_scoreboard(repr);
     if (ack > m_snd_una)
         on_new_ack(repr, static_cast<u32>(ack - m_snd_una), now);
     else if (payload_len == 0 && !repr.has(TcpFlags::syn | TcpFlags::fin) && flight() > 0 &&
@@ -331,6 +333,11 @@ void TcpConnection::on_new_ack(const TcpRepr& repr, u32 acked, TimeNs now)
     }
     (void)acked;
     m_snd_una = repr.ack;
+    while (m_sacked_count > 0 && m_sacked[0].right <= m_snd_una) {
+        for (usize i = 1; i < m_sacked_count; i++)
+            m_sacked[i - 1] = m_sacked[i];
+        m_sacked_count--;
+    }
     if (m_snd_nxt < m_snd_una)
         m_snd_nxt = m_snd_una;
     m_retries = 0;
@@ -341,7 +348,8 @@ void TcpConnection::on_new_ack(const TcpRepr& repr, u32 acked, TimeNs now)
             m_recovery = Recovery::none;
             m_dupacks = 0;
         } else {
-            send_data(m_snd_una, m_smss, now); // the next hole, at once
+            if (m_rexmit_high <= m_snd_una) // the next hole, at once
+                m_rexmit_high = m_snd_una + static_cast<u32>(send_data(m_snd_una, m_smss, now));
             m_cwnd = m_cwnd > data_acked ? m_cwnd - data_acked : 0;
             if (data_acked >= m_smss)
                 m_cwnd += m_smss;
@@ -365,12 +373,77 @@ void TcpConnection::on_new_ack(const TcpRepr& repr, u32 acked, TimeNs now)
         arm_rto(now);
 }
 
+// RFC 2018 4 / RFC 6675 5: remember what the peer holds. Blocks outside
+// (SND.UNA, SND.MAX] are ignored (RFC 6675 5: invalid or stale).
+void TcpConnection::update_scoreboard(const TcpRepr& repr)
+{
+    for (usize b = 0; b < repr.sack_count; b++) {
+        SeqNumber left = SeqNumber::max(repr.sack[b].left, m_snd_una);
+        SeqNumber right = repr.sack[b].right;
+        if (!(left < right) || right > m_snd_max)
+            continue;
+        usize kept = 0;
+        OooRange merged{left, right, 0};
+        OooRange keep[sacked_ranges_max];
+        for (usize i = 0; i < m_sacked_count; i++) {
+            const OooRange& range = m_sacked[i];
+            if (range.right < merged.left || range.left > merged.right) {
+                keep[kept++] = range;
+                continue;
+            }
+            merged.left = SeqNumber::min(merged.left, range.left);
+            merged.right = SeqNumber::max(merged.right, range.right);
+        }
+        if (kept == sacked_ranges_max)
+            continue; // full: this block is forgotten, recovery just sends more
+        usize at = 0;
+        while (at < kept && keep[at].left < merged.left)
+            at++;
+        for (usize i = kept; i > at; i--)
+            keep[i] = keep[i - 1];
+        keep[at] = merged;
+        for (usize i = 0; i <= kept; i++)
+            m_sacked[i] = keep[i];
+        m_sacked_count = kept + 1;
+    }
+}
+
+// The first hole at or above the retransmission point with SACKed data above
+// it (RFC 6675 IsLost, simplified to "a SACKed range lies above"), sent once
+// per recovery episode.
+bool TcpConnection::retransmit_next_hole(TimeNs now)
+{
+    if (m_sack != Negotiated::yes || m_sacked_count == 0)
+        return false;
+    SeqNumber start = SeqNumber::max(m_snd_una, m_rexmit_high);
+    for (usize i = 0; i < m_sacked_count; i++) {
+        const OooRange& range = m_sacked[i];
+        if (range.right <= start)
+            continue;
+        if (range.left <= start) {
+            start = range.right; // inside a SACKed range: skip it
+            continue;
+        }
+        u32 hole = static_cast<u32>(range.left - start);
+        usize sent = send_data(start, hole < m_smss ? hole : m_smss, now);
+        if (sent == 0)
+            return false;
+        m_rexmit_high = start + static_cast<u32>(sent);
+        m_stats.sack_retransmits++;
+        return true;
+    }
+    return false;
+}
+
 // RFC 5681 3.2 and RFC 6582 3.2 steps 1, 2 and 4.
 void TcpConnection::on_dupack(TimeNs now)
 {
     m_stats.dupacks++;
     if (m_recovery == Recovery::fast) {
-        m_cwnd += m_smss; // each dupack: a segment has left the network
+        // Each dupack means a segment left the network: its place goes to the
+        // next SACK hole if there is one, else to window inflation.
+        if (!retransmit_next_hole(now))
+            m_cwnd += m_smss;
         return;
     }
     m_dupacks++;
@@ -381,7 +454,7 @@ void TcpConnection::on_dupack(TimeNs now)
     m_recover = m_snd_max;
     m_recovery = Recovery::fast;
     m_stats.fast_retransmits++;
-    send_data(m_snd_una, m_smss, now);
+    m_rexmit_high = m_snd_una + static_cast<u32>(send_data(m_snd_una, m_smss, now));
     m_cwnd = m_ssthresh + 3 * m_smss;
 }
 

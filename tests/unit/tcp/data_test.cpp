@@ -405,3 +405,55 @@ TEST_CASE("timestamps: RTT from TSecr, PAWS drops old segments (RFC 7323)", "[tc
     CHECK(f.connection->stats().paws_drops == 1);
     CHECK(f.sent_one().repr.ack == SeqNumber(1001));
 }
+
+TEST_CASE("SACK scoreboard: recovery retransmits each hole once, on dupacks (RFC 6675)",
+          "[tcp][newreno][sack]")
+{
+    TcpConfig config = plain_config();
+    config.sack = TcpSackOption::on;
+    TcpFixture f(config);
+    TcpRepr syn = f.seg(TcpFlags::syn, 1000);
+    syn.mss = 1000;
+    syn.sack_permitted = SackPermitted::yes;
+    u32 iss = establish_with(f, syn);
+    u32 una = iss + 1;
+    f.send_app(pattern(60000));
+    for (int round = 0; round < 2; round++) {
+        for (auto& segment : f.sent()) {
+            una = segment.repr.seq.value() + static_cast<u32>(segment.payload.size());
+            f.send(f.seg(TcpFlags::ack, 1001, una));
+        }
+    }
+    auto flight = f.sent();
+    REQUIRE(flight.size() >= 8);
+    // Segments 0 and 3 of the flight are lost; the peer SACKs what it holds.
+    auto dupack = [&](u32 sacked_to) {
+        TcpRepr ack = f.seg(TcpFlags::ack, 1001, una);
+        ack.sack_count = 2;
+        ack.sack[0] = TcpSackBlock{SeqNumber(una + 4000), SeqNumber(sacked_to)};
+        ack.sack[1] = TcpSackBlock{SeqNumber(una + 1000), SeqNumber(una + 3000)};
+        f.send(ack);
+    };
+    dupack(una + 5000);
+    dupack(una + 6000);
+    CHECK(f.sent().empty());
+    dupack(una + 7000);
+    auto fast = f.sent();
+    REQUIRE(!fast.empty());
+    CHECK(fast[0].repr.seq == SeqNumber(una)); // fast retransmit of the first hole
+    // The next dupack retransmits the second hole at once (NewReno alone
+    // would wait for the partial ACK, one RTT later).
+    dupack(una + 8000);
+    auto next = f.sent();
+    REQUIRE(!next.empty());
+    CHECK(next[0].repr.seq == SeqNumber(una + 3000));
+    CHECK(f.connection->stats().sack_retransmits == 1);
+    // More dupacks do not send the holes again.
+    dupack(una + 8000);
+    for (auto& segment : f.sent())
+        CHECK(segment.repr.seq.value() >= flight.back().repr.seq.value());
+    // The partial ACK up to the second hole does not resend it either.
+    f.send(f.seg(TcpFlags::ack, 1001, una + 3000));
+    for (auto& segment : f.sent())
+        CHECK(segment.repr.seq != SeqNumber(una + 3000));
+}

@@ -11,8 +11,9 @@
 // section 7), RFC 6298 (RTO, see rtt.hpp), RFC 5681 + RFC 6582 (slow start,
 // congestion avoidance, fast retransmit and NewReno fast recovery), RFC 7323
 // (window scale, timestamps with RTTM, PAWS without the 24-day idle rule),
-// RFC 2018 (SACK-permitted and SACK blocks on receive; the send side ignores
-// received SACK blocks), RFC 1122 4.2.3.2 (delayed ACK), 4.2.3.3/4.2.3.4
+// RFC 2018 (SACK-permitted and SACK blocks on receive) and RFC 6675 in part
+// (a scoreboard of received SACK blocks steers which holes fast recovery
+// retransmits; no pipe estimate: NewReno's window inflation governs), RFC 1122 4.2.3.2 (delayed ACK), 4.2.3.3/4.2.3.4
 // (receiver SWS avoidance, Nagle), 4.2.2.17 (zero-window probes), 4.2.3.6
 // (keepalive), RFC 6528 ISNs (isn.hpp).
 //
@@ -111,6 +112,7 @@ struct TcpStats {
     u64 retransmits = 0;       // segments sent again (any cause)
     u64 timeouts = 0;          // RTO expiries
     u64 fast_retransmits = 0;
+    u64 sack_retransmits = 0;  // holes retransmitted from the SACK scoreboard
     u64 dupacks = 0;
     u64 challenge_acks = 0;
     u64 ooo_segments = 0;      // stored out of order
@@ -133,6 +135,8 @@ class TcpConnection {
 public:
     // Out-of-order ranges held at once (RFC 2018 4 reports at most 4 anyway).
     static constexpr usize ooo_ranges_max = 8;
+    // SACKed ranges remembered on the send side (RFC 6675 scoreboard).
+    static constexpr usize sacked_ranges_max = 8;
     static constexpr usize segments_per_call_max = 1024; // bound of one output pass
     static constexpr u16 mss_default = 536;               // RFC 9293 3.7.1, no MSS option
 
@@ -219,6 +223,8 @@ private:
     bool process_ack(const TcpRepr& repr, usize payload_len, TimeNs now);
     void on_new_ack(const TcpRepr& repr, u32 acked, TimeNs now);
     void on_dupack(TimeNs now);
+    void update_scoreboard(const TcpRepr& repr);
+    bool retransmit_next_hole(TimeNs now);
     void on_fin_acked(TimeNs now);
     void update_send_window(const TcpRepr& repr);
     void process_text(const TcpRepr& repr, Bytes payload, TimeNs now);
@@ -314,6 +320,11 @@ private:
     u32 m_dupacks = 0;
     Recovery m_recovery = Recovery::none;
     SeqNumber m_recover;
+    // RFC 6675: what the peer holds above SND.UNA, and how far recovery has
+    // retransmitted holes in this episode.
+    OooRange m_sacked[sacked_ranges_max] = {};
+    usize m_sacked_count = 0;
+    SeqNumber m_rexmit_high;
 
     // Timers (deadline_none when off).
     TimeNs m_rto_at = deadline_none;
