@@ -19,7 +19,7 @@ struct OptionSpec {
 constexpr OptionSpec option_specs[] = {
     {"--mem", true}, {"--trace", true}, {"--log-level", true},
     {"--net", true}, {"--ip", true}, {"--gw", true}, {"--mac", true}, {"--pcap", true},
-    {"--net-faults", true}, {"--dhcp", false}, {"--help", false}, {"-h", false}, {"--version", false},
+    {"--net-faults", true}, {"--dns", true}, {"--dhcp", false}, {"--help", false}, {"-h", false}, {"--version", false},
 };
 
 // Levenshtein distance, for "did you mean" on a mistyped option.
@@ -139,6 +139,11 @@ std::string apply_net_option(Options& out, std::string_view name, std::string_vi
         if (!gateway)
             return "--gw: '" + std::string(value) + "' is not an address like 10.0.0.1";
         out.gateway = *gateway;
+    } else if (name == "--dns") {
+        auto dns = net::Ipv4Address::parse(value);
+        if (!dns)
+            return "--dns: '" + std::string(value) + "' is not an address like 10.0.0.1";
+        out.dns = *dns;
     } else if (name == "--mac") {
         out.mac = parse_mac(value);
         if (!out.mac || out.mac->is_multicast())
@@ -160,7 +165,8 @@ std::string apply_net_option(Options& out, std::string_view name, std::string_vi
 std::string apply(Options& out, std::string_view name, std::string_view value)
 {
     if (name == "--net" || name == "--ip" || name == "--gw" || name == "--mac" ||
-        name == "--pcap" || name == "--dhcp" || name == "--net-faults")
+        name == "--pcap" || name == "--dhcp" || name == "--net-faults" ||
+        name == "--dns")
         return apply_net_option(out, name, value);
     if (name == "--mem") {
         if (!parse_size(value, out.memory_bytes) || out.memory_bytes < 64 * 1024)
@@ -290,7 +296,8 @@ options:
                       and QEMU guests; no privileges needed
   --ip A.B.C.D/N      the interface's address and prefix (default prefix 24)
   --gw A.B.C.D        default gateway
-  --dhcp              get address, prefix and gateway from a DHCP server
+  --dhcp              get address, prefix, gateway and DNS server by DHCP
+  --dns A.B.C.D       DNS server for name lookups (a DHCP lease's replace it)
   --mac XX:XX:..      the NIC's MAC (default: derived from the ifname)
   --pcap FILE         capture every frame the NIC sends and receives (pcap, ns)
   --net-faults SPEC   impair the NIC in both directions, e.g. loss=5%,delay=10ms,

@@ -55,6 +55,7 @@ int boot_and_run(const Options& options, const char* app_name, AppFactory factor
     config.prefix = options.ip.prefix_len;
     config.gateway = options.gateway;
     config.dhcp = options.dhcp ? NetDhcp::on : NetDhcp::off;
+    config.dns = options.dns;
     auto kernel = std::make_unique<Kernel>(platform, config);
     kernel->record_phase("platform", 0, platform.now());
     if (auto booted = kernel->boot(); !booted.ok()) {
@@ -94,6 +95,8 @@ int main(int argc, char** argv, const char* app_name, AppFactory factory)
             options.ip = net::Ipv4Cidr{net::Ipv4Address::from_u32(0x0a00020f), 24};
         if (options.gateway.is_unspecified())
             options.gateway = net::Ipv4Address::from_u32(0x0a000202);
+        if (options.dns.is_unspecified())
+            options.dns = net::Ipv4Address::from_u32(0x0a000203);
     }
     if (options.help) {
         std::fputs(usage(argv[0]).c_str(), stdout);

@@ -138,6 +138,7 @@ Status<BootError> Kernel::boot()
         net::NetConfig net_config;
         net_config.address = net::Ipv4Cidr{m_config.ip, m_config.prefix};
         net_config.gateway = m_config.gateway;
+        net_config.dns_server = m_config.dns;
         auto created = net::NetStack::create(*this, *nic, net_config);
         phase_end();
         if (!created.ok())

@@ -47,6 +47,7 @@ struct KernelConfig {
     net::Ipv4Address ip;
     u8 prefix = 24;
     net::Ipv4Address gateway;
+    net::Ipv4Address dns; // DNS server (a DHCP lease's servers replace it)
     NetDhcp dhcp = NetDhcp::off;
 };
 

@@ -2,6 +2,7 @@
 // 4.3.6 message fields per state; 4.4.5 T1/T2) over the stack's UDP sockets.
 #include <gantry/kernel.hpp>
 #include <gantry/net/stack/dhcp_client.hpp>
+#include <gantry/net/stack/dns_resolver.hpp>
 
 namespace gantry::net {
 
@@ -240,6 +241,8 @@ void DhcpClient::apply(const DhcpRepr& ack, std::string_view what)
     lease.dns_server_count = ack.dns_server_count;
     for (usize i = 0; i < ack.dns_server_count; ++i)
         lease.dns_servers[i] = ack.dns_servers[i];
+    if (lease.dns_server_count > 0)
+        m_stack.dns().set_servers(lease.dns_servers, lease.dns_server_count);
     bool changed = lease.address.address != m_stack.address().address;
     m_lease = lease;
     if (changed || lease.gateway != m_stack.gateway())

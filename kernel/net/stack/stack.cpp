@@ -4,6 +4,7 @@
 #include <gantry/kernel.hpp>
 #include <gantry/net/endian.hpp>
 #include <gantry/net/stack/dhcp_client.hpp>
+#include <gantry/net/stack/dns_resolver.hpp>
 #include <gantry/net/stack/stack.hpp>
 #include <gantry/net/wire/arp.hpp>
 #include <gantry/net/wire/ethernet.hpp>
@@ -114,6 +115,13 @@ Result<NetStack*, NetStack::CreateError> NetStack::create(Kernel& kernel, Nic& n
         destroy(kernel, stack);
         return fail(CreateError::out_of_memory);
     }
+    stack->m_dns = kernel.heap().create<DnsResolver>(kernel, *stack);
+    if (!stack->m_dns) {
+        destroy(kernel, stack);
+        return fail(CreateError::out_of_memory);
+    }
+    if (!config.dns_server.is_unspecified())
+        stack->m_dns->set_servers(&config.dns_server, 1);
     for (UdpSocket*& socket : stack->m_sockets) {
         socket = kernel.heap().create<UdpSocket>(*stack, kernel.sched());
         if (!socket) {
@@ -159,6 +167,7 @@ NetStack::~NetStack()
 {
     // The client's fiber has been abandoned with the scheduler by now.
     m_kernel.heap().destroy(m_dhcp);
+    m_kernel.heap().destroy(m_dns);
     for (UdpSocket* socket : m_sockets) {
         if (!socket)
             continue;

@@ -118,7 +118,12 @@ struct NetFixture {
         REQUIRE(created.ok());
         stack = created.value();
     }
-    ~NetFixture() { net::NetStack::destroy(*tk.kernel, stack); }
+    ~NetFixture()
+    {
+        // As at kernel teardown: fibers still blocked in the stack are abandoned.
+        tk.kernel->sched().stop();
+        net::NetStack::destroy(*tk.kernel, stack);
+    }
 
     Kernel& kernel() { return *tk.kernel; }
     TimeNs now() { return tk.platform.now(); }

@@ -25,6 +25,7 @@ struct Options {
     std::string net_socket;  // --net socket: its parameters ("udp=...,localaddr=...")
     net::Ipv4Cidr ip;        // --ip A.B.C.D/N
     net::Ipv4Address gateway; // --gw
+    net::Ipv4Address dns;     // --dns
     std::optional<net::MacAddress> mac;
     std::string pcap_path;
     std::string net_faults; // --net-faults, validated

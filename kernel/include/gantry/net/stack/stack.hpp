@@ -29,10 +29,12 @@ namespace gantry::net {
 
 class NetStack;
 class DhcpClient;
+class DnsResolver;
 
 struct NetConfig {
     Ipv4Cidr address;        // 0.0.0.0/0: no address yet (DHCP later)
     Ipv4Address gateway;     // unspecified: on-link destinations only
+    Ipv4Address dns_server;  // unspecified: none until a DHCP lease names one
     PacketPoolConfig pool;
     usize reassembly_bytes = Reassembler::datagram_bytes_default;
 };
@@ -153,6 +155,8 @@ public:
     // dhcp()->wait_bound(deadline).
     [[nodiscard]] bool start_dhcp();
     DhcpClient* dhcp() { return m_dhcp; }
+    // The stub resolver (A records), using NetConfig::dns_server or the lease's.
+    DnsResolver& dns() { return *m_dns; }
 
     // Sends an ICMP echo request (RFC 792) and waits, blocking only the calling
     // fiber, for the matching reply until `deadline`. Returns the round trip.
@@ -254,6 +258,7 @@ private:
     u16 m_next_ident = 0;
     PingWait* m_ping_waits[ping_waits_max] = {};
     DhcpClient* m_dhcp = nullptr;
+    DnsResolver* m_dns = nullptr;
     u16 m_next_ping_ident = 1;
     u32 m_icmp_tokens = icmp_tokens_max;
     TimeNs m_icmp_refill = 0;
