@@ -325,8 +325,8 @@ void TcpConnection::on_new_ack(const TcpRepr& repr, u32 acked, TimeNs now)
     i32 data_signed = repr.ack - m_send_base;
     u32 data_acked = 0;
     if (data_signed > 0) {
-        data_acked = static_cast<u32>(data_signed) < m_send.size() ? static_cast<u32>(data_signed)
-                                                                   : static_cast<u32>(m_send.size());
+        u32 held = static_cast<u32>(m_send.size());
+        data_acked = static_cast<u32>(data_signed) < held ? static_cast<u32>(data_signed) : held;
         m_send.consume(data_acked);
         m_send_base += data_acked;
         m_stats.bytes_out += data_acked;

@@ -562,8 +562,10 @@ void TcpListener::send_syn_ack(const SynEntry& entry, TimeNs now)
 {
     TcpEndpoint local{m_stack.m_address, m_port};
     TcpEndpoint remote{entry.source, entry.syn.source_port};
-    u32 ts_value = static_cast<u32>(now / ns_per_ms) + m_stack.m_secret.timestamp_offset(local, remote);
-    TcpRepr repr = TcpConnection::syn_ack_for(m_stack.m_config.tcp, entry.syn, entry.iss, ts_value);
+    u32 ts_value = static_cast<u32>(now / ns_per_ms) +
+                   m_stack.m_secret.timestamp_offset(local, remote);
+    TcpRepr repr =
+        TcpConnection::syn_ack_for(m_stack.m_config.tcp, entry.syn, entry.iss, ts_value);
     m_stack.tcp_transmit(local, remote, repr, {});
 }
 

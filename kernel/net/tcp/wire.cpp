@@ -118,8 +118,9 @@ TcpRepr TcpRepr::parse(const TcpPacket& packet)
             repr.sack_count = 0;
             for (usize at = 0; at + 8 <= body.size() && repr.sack_count < sack_blocks_max;
                  at += 8) {
-                repr.sack[repr.sack_count++] =
-                    TcpSackBlock{SeqNumber(load_be32(body, at)), SeqNumber(load_be32(body, at + 4))};
+                SeqNumber left(load_be32(body, at));
+                SeqNumber right(load_be32(body, at + 4));
+                repr.sack[repr.sack_count++] = TcpSackBlock{left, right};
             }
             break;
         default: break;

@@ -13,9 +13,10 @@
 // (window scale, timestamps with RTTM, PAWS without the 24-day idle rule),
 // RFC 2018 (SACK-permitted and SACK blocks on receive) and RFC 6675 in part
 // (a scoreboard of received SACK blocks steers which holes fast recovery
-// retransmits; no pipe estimate: NewReno's window inflation governs), RFC 1122 4.2.3.2 (delayed ACK), 4.2.3.3/4.2.3.4
-// (receiver SWS avoidance, Nagle), 4.2.2.17 (zero-window probes), 4.2.3.6
-// (keepalive), RFC 6528 ISNs (isn.hpp).
+// retransmits; no pipe estimate: NewReno's window inflation governs),
+// RFC 1122 4.2.3.2 (delayed ACK), 4.2.3.3/4.2.3.4 (receiver SWS avoidance,
+// Nagle), 4.2.2.17 (zero-window probes), 4.2.3.6 (keepalive), RFC 6528 ISNs
+// (isn.hpp).
 //
 // Timers: explicit poll(now), not gantry::Timer. The TCB keeps deadlines
 // (retransmission/persist, delayed ACK, keepalive, TIME-WAIT) and returns the

@@ -169,7 +169,8 @@ public:
     // A TCP segment from IPv4 (checksum not yet verified).
     void input(Ipv4Address source, Ipv4Address destination, Bytes segment, TimeNs now);
 
-    Result<TcpListener*, TcpError> listen(u16 port, usize backlog = TcpListener::accept_backlog_max);
+    Result<TcpListener*, TcpError> listen(u16 port,
+                                          usize backlog = TcpListener::accept_backlog_max);
     // Active open from a fiber; waits for ESTABLISHED until `deadline`.
     Result<TcpSocket*, TcpError> connect(Ipv4Address address, u16 port,
                                          TimeNs deadline = deadline_none);
