@@ -279,6 +279,7 @@ void TcpConnection::on_rto(TimeNs now)
     m_cwnd = m_smss; // the loss window
     m_bytes_acked = 0;
     m_dupacks = 0;
+    m_limited_sent = 0;
     m_recovery = Recovery::none;
     m_recover = m_snd_max; // RFC 6582 3.2 step 4: no fast retransmit for these
     m_sacked_count = 0;    // RFC 2018 8: the receiver may have reneged

@@ -357,6 +357,7 @@ void TcpConnection::on_new_ack(const TcpRepr& repr, u32 acked, TimeNs now)
         }
     } else {
         m_dupacks = 0;
+        m_limited_sent = 0;
         if (m_cwnd < m_ssthresh) {
             m_cwnd += data_acked < m_smss ? data_acked : m_smss;
         } else {
@@ -447,9 +448,20 @@ void TcpConnection::on_dupack(TimeNs now)
         return;
     }
     m_dupacks++;
+    if (m_dupacks < 3) {
+        // RFC 3042: the first two dupacks may each send one new segment if
+        // the peer's window allows, so small windows still reach three.
+        SeqNumber window_end = m_snd_una + m_snd_wnd;
+        i32 room = window_end - m_snd_nxt;
+        usize length = unsent() < m_smss ? unsent() : m_smss;
+        if (room > 0 && length > 0 && length <= static_cast<usize>(room))
+            m_limited_sent += static_cast<u32>(send_data(m_snd_nxt, length, now));
+        return;
+    }
     if (m_dupacks != 3 || m_snd_una <= m_recover)
         return;
-    u32 half = flight() / 2;
+    // RFC 5681 3.2 step 2: limited transmit's segments are not in FlightSize.
+    u32 half = (flight() - m_limited_sent) / 2;
     m_ssthresh = half > 2 * m_smss ? half : 2 * m_smss;
     m_recover = m_snd_max;
     m_recovery = Recovery::fast;

@@ -323,10 +323,15 @@ TEST_CASE("NewReno: three dupacks, fast retransmit, partial and full ACKs (RFC 6
     for (auto& segment : flight)
         flight_bytes += static_cast<u32>(segment.payload.size());
     u32 lost = una;
-    // Segment 1 of the flight is lost: the peer repeats its ACK.
+    // Segment 1 of the flight is lost: the peer repeats its ACK. The first
+    // two dupacks each send one new segment (RFC 3042 limited transmit).
+    u32 cwnd_before = f.connection->stats().cwnd;
     f.send(f.seg(TcpFlags::ack, 1001, una));
     f.send(f.seg(TcpFlags::ack, 1001, una));
-    CHECK(f.sent().empty());
+    auto limited = f.sent();
+    REQUIRE(limited.size() == 2);
+    CHECK(limited[0].repr.seq.value() == flight.back().repr.seq.value() + 1000);
+    CHECK(f.connection->stats().cwnd == cwnd_before); // unchanged by them
     f.send(f.seg(TcpFlags::ack, 1001, una));
     auto retransmit = f.sent();
     REQUIRE(!retransmit.empty());
@@ -436,7 +441,7 @@ TEST_CASE("SACK scoreboard: recovery retransmits each hole once, on dupacks (RFC
     };
     dupack(una + 5000);
     dupack(una + 6000);
-    CHECK(f.sent().empty());
+    CHECK(f.sent().size() == 2); // limited transmit
     dupack(una + 7000);
     auto fast = f.sent();
     REQUIRE(!fast.empty());

@@ -9,7 +9,8 @@
 // open and close, half-close, TIME-WAIT for 2*MSL), RFC 5961 (challenge ACKs
 // for RST and SYN, sections 3 and 4; ACK range check, section 5; rate limit,
 // section 7), RFC 6298 (RTO, see rtt.hpp), RFC 5681 + RFC 6582 (slow start,
-// congestion avoidance, fast retransmit and NewReno fast recovery), RFC 7323
+// congestion avoidance, fast retransmit and NewReno fast recovery), RFC 3042
+// (limited transmit), RFC 7323
 // (window scale, timestamps with RTTM, PAWS without the 24-day idle rule),
 // RFC 2018 (SACK-permitted and SACK blocks on receive) and RFC 6675 in part
 // (a scoreboard of received SACK blocks steers which holes fast recovery
@@ -319,6 +320,7 @@ private:
     u32 m_ssthresh = 0;
     u32 m_bytes_acked = 0;
     u32 m_dupacks = 0;
+    u32 m_limited_sent = 0; // RFC 3042 bytes sent on the first two dupacks
     Recovery m_recovery = Recovery::none;
     SeqNumber m_recover;
     // RFC 6675: what the peer holds above SND.UNA, and how far recovery has
