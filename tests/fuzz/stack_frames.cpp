@@ -5,10 +5,13 @@
 // and every frame it sends parses. Input: records of [u8 time step][u16 length,
 // big endian][frame]; a short last record takes the rest of the input. The time
 // step (in 10 ms units) moves the clock before the frame, so ARP retries and
-// reassembly timeouts run too.
+// reassembly timeouts run too. A fiber resolves a name through 10.77.0.1
+// meanwhile, so DNS replies in the input reach the resolver (its first query
+// comes from port 49152, the first ephemeral port).
 #include "test_nic.hpp"
 #include "test_platform.hpp"
 
+#include <gantry/net/stack/dns_resolver.hpp>
 #include <gantry/net/stack/stack.hpp>
 #include <gantry/net/wire/ethernet.hpp>
 #include <gantry/net/wire/ipv4.hpp>
@@ -45,7 +48,18 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size)
     auto created = net::NetStack::create(*tk.kernel, nic, config);
     GANTRY_ASSERT(created.ok());
     net::NetStack* stack = created.value();
+    config.dns_server = config.gateway;
     net::UdpSocket* socket = stack->udp_bind(7).release_value();
+    stack->dns().set_servers(&config.dns_server, 1);
+    bool resolver_done = false;
+    Fiber* resolver = tk.kernel->sched().spawn("resolver", [&] {
+        for (int round = 0; round < 4; ++round)
+            (void)stack->dns().resolve("svc.gantry.test", tk.platform.now() + 5 * ns_per_s);
+        resolver_done = true;
+    });
+    GANTRY_ASSERT(resolver);
+    tk.kernel->sched().detach(resolver);
+    tk.kernel->poll();
     Bytes input(data, size);
     for (usize count = 0; count < frames_max && !input.empty(); ++count) {
         tk.platform.advance(input[0] * 10 * ns_per_ms);
@@ -56,6 +70,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size)
         nic.inject(input.first(length));
         input = input.subspan(length);
         stack->poll(tk.platform.now());
+        tk.kernel->poll();
         check_sent(nic);
     }
     // Echo whatever arrived, then let every timer run out.
@@ -73,6 +88,17 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size)
     }
     tk.platform.advance(60 * ns_per_s);
     stack->poll(tk.platform.now());
+    tk.platform.advance(60 * ns_per_s);
+    stack->poll(tk.platform.now());
+    check_sent(nic);
+    // Let the resolver give up (every attempt has a deadline), then nothing may
+    // still hold a packet buffer.
+    for (int step = 0; step < 64 && !resolver_done; ++step) {
+        tk.platform.advance(ns_per_s);
+        stack->poll(tk.platform.now());
+        tk.kernel->poll();
+    }
+    GANTRY_ASSERT(resolver_done);
     tk.platform.advance(60 * ns_per_s);
     stack->poll(tk.platform.now());
     check_sent(nic);
