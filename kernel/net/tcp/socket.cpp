@@ -239,13 +239,26 @@ bool TcpStack::port_in_use(u16 port) const
     return false;
 }
 
-Result<TcpSocket*, TcpError> TcpStack::new_socket()
+TcpConfig TcpStack::config_for(const TcpSocketOptions& options) const
+{
+    TcpConfig config = m_config.tcp;
+    if (options.send_buffer_bytes > 0)
+        config.send_buffer_bytes = options.send_buffer_bytes;
+    if (options.receive_buffer_bytes > 0)
+        config.receive_buffer_bytes = options.receive_buffer_bytes;
+    config.nagle = options.nagle;
+    config.delayed_ack = options.delayed_ack;
+    config.keepalive = options.keepalive;
+    return config;
+}
+
+Result<TcpSocket*, TcpError> TcpStack::new_socket(const TcpConfig& config)
 {
     for (usize i = 0; i < m_config.sockets_max; i++) {
         TcpSocket* socket = m_sockets[i];
         if (socket->m_owner != TcpSocket::Owner::free)
             continue;
-        auto created = TcpConnection::create(m_kernel.heap(), m_config.tcp, *this, m_secret);
+        auto created = TcpConnection::create(m_kernel.heap(), config, *this, m_secret);
         if (!created.ok())
             return fail(created.error());
         socket->m_tcb = created.value();
@@ -400,20 +413,22 @@ void TcpStack::send_reset(Ipv4Address destination, const TcpRepr& to, usize payl
                  TcpEndpoint{destination, reset->destination_port}, *reset, {});
 }
 
-Result<TcpListener*, TcpError> TcpStack::listen(u16 port, usize backlog)
+Result<TcpListener*, TcpError> TcpStack::listen(u16 port, usize backlog,
+                                               const TcpSocketOptions& options)
 {
     if (port == 0 || find_listener(port))
         return fail(TcpError::address_in_use);
     for (usize i = 0; i < m_config.listeners_max; i++) {
         if (!m_listeners[i]->m_open) {
-            m_listeners[i]->open(port, backlog);
+            m_listeners[i]->open(port, backlog, config_for(options));
             return m_listeners[i];
         }
     }
     return fail(TcpError::no_socket);
 }
 
-Result<TcpSocket*, TcpError> TcpStack::connect(Ipv4Address address, u16 port, TimeNs deadline)
+Result<TcpSocket*, TcpError> TcpStack::connect(Ipv4Address address, u16 port, TimeNs deadline,
+                                               const TcpSocketOptions& options)
 {
     u16 local_port = 0;
     constexpr usize range = 65536 - ephemeral_port_first;
@@ -426,7 +441,7 @@ Result<TcpSocket*, TcpError> TcpStack::connect(Ipv4Address address, u16 port, Ti
     }
     if (local_port == 0)
         return fail(TcpError::address_in_use);
-    TcpSocket* socket = GANTRY_TRY(new_socket());
+    TcpSocket* socket = GANTRY_TRY(new_socket(config_for(options)));
     TimeNs now = m_kernel.now();
     (void)socket->m_tcb->connect(TcpEndpoint{m_address, local_port}, TcpEndpoint{address, port},
                                  now);
@@ -503,9 +518,10 @@ TcpListener::TcpListener(TcpStack& stack, Scheduler& scheduler)
 {
 }
 
-void TcpListener::open(u16 port, usize backlog)
+void TcpListener::open(u16 port, usize backlog, const TcpConfig& config)
 {
     GANTRY_ASSERT(!m_open);
+    m_config = config;
     m_port = port;
     m_backlog = backlog == 0 || backlog > accept_backlog_max ? accept_backlog_max : backlog;
     m_open = true;
@@ -564,8 +580,7 @@ void TcpListener::send_syn_ack(const SynEntry& entry, TimeNs now)
     TcpEndpoint remote{entry.source, entry.syn.source_port};
     u32 ts_value = static_cast<u32>(now / ns_per_ms) +
                    m_stack.m_secret.timestamp_offset(local, remote);
-    TcpRepr repr =
-        TcpConnection::syn_ack_for(m_stack.m_config.tcp, entry.syn, entry.iss, ts_value);
+    TcpRepr repr = TcpConnection::syn_ack_for(m_config, entry.syn, entry.iss, ts_value);
     m_stack.tcp_transmit(local, remote, repr, {});
 }
 
@@ -670,7 +685,7 @@ bool TcpListener::on_ack(Ipv4Address source, const TcpRepr& ack, Bytes payload, 
 bool TcpListener::establish(Ipv4Address source, const TcpRepr& syn, SeqNumber iss,
                             const TcpRepr& ack, Bytes payload, TimeNs now)
 {
-    auto created = m_stack.new_socket();
+    auto created = m_stack.new_socket(m_config);
     if (!created.ok())
         return true; // out of sockets or memory: dropped, the peer retries
     TcpSocket* socket = created.value();

@@ -360,3 +360,36 @@ TEST_CASE("sockets: state changes and periodic statistics are traced", "[tcp][so
     CHECK(client_states == expected);
     CHECK(stats > 0);
 }
+
+TEST_CASE("sockets: per-socket buffer sizes and options", "[tcp][socket]")
+{
+    TwoHosts hosts;
+    TcpSocketOptions options;
+    options.receive_buffer_bytes = 1024 * 1024;
+    options.nagle = Nagle::off;
+    TcpListener* listener = hosts.server->listen(7, 4, options).release_value();
+    u32 server_window = 0;
+    hosts.spawn("server", [&] {
+        TcpSocket* socket = listener->accept().release_value();
+        std::vector<u8> buffer(4096);
+        REQUIRE(socket->read_exact(MutableBytes(buffer).first(2048)).ok());
+        REQUIRE(socket->write(bytes_of("x")).ok());
+        (void)socket->read(MutableBytes(buffer)); // the client's FIN
+        socket->close();
+    });
+    hosts.spawn("client", [&] {
+        TcpSocketOptions small;
+        small.send_buffer_bytes = 2048;
+        TcpSocket* socket = hosts.client->connect(local_ip, 7, deadline_none, small).value();
+        // Only 2048 bytes fit the send buffer: write_some takes what fits.
+        std::vector<u8> data(10000, 1);
+        CHECK(socket->write_some(Bytes(data)).value() == 2048);
+        u8 reply[1];
+        REQUIRE(socket->read_exact(MutableBytes(reply, 1)).ok());
+        server_window = socket->stats().snd_wnd;
+        socket->close();
+    });
+    hosts.run();
+    // The listener's 1 MiB receive buffer shows in the scaled window it offers.
+    CHECK(server_window > 65535);
+}

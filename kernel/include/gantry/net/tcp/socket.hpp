@@ -84,6 +84,16 @@ private:
     TcpState m_traced_state = TcpState::closed; // the last state the trace saw
 };
 
+// Per-socket choices for connect() and listen() (accepted sockets inherit
+// the listener's). A buffer size of 0 takes the stack's default.
+struct TcpSocketOptions {
+    usize send_buffer_bytes = 0;
+    usize receive_buffer_bytes = 0;
+    Nagle nagle = Nagle::on;
+    DelayedAck delayed_ack = DelayedAck::on;
+    Keepalive keepalive = Keepalive::off;
+};
+
 struct TcpStackConfig {
     TcpConfig tcp; // per connection; buffers default smaller than a lone TCB's
     usize sockets_max = 256;
@@ -124,7 +134,7 @@ private:
         bool used = false;
     };
 
-    void open(u16 port, usize backlog);
+    void open(u16 port, usize backlog, const TcpConfig& config);
     void on_syn(Ipv4Address source, const TcpRepr& syn, TimeNs now);
     // true when the segment completed a handshake (or belonged to one).
     bool on_ack(Ipv4Address source, const TcpRepr& repr, Bytes payload, TimeNs now);
@@ -138,6 +148,7 @@ private:
 
     TcpStack& m_stack;
     Event m_acceptable;
+    TcpConfig m_config; // for SYN-ACKs and the accepted connections
     u16 m_port = 0;
     usize m_backlog = 0;
     bool m_open = false;
@@ -170,10 +181,12 @@ public:
     void input(Ipv4Address source, Ipv4Address destination, Bytes segment, TimeNs now);
 
     Result<TcpListener*, TcpError> listen(u16 port,
-                                          usize backlog = TcpListener::accept_backlog_max);
+                                          usize backlog = TcpListener::accept_backlog_max,
+                                          const TcpSocketOptions& options = {});
     // Active open from a fiber; waits for ESTABLISHED until `deadline`.
     Result<TcpSocket*, TcpError> connect(Ipv4Address address, u16 port,
-                                         TimeNs deadline = deadline_none);
+                                         TimeNs deadline = deadline_none,
+                                         const TcpSocketOptions& options = {});
 
     void set_address(Ipv4Address address) { m_address = address; }
     Ipv4Address address() const { return m_address; }
@@ -192,7 +205,8 @@ private:
 
     TcpSocket* find_socket(TcpEndpoint local, TcpEndpoint remote);
     TcpListener* find_listener(u16 port);
-    Result<TcpSocket*, TcpError> new_socket();
+    Result<TcpSocket*, TcpError> new_socket(const TcpConfig& config);
+    TcpConfig config_for(const TcpSocketOptions& options) const;
     void release(TcpSocket* socket);
     void after(TcpSocket* socket, TimeNs now); // settle, then re-arm the timer
     void settle(TcpSocket* socket, TimeNs now); // wake waiters, reclaim if done
