@@ -111,14 +111,11 @@ std::string HostedPlatform::open_nic(const Config& config)
             !error.empty())
             return error;
         m_socket = std::make_unique<SocketNic>();
-        if (auto error = m_socket->open(socket_config, config.mac); !error.empty())
+        // The NIC adds its own descriptors to the idle loop: a stream's
+        // connection comes and goes while the kernel runs.
+        if (auto error = m_socket->open(socket_config, config.mac, m_epoll); !error.empty())
             return error;
         pcap = &m_socket->pcap();
-        epoll_event event{};
-        event.events = EPOLLIN;
-        event.data.fd = m_socket->fd();
-        if (epoll_ctl(m_epoll, EPOLL_CTL_ADD, m_socket->fd(), &event) != 0)
-            return errno_text("cannot watch the NIC's socket");
     } else if (config.net_kind == "user") {
         std::vector<HostForward> forwards;
         for (const std::string& text : config.hostfwd) {

@@ -15,7 +15,7 @@ if(TARGET echo)
     add_test(NAME "net options: missing tap device says how to create it"
              COMMAND /bin/sh -c "$<TARGET_FILE:echo> --net tap,ifname=gt-missing0 --ip 10.77.9.2/24 2> err.txt; test $? -eq 2 && grep -q 'ip tuntap add dev gt-missing0 mode tap user' err.txt")
     add_test(NAME "net options: bad values are usage errors"
-             COMMAND /bin/sh -c "e=$<TARGET_FILE:echo>; $e --ip 10.0.0.300/24 2>/dev/null; a=$?; $e --net tap 2>/dev/null; b=$?; $e --mac 01:00:00:00:00:01 2>/dev/null; c=$?; $e --net socket,listen=:1234 2>/dev/null; d=$?; test $a -eq 2 && test $b -eq 2 && test $c -eq 2 && test $d -eq 2")
+             COMMAND /bin/sh -c "e=$<TARGET_FILE:echo>; $e --ip 10.0.0.300/24 2>/dev/null; a=$?; $e --net tap 2>/dev/null; b=$?; $e --mac 01:00:00:00:00:01 2>/dev/null; c=$?; $e --net socket,listen=:1234,mcast=239.0.0.1:5 2>/dev/null; d=$?; test $a -eq 2 && test $b -eq 2 && test $c -eq 2 && test $d -eq 2")
     add_test(NAME "net options: echo without a NIC exits 1 with a message"
              COMMAND /bin/sh -c "$<TARGET_FILE:echo> 2>&1 | grep -q 'no network interface'; test $? -eq 0")
     set_tests_properties("net options: missing tap device says how to create it"
