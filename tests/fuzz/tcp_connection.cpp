@@ -114,7 +114,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size)
     if (size == 0)
         return 0;
     Input in{data, size};
-    TestKernel tk;
+    // A small kernel: booting 16 MiB per input would dominate the run time.
+    TestKernel tk(KernelConfig{}, 2 * 1024 * 1024);
     u8 key[TcpSecret::key_bytes] = {};
     TcpSecret secret(Bytes(key, sizeof(key)));
     NullOutput output;
