@@ -214,3 +214,15 @@ TEST_CASE("bulk transfer with heavy loss still completes", "[tcp][bulk]")
     CHECK(transfer.bytes_received == 256 * 1024);
     CHECK(transfer.finished_at > 0);
 }
+
+TEST_CASE("the same seed gives the same transfer (determinism)", "[tcp][bulk]")
+{
+    Faults faults{0.05, 0.02, 0.05};
+    Transfer a = run_transfer(99, faults, 256 * 1024, bulk_config());
+    Transfer b = run_transfer(99, faults, 256 * 1024, bulk_config());
+    CHECK(a.finished_at == b.finished_at);
+    CHECK(a.sender.retransmits == b.sender.retransmits);
+    CHECK(a.sender.segments_out == b.sender.segments_out);
+    CHECK(a.receiver.segments_out == b.receiver.segments_out);
+    CHECK(a.sender.srtt_ns == b.sender.srtt_ns);
+}

@@ -342,3 +342,94 @@ TEST_CASE("ISNs differ per 4-tuple and advance with the clock (RFC 6528)", "[tcp
     u8 key[TcpSecret::key_bytes] = {};
     CHECK(TcpSecret(Bytes(key, sizeof(key))).isn(local_ep, remote_ep, 0) != a);
 }
+
+TEST_CASE("SYN-RECEIVED: the handshake's ACK with FIN -> CLOSE-WAIT", "[tcp][state]")
+{
+    TcpFixture f;
+    REQUIRE(f.connection->listen(local_ep).ok());
+    f.send(f.seg(TcpFlags::syn, 1000));
+    u32 iss = f.sent_one().repr.seq.value();
+    f.send_text(f.seg(TcpFlags::ack | TcpFlags::fin, 1001, iss + 1), "hi");
+    CHECK(f.connection->state() == TcpState::close_wait);
+    CHECK(f.sent_one().repr.ack == SeqNumber(1004));
+    CHECK(f.recv_app() == "hi");
+}
+
+TEST_CASE("SYN-RECEIVED: RST -> CLOSED", "[tcp][state]")
+{
+    TcpFixture f;
+    REQUIRE(f.connection->listen(local_ep).ok());
+    f.send(f.seg(TcpFlags::syn, 1000));
+    f.sent();
+    f.send(f.seg(TcpFlags::rst, 1001));
+    CHECK(f.connection->state() == TcpState::closed);
+    CHECK(f.connection->error() == TcpError::reset);
+}
+
+TEST_CASE("SYN-RECEIVED: close waits for ESTABLISHED, then FIN-WAIT-1", "[tcp][state]")
+{
+    TcpFixture f;
+    REQUIRE(f.connection->listen(local_ep).ok());
+    f.send(f.seg(TcpFlags::syn, 1000));
+    u32 iss = f.sent_one().repr.seq.value();
+    REQUIRE(f.connection->shutdown_write(f.now).ok());
+    CHECK(f.connection->state() == TcpState::syn_received);
+    CHECK(f.sent().empty());
+    f.send(f.seg(TcpFlags::ack, 1001, iss + 1));
+    CHECK(f.connection->state() == TcpState::fin_wait_1);
+    SentSegment fin = f.sent_one();
+    CHECK(fin.repr.has(TcpFlags::fin));
+    CHECK(fin.repr.seq == SeqNumber(iss + 1));
+}
+
+TEST_CASE("CLOSE-WAIT: a retransmitted FIN is ACKed again", "[tcp][state]")
+{
+    TcpFixture f;
+    u32 iss = f.establish_passive();
+    f.send(f.seg(TcpFlags::ack | TcpFlags::fin, 1001, iss + 1));
+    f.sent();
+    f.send(f.seg(TcpFlags::ack | TcpFlags::fin, 1001, iss + 1));
+    CHECK(f.sent_one().repr.ack == SeqNumber(1002));
+    CHECK(f.connection->state() == TcpState::close_wait);
+}
+
+TEST_CASE("LAST-ACK: our FIN is retransmitted until acknowledged", "[tcp][state][rto]")
+{
+    TcpFixture f;
+    u32 iss = f.establish_passive();
+    f.send(f.seg(TcpFlags::ack | TcpFlags::fin, 1001, iss + 1));
+    f.sent();
+    REQUIRE(f.connection->shutdown_write(f.now).ok());
+    CHECK(f.connection->state() == TcpState::last_ack);
+    f.sent();
+    f.fire();
+    SentSegment again = f.sent_one();
+    CHECK(again.repr.has(TcpFlags::fin));
+    CHECK(again.repr.seq == SeqNumber(iss + 1));
+    f.send(f.seg(TcpFlags::ack, 1002, iss + 2));
+    CHECK(f.connection->state() == TcpState::closed);
+}
+
+TEST_CASE("TIME-WAIT: an exact RST closes at once", "[tcp][state]")
+{
+    TcpFixture f;
+    u32 iss = f.establish_passive();
+    REQUIRE(f.connection->shutdown_write(f.now).ok());
+    f.send(f.seg(TcpFlags::ack | TcpFlags::fin, 1001, iss + 2));
+    REQUIRE(f.connection->state() == TcpState::time_wait);
+    f.send(f.seg(TcpFlags::rst, 1002));
+    CHECK(f.connection->state() == TcpState::closed);
+    CHECK(!f.connection->error());
+}
+
+TEST_CASE("data with FIN in one segment, data after FIN ignored", "[tcp][state]")
+{
+    TcpFixture f;
+    u32 iss = f.establish_passive();
+    f.send_text(f.seg(TcpFlags::ack | TcpFlags::fin, 1001, iss + 1), "last");
+    CHECK(f.connection->state() == TcpState::close_wait);
+    f.sent();
+    f.send_text(f.seg(TcpFlags::ack, 1006, iss + 1), "more"); // beyond the FIN
+    CHECK(f.recv_app() == "last");
+    CHECK(f.connection->at_eof());
+}
