@@ -207,6 +207,7 @@ void Scheduler::reap(Fiber* fiber)
     *link = fiber->m_all_next;
     if (fiber->m_closure)
         fiber->m_destroy(m_heap, fiber->m_closure); // never ran to completion
+    arch::release_stack(fiber->m_stack, page_size << fiber->m_stack_order);
     m_pages.free_pages(fiber->m_stack, fiber->m_stack_order);
     m_timers.unreserve(1);
     m_heap.destroy(fiber);

@@ -4,6 +4,13 @@
 
 #include <boost/context/detail/fcontext.hpp>
 
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>
+#define GANTRY_UNPOISON(base, size) __asan_unpoison_memory_region(base, size)
+#else
+#define GANTRY_UNPOISON(base, size) ((void)(base), (void)(size))
+#endif
+
 namespace gantry::arch {
 
 namespace fc = boost::context::detail;
@@ -21,6 +28,8 @@ static_assert(alignof(fc::transfer_t) == alignof(ContextTransfer));
 
 ContextHandle make_context(void* stack_base, usize stack_size, ContextEntry entry)
 {
+    // A recycled stack may still carry the poisoned redzones of dead frames.
+    GANTRY_UNPOISON(stack_base, stack_size);
     // fcontext wants the top of the stack (stacks grow down on x86_64).
     void* top = static_cast<u8*>(stack_base) + stack_size;
     return fc::make_fcontext(top, stack_size, reinterpret_cast<void (*)(fc::transfer_t)>(entry));
@@ -30,6 +39,11 @@ ContextTransfer jump_context(ContextHandle to, void* data)
 {
     fc::transfer_t transfer = fc::jump_fcontext(to, data);
     return ContextTransfer{transfer.fctx, transfer.data};
+}
+
+void release_stack(void* stack_base, usize stack_size)
+{
+    GANTRY_UNPOISON(stack_base, stack_size);
 }
 
 } // namespace gantry::arch

@@ -24,4 +24,9 @@ ContextHandle make_context(void* stack_base, usize stack_size, ContextEntry entr
 // switches back to the caller.
 ContextTransfer jump_context(ContextHandle to, void* data);
 
+// The memory of a finished fiber's stack is about to be reused for something
+// else. Targets with AddressSanitizer forget the dead frames' redzones here, so
+// a heap object placed there later is not reported as a stack overflow.
+void release_stack(void* stack_base, usize stack_size);
+
 } // namespace gantry::arch
