@@ -86,6 +86,10 @@ void NetStack::receive_l4(L4Input& input, TimeNs now)
         return receive_icmp(input, now);
     case IpProtocol::udp:
         return receive_udp(input, now);
+    case IpProtocol::tcp:
+        if (m_tcp) // TCP checks and copies what it keeps; the buffer stays ours
+            return m_tcp->input(input.ip.source, input.ip.destination, input.payload, now);
+        [[fallthrough]];
     default:
         // RFC 1122 3.2.2.1: a host SHOULD say "protocol unreachable".
         send_icmp_error(input, 3, 2, now);

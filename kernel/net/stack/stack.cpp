@@ -165,6 +165,8 @@ bool NetStack::start_dhcp()
 
 NetStack::~NetStack()
 {
+    if (m_tcp)
+        TcpStack::destroy(m_kernel, m_tcp);
     // The client's fiber has been abandoned with the scheduler by now.
     m_kernel.heap().destroy(m_dhcp);
     m_kernel.heap().destroy(m_dns);
@@ -186,12 +188,29 @@ void NetStack::set_address(Ipv4Cidr address, Ipv4Address gateway)
     GANTRY_ASSERT(address.prefix_len <= Ipv4Cidr::prefix_len_max);
     m_address = address;
     m_gateway = gateway;
+    if (m_tcp)
+        m_tcp->set_address(address.address);
     if (address.address.is_unspecified())
         return;
     // RFC 5227 section 3, ARP Announcement: a request whose sender and target IP
     // are both ours, so neighbours with a stale entry for it update their caches.
     send_arp(static_cast<u16>(ArpOperation::request), MacAddress{}, address.address,
              MacAddress::broadcast());
+}
+
+TcpStack* NetStack::tcp()
+{
+    if (!m_tcp) {
+        auto created = TcpStack::create(m_kernel, *this, m_address.address);
+        if (created.ok())
+            m_tcp = created.value();
+    }
+    return m_tcp;
+}
+
+bool NetStack::tcp_send_ip(Ipv4Address, Ipv4Address destination, Bytes segment)
+{
+    return send_ipv4(destination, IpProtocol::tcp, segment, Bytes{}, m_kernel.now()).ok();
 }
 
 TimeNs NetStack::poll(TimeNs now)

@@ -13,6 +13,7 @@
 #include <gantry/net/stack/arp_cache.hpp>
 #include <gantry/net/stack/counters.hpp>
 #include <gantry/net/stack/reassembly.hpp>
+#include <gantry/net/tcp/socket.hpp>
 #include <gantry/net/wire/ipv4.hpp>
 #include <gantry/result.hpp>
 #include <gantry/sched.hpp>
@@ -112,7 +113,7 @@ private:
     bool m_closed = true;
 };
 
-class NetStack {
+class NetStack final : public TcpIpOutput {
 public:
     static constexpr usize rx_batch_max = 64;
     static constexpr usize sockets_max = 16;
@@ -146,6 +147,13 @@ public:
     Ipv4Cidr address() const { return m_address; }
     Ipv4Address gateway() const { return m_gateway; }
     MacAddress mac() const { return m_mac; }
+
+    // TCP (kernel/net/tcp): created on first use, so a node without TCP spends
+    // no memory or entropy on it; until then TCP segments get "protocol
+    // unreachable". nullptr when the heap is exhausted.
+    TcpStack* tcp();
+    // TcpIpOutput: TCP's segments leave through send_ipv4.
+    bool tcp_send_ip(Ipv4Address source, Ipv4Address destination, Bytes segment) override;
 
     // port 0 picks a free ephemeral port.
     Result<UdpSocket*, UdpError> udp_bind(u16 port);
@@ -254,6 +262,7 @@ private:
     usize m_pending_head = 0;
     usize m_pending_count = 0;
     UdpSocket* m_sockets[sockets_max] = {};
+    TcpStack* m_tcp = nullptr;
     u16 m_next_ephemeral = ephemeral_port_first;
     u16 m_next_ident = 0;
     PingWait* m_ping_waits[ping_waits_max] = {};
