@@ -33,10 +33,10 @@ gantry_trace_check("export sample is valid JSON"
     "$GANTRY trace export --chrome sample.trace sample.json && /usr/bin/python3 -m json.tool sample.json > /dev/null && grep -q '\"ph\":\"C\"' sample.json && grep -q '\"thread_name\"' sample.json"
     trace_sample)
 gantry_trace_check("not a trace gives exit 2 and a message"
-    "printf 'hello world' > not_a_trace; $GANTRY trace dump not_a_trace 2> err.txt; test $? -eq 2 && grep -q 'not_a_trace:0: not a Gantry trace' err.txt && grep -q '^hint:' err.txt"
+    "printf 'hello world' > not_a_trace; $GANTRY trace dump not_a_trace 2> err1.txt; test $? -eq 2 && grep -q 'not_a_trace:0: not a Gantry trace' err1.txt && grep -q '^hint:' err1.txt"
     "")
 gantry_trace_check("truncated trace gives exit 2 at the record's offset"
-    "head -c 100 sample.trace > cut.trace; $GANTRY trace dump cut.trace > /dev/null 2> err.txt; test $? -eq 2 && grep -q 'cut.trace:[0-9]*: record truncated' err.txt"
+    "head -c 100 sample.trace > cut.trace; $GANTRY trace dump cut.trace > /dev/null 2> err2.txt; test $? -eq 2 && grep -q 'cut.trace:[0-9]*: record truncated' err2.txt"
     trace_sample)
 gantry_trace_check("failed export leaves no output file"
     "head -c 100 sample.trace > cut2.trace; rm -f cut.json; $GANTRY trace export --chrome cut2.trace cut.json 2> /dev/null; test $? -eq 2 && test ! -e cut.json"
