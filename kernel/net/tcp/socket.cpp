@@ -145,8 +145,10 @@ Result<TcpStack*, TcpError> TcpStack::create(Kernel& kernel, TcpIpOutput& ip,
     stack->m_sockets = static_cast<TcpSocket**>(heap.alloc(sizeof(void*) * config.sockets_max));
     stack->m_listeners =
         static_cast<TcpListener**>(heap.alloc(sizeof(void*) * config.listeners_max));
-    bool ok = stack->m_scratch && stack->m_sockets && stack->m_listeners &&
-              kernel.timers().reserve(1);
+    bool ok = stack->m_scratch && stack->m_sockets && stack->m_listeners;
+    if (ok && kernel.timers().reserve(1))
+        stack->m_timer_reserved = true;
+    ok = ok && stack->m_timer_reserved;
     for (usize i = 0; ok && i < config.sockets_max; i++) {
         stack->m_sockets[i] = heap.create<TcpSocket>(*stack, kernel.sched());
         ok = stack->m_sockets[i] != nullptr;
@@ -188,9 +190,8 @@ void TcpStack::destroy(Kernel& kernel, TcpStack* stack)
     if (stack->m_listeners)
         for (usize i = 0; i < stack->m_config.listeners_max; i++)
             heap.destroy(stack->m_listeners[i]);
-    if (stack->m_timer.armed() || stack->m_scratch)
-        kernel.timers().cancel(stack->m_timer);
-    if (stack->m_scratch && stack->m_sockets && stack->m_listeners)
+    kernel.timers().cancel(stack->m_timer);
+    if (stack->m_timer_reserved)
         kernel.timers().unreserve(1);
     heap.free(stack->m_scratch);
     heap.free(stack->m_sockets);

@@ -225,6 +225,7 @@ private:
     TcpStackConfig m_config;
     TcpSecret m_secret;
     Timer m_timer;
+    bool m_timer_reserved = false; // its slot in the TimerQueue, so arming cannot fail
     TcpSocket** m_sockets = nullptr;   // config.sockets_max slots
     TcpListener** m_listeners = nullptr;
     u8* m_scratch = nullptr;           // one segment, header + MSS
