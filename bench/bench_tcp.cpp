@@ -8,9 +8,12 @@
 
 #include <benchmark/benchmark.h>
 
+#include "test_nic.hpp"
 #include "test_platform.hpp"
 
+#include <gantry/net/stack/stack.hpp>
 #include <gantry/net/tcp/connection.hpp>
+#include <gantry/net/tcp/socket.hpp>
 
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -158,6 +161,73 @@ void BM_TcpBulkInMemory(benchmark::State& state)
 }
 BENCHMARK(BM_TcpBulkInMemory)->Arg(1460)->Arg(8960)->Arg(65483)->Unit(benchmark::kMillisecond)
     ->UseRealTime()->Iterations(1);
+
+// The whole stack: two NetStacks in one kernel, Ethernet frames handed NIC to
+// NIC, a writer fiber and a reader fiber on TcpSockets. Adds Ethernet, ARP,
+// IPv4, the packet pool, the socket layer and fiber switches to the above.
+void BM_TcpBulkTwoStacks(benchmark::State& state)
+{
+    constexpr u64 bytes = 64ull * 1024 * 1024;
+    u64 moved = 0;
+    u64 frames = 0;
+    for (auto _ : state) {
+        TestKernel tk(KernelConfig{}, 64 * 1024 * 1024);
+        Kernel& kernel = *tk.kernel;
+        TestNic nic_a(MacAddress{{0x02, 0, 0, 0, 0, 1}});
+        TestNic nic_b(MacAddress{{0x02, 0, 0, 0, 0, 2}});
+        NetConfig config_a;
+        config_a.address = Ipv4Cidr{Ipv4Address::from_u32(0x0a000001), 24};
+        NetConfig config_b = config_a;
+        config_b.address.address = Ipv4Address::from_u32(0x0a000002);
+        NetStack* a = NetStack::create(kernel, nic_a, config_a).release_value();
+        NetStack* b = NetStack::create(kernel, nic_b, config_b).release_value();
+        TcpListener* listener = b->tcp()->listen(5001).release_value();
+        u64 received = 0;
+        Fiber* reader = kernel.sched().spawn("reader", [&] {
+            TcpSocket* socket = listener->accept().release_value();
+            std::vector<u8> buffer(256 * 1024);
+            for (;;) {
+                auto got = socket->read(MutableBytes(buffer));
+                if (!got.ok() || got.value() == 0)
+                    break;
+                received += got.value();
+            }
+            socket->close();
+        });
+        Fiber* writer = kernel.sched().spawn("writer", [&] {
+            TcpSocket* socket = a->tcp()->connect(config_b.address.address, 5001).release_value();
+            std::vector<u8> chunk(256 * 1024, 0x5a);
+            for (u64 sent = 0; sent < bytes; sent += chunk.size())
+                (void)socket->write(Bytes(chunk));
+            socket->close();
+        });
+        kernel.sched().detach(reader);
+        kernel.sched().detach(writer);
+        for (u64 step = 0; received < bytes && step < (1ull << 26); step++) {
+            for (auto& frame : nic_a.take_sent()) {
+                nic_b.inject(std::move(frame));
+                frames++;
+            }
+            for (auto& frame : nic_b.take_sent()) {
+                nic_a.inject(std::move(frame));
+                frames++;
+            }
+            a->poll(tk.platform.now());
+            b->poll(tk.platform.now());
+            kernel.poll();
+            tk.platform.advance(1000);
+        }
+        moved += received;
+        NetStack::destroy(kernel, a);
+        NetStack::destroy(kernel, b);
+    }
+    state.SetBytesProcessed(static_cast<i64>(moved));
+    state.counters["Gbit/s"] = benchmark::Counter(static_cast<double>(moved) * 8 / 1e9,
+                                                  benchmark::Counter::kIsRate);
+    state.counters["s/frame"] = benchmark::Counter(
+        static_cast<double>(frames), benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
+}
+BENCHMARK(BM_TcpBulkTwoStacks)->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(1);
 
 // The peer: Linux TCP over 127.0.0.1, a writer thread and this thread reading.
 void BM_LinuxLoopbackTcpBulk(benchmark::State& state)
