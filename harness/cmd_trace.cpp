@@ -63,6 +63,24 @@ std::string quoted(std::string_view text)
 
 std::string num(u64 value) { return std::to_string(value); }
 
+std::string ipv4_text(u32 address)
+{
+    return num(address >> 24) + "." + num((address >> 16) & 0xff) + "." +
+           num((address >> 8) & 0xff) + "." + num(address & 0xff);
+}
+
+std::string describe_tcp(TraceKind kind, const TraceTcpConnection& c)
+{
+    std::string text = ipv4_text(c.local) + ":" + num(c.local_port) + " " +
+                       ipv4_text(c.remote) + ":" + num(c.remote_port);
+    if (kind == TraceKind::tcp_state)
+        return text + " state=" + num(c.old_state) + "->" + num(c.state);
+    return text + " state=" + num(c.state) + " srtt=" + format_time(c.srtt_ns) +
+           " rto=" + format_time(c.rto_ns) + " cwnd=" + num(c.cwnd) +
+           " ssthresh=" + num(c.ssthresh) + " retransmits=" + num(c.retransmits) +
+           " bytes_in=" + num(c.bytes_in) + " bytes_out=" + num(c.bytes_out);
+}
+
 std::string describe_fields(TraceKind kind, const TraceFields& f)
 {
     switch (kind) {
@@ -105,6 +123,9 @@ std::string describe_fields(TraceKind kind, const TraceFields& f)
         return "link=" + num(f.link.link) + " from=" + num(f.link.from) +
                " to=" + num(f.link.to) + " length=" + num(f.link.length) +
                " fate=" + num(f.link.fate) + " sent=" + format_time(f.link.sent);
+    case TraceKind::tcp_state:
+    case TraceKind::tcp_stats:
+        return describe_tcp(kind, f.tcp);
     }
     return {};
 }

@@ -41,6 +41,7 @@ struct Command {
 int cmd_trace(Args args);
 int cmd_check_scenario(Args args);
 int cmd_sim(Args args);
+int cmd_shrink(Args args);
 
 bool is_help(std::string_view arg);
 

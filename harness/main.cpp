@@ -13,6 +13,7 @@ namespace {
 constexpr Command commands[] = {
     {"trace", "inspect trace files: dump, stats, export --chrome", cmd_trace},
     {"sim", "run a scenario in the simulator (one seed or a sweep)", cmd_sim},
+    {"shrink", "minimise a failing seed's fault schedule", cmd_shrink},
     {"check-scenario", "validate scenario files without running them", cmd_check_scenario},
 };
 

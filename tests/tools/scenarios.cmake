@@ -57,3 +57,18 @@ test -s $d/alpha-sw.pcap && test -s $d/beta-sw.pcap && test -s $d/gamma-uplink.p
 test $(head -c 4 $d/alpha-sw.pcap | od -An -tx1 | tr -d ' ') = 4d3cb2a1 && \
 $<TARGET_FILE:gantry> trace dump $d/trace.gtrace | grep -q 'link_frame link=2 from=0 to=2'; \
 r=$?; rm -rf $d; exit $r")
+
+# gantry shrink keeps the one fault that matters out of seven, shortens the
+# run, and the scenario it writes still fails the same way.
+add_test(NAME "gantry shrink: keeps only the fault that causes the failure"
+         COMMAND sh -c "d=$(mktemp -d) && $<TARGET_FILE:gantry> shrink \
+tests/scenarios/crash-without-restart.yaml --seed 1 --out $d/s.yaml > $d/log.txt; s=$?; \
+cat $d/log.txt $d/s.yaml; test $s -eq 0 && grep -q '1 of 7 faults left' $d/log.txt && \
+test $(grep -c 'crash: beta' $d/s.yaml) -eq 1 && test $(grep -c '  - at:' $d/s.yaml) -eq 1 && \
+$<TARGET_FILE:gantry> sim $d/s.yaml --seed 1 > $d/run.txt; r=$?; cat $d/run.txt; \
+test $r -eq 1 && grep -q 'node beta did not exit' $d/run.txt; x=$?; rm -rf $d; exit $x"
+         WORKING_DIRECTORY ${PROJECT_SOURCE_DIR})
+add_test(NAME "gantry shrink: a passing seed has nothing to shrink (exit 1)"
+         COMMAND sh -c "$<TARGET_FILE:gantry> shrink scenarios/quickstart.yaml --seed 1 \
+--out /dev/null; test $? -eq 1"
+         WORKING_DIRECTORY ${PROJECT_SOURCE_DIR})

@@ -1,0 +1,191 @@
+// `gantry shrink SCENARIO.yaml --seed N`: minimises a failing run's fault
+// schedule. It removes faults (one at a time, keeping every removal after
+// which the seed still fails), then shortens the run, and writes what is left
+// as a standalone scenario that still fails the same way.
+#include "command.hpp"
+#include "runner.hpp"
+
+#include <yaml-cpp/yaml.h>
+
+#include <charconv>
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+#include <vector>
+
+namespace gantry::harness {
+
+namespace {
+
+const char* shrink_usage = R"(usage: gantry shrink SCENARIO.yaml --seed N [--out FILE]
+
+Finds a smaller fault schedule that still makes seed N fail: drops every fault
+it can do without, then shortens 'duration'. Writes the result as a standalone
+scenario (default: SCENARIO.shrunk.yaml) and prints what it removed.
+exit status: 0 a smaller failing scenario was written, 1 the seed does not
+fail to begin with, 2 bad input
+)";
+
+struct ShrinkInput {
+    std::string path;
+    std::string out_path;
+    u64 seed = 0;
+    bool have_seed = false;
+};
+
+ShrinkInput parse_args(Args args)
+{
+    ShrinkInput input;
+    for (usize i = 0; i < args.size(); ++i) {
+        std::string_view arg = args[i];
+        if ((arg == "--seed" || arg == "--out") && i + 1 >= args.size())
+            throw CommandError(std::string(arg) + " needs a value", "see gantry shrink --help");
+        if (arg == "--seed") {
+            std::string_view text = args[++i];
+            auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), input.seed);
+            if (error != std::errc() || end != text.data() + text.size())
+                throw CommandError("--seed: '" + std::string(text) + "' is not a number");
+            input.have_seed = true;
+        } else if (arg == "--out") {
+            input.out_path = args[++i];
+        } else if (arg.starts_with("-")) {
+            throw CommandError("unknown option '" + std::string(arg) + "'",
+                               "see gantry shrink --help");
+        } else if (input.path.empty()) {
+            input.path = arg;
+        } else {
+            throw CommandError("only one scenario file", "usage: gantry shrink FILE --seed N");
+        }
+    }
+    if (input.path.empty() || !input.have_seed)
+        throw CommandError("a scenario file and --seed are required",
+                           "usage: gantry shrink FILE --seed N");
+    if (input.out_path.empty()) {
+        std::string base = input.path;
+        if (base.size() > 5 && base.ends_with(".yaml"))
+            base.resize(base.size() - 5);
+        input.out_path = base + ".shrunk.yaml";
+    }
+    return input;
+}
+
+std::string emit(const YAML::Node& root)
+{
+    YAML::Emitter out;
+    out << root;
+    return std::string(out.c_str()) + "\n";
+}
+
+// Which checks failed (by position; -1 = "no node may fail"): a candidate only
+// counts if it fails the same way, not merely somehow.
+using FailureSignature = std::vector<long>;
+
+FailureSignature failures_of(const std::string& text, const std::string& name, u64 seed,
+                             TimeNs& end_time)
+{
+    Scenario scenario = load_scenario_text(text, name);
+    RunOptions options;
+    options.seed = seed;
+    RunOutcome outcome = run_scenario(scenario, options);
+    end_time = outcome.end_time;
+    FailureSignature signature;
+    for (const CheckOutcome& check : outcome.checks)
+        if (!check.passed)
+            signature.push_back(check.check ? check.check - scenario.checks.data() : -1);
+    return signature;
+}
+
+// "at: 11ms, crash: beta": one line per removed fault in the report.
+std::string describe_fault(const YAML::Node& fault)
+{
+    if (!fault.IsMap())
+        return "?";
+    std::string text;
+    for (auto it = fault.begin(); it != fault.end(); ++it) {
+        YAML::Emitter value;
+        value << YAML::Flow << it->second;
+        text += (text.empty() ? "" : ", ") + it->first.as<std::string>() + ": " + value.c_str();
+    }
+    return text;
+}
+
+// Drops faults one at a time, keeping each removal that preserves the failure.
+void shrink_faults(YAML::Node& root, const std::string& name, u64 seed,
+                   const FailureSignature& target)
+{
+    if (!root["faults"] || !root["faults"].IsSequence())
+        return;
+    for (usize i = root["faults"].size(); i-- > 0;) {
+        YAML::Node candidate = YAML::Clone(root);
+        YAML::Node removed = candidate["faults"][i];
+        candidate["faults"].remove(i);
+        TimeNs end_time = 0;
+        if (failures_of(emit(candidate), name, seed, end_time) == target) {
+            std::printf("  removed fault %zu: %s\n", i + 1, describe_fault(removed).c_str());
+            root = candidate;
+        }
+    }
+}
+
+// Shortens the run to just past the failure, if the failure survives that.
+void shrink_duration(YAML::Node& root, const std::string& name, u64 seed,
+                     const FailureSignature& target, TimeNs end_time)
+{
+    TimeNs shorter = end_time + ns_per_ms;
+    YAML::Node candidate = YAML::Clone(root);
+    candidate["duration"] = std::to_string(shorter) + "ns";
+    TimeNs ignored = 0;
+    if (failures_of(emit(candidate), name, seed, ignored) == target) {
+        std::printf("  shortened the run to %llu ns\n", static_cast<unsigned long long>(shorter));
+        root = candidate;
+    }
+}
+
+} // namespace
+
+int cmd_shrink(Args args)
+{
+    if (!args.empty() && is_help(args[0])) {
+        std::fputs(shrink_usage, stdout);
+        return exit_ok;
+    }
+    ShrinkInput input = parse_args(args);
+    std::ifstream in(input.path, std::ios::binary);
+    if (!in)
+        throw CommandError("cannot read " + input.path, "check the path");
+    std::stringstream text;
+    text << in.rdbuf();
+    try {
+        TimeNs end_time = 0;
+        FailureSignature target = failures_of(text.str(), input.path, input.seed, end_time);
+        if (target.empty()) {
+            std::printf("seed %llu passes: nothing to shrink\n",
+                        static_cast<unsigned long long>(input.seed));
+            return exit_check_failed;
+        }
+        YAML::Node root = YAML::Load(text.str());
+        usize faults_before = root["faults"] ? root["faults"].size() : 0;
+        std::printf("shrinking %s, seed %llu (%zu faults):\n", input.path.c_str(),
+                    static_cast<unsigned long long>(input.seed), faults_before);
+        shrink_faults(root, input.path, input.seed, target);
+        TimeNs failing_end = 0;
+        failures_of(emit(root), input.path, input.seed, failing_end);
+        shrink_duration(root, input.path, input.seed, target, failing_end);
+        root["name"] = root["name"].as<std::string>() + "-shrunk";
+        std::ofstream out(input.out_path);
+        out << "# Shrunk by: gantry shrink " << input.path << " --seed " << input.seed << "\n"
+            << "# Reproduce: gantry sim " << input.out_path << " --seed " << input.seed << "\n"
+            << emit(root);
+        if (!out)
+            throw CommandError("cannot write " + input.out_path);
+        usize faults_after = root["faults"] ? root["faults"].size() : 0;
+        std::printf("%zu of %zu faults left; wrote %s\n", faults_after, faults_before,
+                    input.out_path.c_str());
+    } catch (const ScenarioError& error) {
+        std::fprintf(stderr, "%s\n", error.what());
+        return exit_bad_input;
+    }
+    return exit_ok;
+}
+
+} // namespace gantry::harness
