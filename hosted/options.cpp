@@ -1,4 +1,5 @@
 #include <gantry/hosted/options.hpp>
+#include <gantry/text.hpp>
 
 #include "net/fault_nic.hpp"
 #include "net/socket_nic.hpp"
@@ -21,24 +22,6 @@ constexpr OptionSpec option_specs[] = {
     {"--net", true}, {"--ip", true}, {"--gw", true}, {"--mac", true}, {"--pcap", true},
     {"--net-faults", true}, {"--dns", true}, {"--dhcp", false}, {"--help", false}, {"-h", false}, {"--version", false},
 };
-
-// Levenshtein distance, for "did you mean" on a mistyped option.
-usize edit_distance(std::string_view a, std::string_view b)
-{
-    std::vector<usize> row(b.size() + 1);
-    for (usize j = 0; j <= b.size(); ++j)
-        row[j] = j;
-    for (usize i = 1; i <= a.size(); ++i) {
-        usize diagonal = row[0];
-        row[0] = i;
-        for (usize j = 1; j <= b.size(); ++j) {
-            usize above = row[j];
-            row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] != b[j - 1])});
-            diagonal = above;
-        }
-    }
-    return row[b.size()];
-}
 
 std::string suggestion(std::string_view unknown)
 {

@@ -3,6 +3,8 @@
 // keys get a "did you mean". Nothing here crashes on hostile input (fuzzed).
 #include "scenario.hpp"
 
+#include <gantry/text.hpp>
+
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -42,23 +44,6 @@ const LinkSpec* Scenario::find_link(std::string_view name) const
 }
 
 namespace {
-
-usize edit_distance(std::string_view a, std::string_view b)
-{
-    std::vector<usize> row(b.size() + 1);
-    for (usize j = 0; j <= b.size(); ++j)
-        row[j] = j;
-    for (usize i = 1; i <= a.size(); ++i) {
-        usize diagonal = row[0];
-        row[0] = i;
-        for (usize j = 1; j <= b.size(); ++j) {
-            usize above = row[j];
-            row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] != b[j - 1])});
-            diagonal = above;
-        }
-    }
-    return row[b.size()];
-}
 
 std::string closest(std::string_view word, const std::vector<std::string>& candidates)
 {

@@ -42,3 +42,18 @@ TEST_CASE("format: mismatched placeholders stay visible and never overrun")
     CHECK(small.view() == "1234");
     CHECK(small.truncated());
 }
+
+#include <gantry/text.hpp>
+
+TEST_CASE("text: edit distance for did-you-mean")
+{
+    CHECK(edit_distance("", "") == 0);
+    CHECK(edit_distance("memory", "memory") == 0);
+    CHECK(edit_distance("memroy", "memory") == 2);
+    CHECK(edit_distance("--trcae", "--trace") == 2);
+    CHECK(edit_distance("kitten", "sitting") == 3);
+    CHECK(edit_distance("", "abc") == 3);
+    // Longer words are compared on their first edit_word_bytes_max bytes, never overrun.
+    std::string long_a(200, 'a'), long_b(200, 'b');
+    CHECK(edit_distance(long_a, long_b) == edit_word_bytes_max);
+}
