@@ -72,3 +72,14 @@ add_test(NAME "gantry shrink: a passing seed has nothing to shrink (exit 1)"
          COMMAND sh -c "$<TARGET_FILE:gantry> shrink scenarios/quickstart.yaml --seed 1 \
 --out /dev/null; test $? -eq 1"
          WORKING_DIRECTORY ${PROJECT_SOURCE_DIR})
+
+# The editors' JSON Schema accepts every scenario the runner runs and rejects a
+# misspelt key, so it cannot drift from the loader unnoticed.
+file(GLOB GANTRY_ALL_SCENARIOS CONFIGURE_DEPENDS ${PROJECT_SOURCE_DIR}/scenarios/*.yaml
+     ${PROJECT_SOURCE_DIR}/tests/scenarios/*.yaml)
+add_test(NAME "scenario schema: accepts every scenario"
+         COMMAND /usr/bin/python3 ${PROJECT_SOURCE_DIR}/scripts/check-schema.py
+                 ${GANTRY_ALL_SCENARIOS})
+add_test(NAME "scenario schema: rejects a misspelt key"
+         COMMAND /usr/bin/python3 ${PROJECT_SOURCE_DIR}/scripts/check-schema.py --invalid
+                 ${PROJECT_SOURCE_DIR}/scenarios/broken/unknown-key.yaml)
