@@ -42,6 +42,7 @@ int cmd_trace(Args args);
 int cmd_check_scenario(Args args);
 int cmd_sim(Args args);
 int cmd_shrink(Args args);
+int cmd_boot(Args args);
 
 bool is_help(std::string_view arg);
 

@@ -15,6 +15,7 @@ constexpr Command commands[] = {
     {"sim", "run a scenario in the simulator (one seed or a sweep)", cmd_sim},
     {"shrink", "minimise a failing seed's fault schedule", cmd_shrink},
     {"check-scenario", "validate scenario files without running them", cmd_check_scenario},
+    {"boot", "boot an app's image under QEMU (KVM if it works, else TCG)", cmd_boot},
 };
 
 void print_help()
