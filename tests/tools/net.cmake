@@ -1,9 +1,9 @@
 # Interop tests of the network stack against real Linux peers (ping, arping,
-# a Python UDP client, tshark over Gantry's own capture), each in a network
+# a Python UDP client, socat over TCP, tshark over Gantry's own capture), each in a network
 # namespace that scripts/netns-test creates and always removes. They print
 # "skipped: <why>" and pass without root or /dev/net/tun.
 if(TARGET echo)
-    foreach(net_test ping ping-frag arping udp-echo faults dhcp dns)
+    foreach(net_test ping ping-frag arping udp-echo tcp-echo faults dhcp dns)
         add_test(NAME "net interop: ${net_test}"
                  COMMAND ${PROJECT_SOURCE_DIR}/scripts/netns-test ${net_test} ${CMAKE_BINARY_DIR})
         set_tests_properties("net interop: ${net_test}" PROPERTIES TIMEOUT 60)
