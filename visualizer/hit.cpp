@@ -3,6 +3,7 @@
 #include <gantry/viz/layout.hpp>
 
 #include <algorithm>
+#include <array>
 #include <cstdio>
 
 namespace gantry::viz {
@@ -212,6 +213,36 @@ void append_memory(std::string& out, const TraceModel& model, const Layout& layo
            plots + "]}";
 }
 
+// The drawn arrows (at most `arrow_list_max`, drops first so a test sees them)
+// and their count per fate: tests check these pixels in the PNG.
+std::string arrows_json(const TraceModel& model, const Layout& layout)
+{
+    constexpr usize arrow_list_max = 4000;
+    std::vector<FrameArrow> arrows = visible_arrows(model, layout);
+    std::array<usize, arrow_fate_count> counts{};
+    for (const FrameArrow& arrow : arrows)
+        ++counts[static_cast<usize>(arrow.fate)];
+    std::string list, fates;
+    for (usize f = 0; f < arrow_fate_count; ++f) {
+        ArrowFate fate = static_cast<ArrowFate>(f);
+        fates += std::string(fates.empty() ? "" : ",") + "\"" + arrow_fate_name(fate) +
+                 "\":{\"arrows\":" + std::to_string(counts[f]) +
+                 ",\"color\":" + json_color(arrow_color(fate)) + "}";
+    }
+    usize listed = 0;
+    for (usize pass = 0; pass < 2; ++pass)
+        for (const FrameArrow& a : arrows) {
+            if ((a.fate == ArrowFate::dropped) != (pass == 0) || listed == arrow_list_max)
+                continue;
+            list += std::string(list.empty() ? "" : ",") + "[" + std::to_string(a.x0) + "," +
+                    std::to_string(a.y0) + "," + std::to_string(a.x1) + "," +
+                    std::to_string(a.y1) + ",\"" + arrow_fate_name(a.fate) + "\"]";
+            ++listed;
+        }
+    return ",\"link_frames\":" + std::to_string(model.link_frames.size()) +
+           ",\"fates\":{" + fates + "},\"arrows\":[" + list + "]";
+}
+
 void append_network(std::string& out, const TraceModel& model, const Layout& layout)
 {
     std::string lanes;
@@ -226,7 +257,8 @@ void append_network(std::string& out, const TraceModel& model, const Layout& lay
     }
     out += ",\"network\":{\"panel\":" + json_rect(layout.network->panel) + ",\"plot\":" +
            json_rect(layout.network->plot) + ",\"records\":" +
-           std::to_string(model.network_records) + ",\"lanes\":[" + lanes + "]}";
+           std::to_string(model.network_records) + arrows_json(model, layout) +
+           ",\"lanes\":[" + lanes + "]}";
 }
 
 } // namespace

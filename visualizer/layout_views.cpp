@@ -138,7 +138,10 @@ NetworkLayout layout_network(const TraceModel& model, Rect panel, const LayoutOp
     network.plot = {label_column_px, panel.y + panel_title_px,
                     panel.w - label_column_px - right_margin_px,
                     std::max(panel.h - panel_title_px - 2, 0)};
-    int y = network.plot.y;
+    // With link frames the lanes spread apart so arrows between them have room
+    // to show their slope; the tick lanes themselves keep their height.
+    network.pitch = model.link_frames.empty() ? net_lane_px : seq_lane_px;
+    int y = network.plot.y + (network.pitch - net_lane_px) / 2;
     for (usize slot = 0; slot < model.nodes.size(); ++slot) {
         if (!visible(options, slot) || !has_net(model.nodes[slot]))
             continue;
@@ -146,7 +149,7 @@ NetworkLayout layout_network(const TraceModel& model, Rect panel, const LayoutOp
             break; // more nodes than fit: the viewer's node filter narrows them down
         network.lanes.push_back({slot, {network.plot.x, y, network.plot.w, net_lane_px - 2},
                                  {0, y, label_column_px - 4, net_lane_px - 2}});
-        y += net_lane_px;
+        y += network.pitch;
     }
     return network;
 }
@@ -171,7 +174,8 @@ Layout compute_layout(const TraceModel& model, Size size, TimeWindow window,
     if (options.view != View::all)
         return layout;
 
-    int net_wanted = panel_title_px + net_lanes_needed(model, options) * net_lane_px + 4;
+    int pitch = model.link_frames.empty() ? net_lane_px : seq_lane_px;
+    int net_wanted = panel_title_px + net_lanes_needed(model, options) * pitch + 4;
     int network_h = std::min(std::max(network_panel_px, net_wanted), size.h / 3);
     int available = size.h - network_h;
     int memory_wanted = panel_title_px + visible_nodes(model, options) * memory_row_px;

@@ -204,13 +204,15 @@ void ModelBuilder::add(const TraceRecord& record)
         ++m_model.unknown_records;
         return;
     }
-    // The simulator's fabric writes link records as node 0xffffffff: it is not a
-    // kernel, so it gets no lanes (its frames feed the sequence diagram, later).
-    if (record.node == fabric_node)
-        return;
     TraceFields fields;
     if (!decode_fields(record, fields).ok()) {
         ++m_model.malformed_records;
+        return;
+    }
+    // The simulator's fabric writes link records as node 0xffffffff: it is not a
+    // kernel, so it gets no lanes; its frames feed the network view's arrows.
+    if (record.node == fabric_node) {
+        add_link_frame(record, fields);
         return;
     }
     NodeState& state = state_for(record.node, record.time);
@@ -225,9 +227,26 @@ void ModelBuilder::add(const TraceRecord& record)
     add_fields(state, index, record, fields);
 }
 
+void ModelBuilder::add_link_frame(const TraceRecord& record, const TraceFields& fields)
+{
+    if (record.kind != TraceKind::link_frame)
+        return;
+    const TraceLinkFrame& f = fields.link;
+    // A send after its fate is corrupt: treat it as instantaneous so the delay
+    // bound that limits the visible-frame search stays meaningful.
+    TimeNs sent = std::min(f.sent, record.time);
+    m_model.link_frames.push_back({record.time, sent, f.link, f.from, f.to, f.length, f.fate});
+    m_model.link_delay_max = std::max(m_model.link_delay_max, record.time - sent);
+}
+
 const TraceModel& ModelBuilder::snapshot()
 {
     TraceModel& model = m_model;
+    // The fabric writes in virtual-time order; a corrupt file might not, and the
+    // view binary-searches this array.
+    auto by_time = [](const LinkFrame& a, const LinkFrame& b) { return a.time < b.time; };
+    if (!std::is_sorted(model.link_frames.begin(), model.link_frames.end(), by_time))
+        std::stable_sort(model.link_frames.begin(), model.link_frames.end(), by_time);
     bool sorted = true;
     for (usize i = 0; i < model.nodes.size(); ++i) {
         NodeIndex& index = model.nodes[i];

@@ -83,6 +83,24 @@ void draw_net_lane(Canvas& canvas, const TraceModel& model, const TimeScale& sca
     canvas.unclip();
 }
 
+// The sequence diagram over the lanes: drops come last in `arrows`, so their
+// crosses are never hidden under a delivered frame's line.
+void draw_frame_arrows(Canvas& canvas, const TraceModel& model, const Layout& layout)
+{
+    canvas.clip(layout.network->plot);
+    for (const FrameArrow& arrow : visible_arrows(model, layout)) {
+        Color color = arrow_color(arrow.fate);
+        canvas.line(arrow.x0, arrow.y0, arrow.x1, arrow.y1, color);
+        if (arrow.fate != ArrowFate::dropped)
+            continue;
+        for (int d = -2; d <= 2; ++d) {
+            canvas.fill({arrow.x1 + d, arrow.y1 + d, 1, 1}, color);
+            canvas.fill({arrow.x1 + d, arrow.y1 - d, 1, 1}, color);
+        }
+    }
+    canvas.unclip();
+}
+
 void render_network(Canvas& canvas, const TraceModel& model, const Layout& layout)
 {
     const NetworkLayout& network = *layout.network;
@@ -99,12 +117,14 @@ void render_network(Canvas& canvas, const TraceModel& model, const Layout& layou
         return;
     }
     canvas.text(label_column_px, network.panel.y + 5,
-                "frames sent (upper half) and received (lower), by protocol: TCP blue, UDP "
-                "green, ICMP yellow, ARP grey; drops as red crosses",
+                "NIC ticks: sent (upper half), received (lower) by protocol: TCP blue, UDP "
+                "green, ICMP yellow, ARP grey. Link frames: sender to receiver, delivered "
+                "grey-blue, corrupted orange, duplicate violet, dropped red X",
                 palette::text_dim, network.plot.w);
     TimeScale scale = layout.scale();
     for (const NetLane& lane : network.lanes)
         draw_net_lane(canvas, model, scale, lane);
+    draw_frame_arrows(canvas, model, layout);
 }
 
 Rect selection_in_lane(const NodeIndex& node, const TimeScale& scale, const Lane& lane,

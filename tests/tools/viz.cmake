@@ -61,6 +61,22 @@ if(TARGET gantry_trace_sample)
         viz_sample)
 endif()
 
+if(TARGET gantry)
+    # Quickstart partitions pinger from server at 60-75 ms: drops must be drawn.
+    add_test(NAME "viz: quickstart sim trace"
+             COMMAND $<TARGET_FILE:gantry> sim ${PROJECT_SOURCE_DIR}/scenarios/quickstart.yaml
+                     --out ${GANTRY_VIZ_TEST_DIR}/quickstart
+             WORKING_DIRECTORY ${GANTRY_VIZ_TEST_DIR})
+    set_tests_properties("viz: quickstart sim trace" PROPERTIES
+                         FIXTURES_SETUP viz_quickstart TIMEOUT 120)
+    gantry_viz_check("quickstart: link-frame arrows in their fates' colours"
+        "$VIZ quickstart/trace.gtrace --png qs.png --size 1400x800 --layout-json qs.json && $CHECK png qs.png 1400 800 && $CHECK arrows qs.png qs.json 1"
+        viz_quickstart)
+    gantry_viz_check("quickstart: network view zoomed on the partition"
+        "$VIZ quickstart/trace.gtrace --view network --from 55ms --to 80ms --size 900x200 --png qz.png --layout-json qz.json && $CHECK arrows qz.png qz.json 1"
+        viz_quickstart)
+endif()
+
 gantry_viz_check("empty, missing and foreign files: exit 2 with a message"
     ": > empty.trace; $VIZ empty.trace --png e.png 2> e1.txt; a=$?; $VIZ no/such.trace --png e.png 2> e2.txt; b=$?; printf 'not a trace at all' > foreign.trace; $VIZ foreign.trace --png e.png 2> e3.txt; c=$?; test $a -eq 2 && test $b -eq 2 && test $c -eq 2 && grep -q 'empty.trace:0: the file is empty' e1.txt && grep -q 'no/such.trace:0: cannot open' e2.txt && grep -q 'foreign.trace:0: not a Gantry trace' e3.txt"
     "")

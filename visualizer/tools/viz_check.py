@@ -5,6 +5,9 @@
   viz_check.py marks OUT.png LAYOUT.json [--require-phases N]
                                           known events are drawn where the layout
                                           (--layout-json) says, in their colours
+  viz_check.py arrows OUT.png LAYOUT.json MIN_DROPS
+                                          link-frame arrows are drawn where the
+                                          layout says, in their fate's colour
   viz_check.py xwd SHOT.xwd               an X screenshot (xwd) is not blank
 
 Pixels are checked in regions the layout computed, so a font or spacing change
@@ -139,6 +142,36 @@ def check_marks(png_path, layout_path, require_phases=0):
     print("ok: " + ", ".join(found))
 
 
+def near(image, x, y, colour):
+    # SDL's line rasteriser may step a pixel off the exact midpoint.
+    return any(pixel(image, i, j) == tuple(colour)
+               for j in range(y - 1, y + 2) for i in range(x - 1, x + 2)
+               if 0 <= i < image[0] and 0 <= j < image[1])
+
+
+def check_arrows(png_path, layout_path, min_drops):
+    image = read_png(png_path)
+    network = json.load(open(layout_path))["network"]
+    fates, arrows = network["fates"], network["arrows"]
+    drops = [a for a in arrows if a[4] == "dropped"]
+    if len(drops) < min_drops or fates["delivered"]["arrows"] == 0:
+        fail("%d dropped and %d delivered arrows, expected >= %d and > 0"
+             % (len(drops), fates["delivered"]["arrows"], min_drops))
+    # Drops are drawn last: every cross centre must be red.
+    for x0, y0, x1, y1, fate in drops:
+        if pixel(image, x1, y1) != tuple(fates["dropped"]["color"]):
+            fail("drop cross at (%d,%d) is %s" % (x1, y1, pixel(image, x1, y1)))
+    # Other arrows may be crossed by later ones: most midpoints keep their colour.
+    for fate, entry in fates.items():
+        mine = [a for a in arrows if a[4] == fate and fate != "dropped"]
+        good = sum(1 for a in mine
+                   if near(image, (a[0] + a[2]) // 2, (a[1] + a[3]) // 2, entry["color"]))
+        if mine and good < 0.8 * len(mine):
+            fail("%s arrows: only %d of %d midpoints in %s" % (fate, good, len(mine),
+                                                               entry["color"]))
+    print("ok: %d arrows (%d dropped) drawn where the layout says" % (len(arrows), len(drops)))
+
+
 def check_xwd(path):
     data = open(path, "rb").read()
     fields = struct.unpack(">25I", data[:100])
@@ -165,6 +198,8 @@ def main(argv):
         check_marks(argv[2], argv[3])
     elif len(argv) == 6 and argv[1] == "marks" and argv[4] == "--require-phases":
         check_marks(argv[2], argv[3], int(argv[5]))
+    elif len(argv) == 5 and argv[1] == "arrows":
+        check_arrows(argv[2], argv[3], int(argv[4]))
     elif len(argv) == 3 and argv[1] == "xwd":
         check_xwd(argv[2])
     else:

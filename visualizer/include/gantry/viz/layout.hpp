@@ -58,6 +58,10 @@ inline constexpr Color cursor{255, 255, 255};
 inline constexpr Color selection{255, 235, 120};
 inline constexpr Color net_drop{255, 60, 60};
 Color net_protocol(u8 ip_protocol, u16 ethertype); // tx/rx ticks by protocol
+// Link frames' arrows (the fabric's record has no protocol, so by fate only).
+inline constexpr Color frame_delivered{150, 175, 215};
+inline constexpr Color frame_duplicate{190, 120, 255};
+inline constexpr Color frame_corrupted{255, 150, 40};
 Color phase(u16 depth);
 Color fiber(u32 fiber);
 Color log(u8 level);
@@ -142,7 +146,23 @@ struct NetLane {
 struct NetworkLayout {
     Rect panel;
     Rect plot;
-    std::vector<NetLane> lanes; // nodes with network events
+    std::vector<NetLane> lanes; // nodes with network events or link frames
+    int pitch = 0;              // lane to lane, in pixels
+};
+
+// A link frame as the sequence diagram draws it: a line from the sender's lane
+// centre at `sent` to the receiver's at the fate's time. A dropped frame ends
+// half-way to the receiver (or half a lane when it had none) in a red cross.
+enum class ArrowFate : u8 { delivered, duplicate, corrupted, dropped }; // draw order
+inline constexpr usize arrow_fate_count = 4;
+ArrowFate arrow_fate(u8 frame_fate);
+Color arrow_color(ArrowFate fate);
+const char* arrow_fate_name(ArrowFate fate);
+
+struct FrameArrow {
+    int x0, y0, x1, y1; // clipped to the plot's columns
+    ArrowFate fate;
+    usize frame; // index into TraceModel::link_frames
 };
 
 struct Layout {
@@ -170,9 +190,18 @@ inline constexpr int panel_title_px = 16;
 inline constexpr int axis_px = 14;
 inline constexpr int network_panel_px = 60;
 inline constexpr int net_lane_px = 18;
+inline constexpr int seq_lane_px = 30; // pitch with link frames: room for arrows
 
 Layout compute_layout(const TraceModel& model, Size size, TimeWindow window,
                       const LayoutOptions& options = {});
+
+// One frame's arrow, or nothing when its sender has no lane or it is outside the
+// window (pure: the unit tests check the geometry).
+std::optional<FrameArrow> frame_arrow(const TraceModel& model, const NetworkLayout& network,
+                                      const TimeScale& scale, usize frame);
+// The arrows the renderer draws, in draw order (drops last, so never hidden):
+// frames found by binary search on time, one per distinct pixel geometry.
+std::vector<FrameArrow> visible_arrows(const TraceModel& model, const Layout& layout);
 
 // A boot phase's pixels in its phases lane (w = 0 when not visible).
 Rect phase_rect(const TimeScale& scale, const Lane& lane, const PhaseSpan& phase);

@@ -95,6 +95,19 @@ struct NetEvent {
     u8 reason;   // net_drop: net::DropReason
 };
 
+// A frame's fate on one simulated link (link_frame, written by the fabric):
+// `time` is when the fate was decided (arrival for a delivery), `sent` when
+// `from` handed it to its NIC. `to` is 0xffffffff when no receiver was chosen.
+struct LinkFrame {
+    TimeNs time;
+    TimeNs sent;
+    u32 link;
+    u32 from;
+    u32 to;
+    u16 length;
+    u8 fate; // FrameFate: 0 delivered, 1 corrupted, 2 duplicate, 3.. dropped
+};
+
 struct FiberLane {
     u32 fiber; // per-node id, from 1
     u32 name;  // StringPool id
@@ -137,6 +150,8 @@ struct TraceModel {
     u64 unknown_records = 0;   // kinds from a later format version, skipped
     u64 malformed_records = 0; // known kinds with a short payload, skipped
     u64 network_records = 0;   // net_rx, net_tx, net_drop and later network kinds
+    std::vector<LinkFrame> link_frames; // sorted by time (the fate's, not `sent`)
+    TimeNs link_delay_max = 0;          // longest time - sent: bounds the search
 
     bool empty() const { return records == 0; }
     const NodeIndex* node(u32 id) const;
@@ -168,6 +183,7 @@ private:
     NodeState& state_for(u32 node, TimeNs time);
     void add_fields(NodeState& state, NodeIndex& index, const TraceRecord& record,
                     const TraceFields& fields);
+    void add_link_frame(const TraceRecord& record, const TraceFields& fields);
     void fiber_record(NodeState& state, NodeIndex& index, const TraceRecord& record,
                       const TraceFields& fields);
 
