@@ -150,6 +150,15 @@ usize TcpConnection::send_data(SeqNumber seq, usize max_len, TimeNs now)
     usize length = available < max_len ? available : max_len;
     TcpRepr repr = base_repr(now);
     repr.seq = seq;
+    // m_smss already leaves room for the timestamp option; SACK blocks on this
+    // segment take more, so the payload shrinks to keep the packet within the
+    // MSS (RFC 9293 3.7.1) instead of being fragmented by IP.
+    usize options_expected = TcpPacket::header_len_min +
+                             (repr.timestamps ? usize{12} : usize{0});
+    usize options_extra = repr.header_len() > options_expected
+                              ? repr.header_len() - options_expected : 0;
+    usize payload_max = m_smss > options_extra ? m_smss - options_extra : 1;
+    length = length < payload_max ? length : payload_max;
     bool reaches_end = offset + length == m_send.size();
     if (reaches_end && length > 0)
         repr.flags |= TcpFlags::psh;

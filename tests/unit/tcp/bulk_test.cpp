@@ -29,6 +29,10 @@ public:
         std::vector<u8> data(payload.first.begin(), payload.first.end());
         data.insert(data.end(), payload.second.begin(), payload.second.end());
         repr.emit(MutableBytes(frame), local.address, remote.address, Bytes(data));
+        // Options (timestamps, SACK blocks) must come out of the payload, never push
+        // a segment past the MSS: IP would have to fragment it.
+        if (frame.size() > 20 + TcpConfig{}.mss)
+            oversized++;
         std::uniform_real_distribution<double> coin(0, 1);
         if (coin(m_rng) < m_faults.loss) {
             lost++;
@@ -66,6 +70,7 @@ public:
     static constexpr TimeNs latency_ns = 1 * ns_per_ms;
     TimeNs now = 0;
     u64 lost = 0;
+    u64 oversized = 0;
 
 private:
     std::mt19937_64 m_rng;
@@ -153,6 +158,7 @@ Transfer run_transfer(u64 seed, Faults faults, u64 total, const TcpConfig& confi
     result.sender = client->stats();
     result.receiver = server->stats();
     result.lost = pipe.lost;
+    CHECK(pipe.oversized == 0);
     CHECK(!client->error());
     CHECK(!server->error());
     TcpConnection::destroy(heap, server);
