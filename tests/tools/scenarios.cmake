@@ -83,3 +83,15 @@ add_test(NAME "scenario schema: accepts every scenario"
 add_test(NAME "scenario schema: rejects a misspelt key"
          COMMAND /usr/bin/python3 ${PROJECT_SOURCE_DIR}/scripts/check-schema.py --invalid
                  ${PROJECT_SOURCE_DIR}/scenarios/broken/unknown-key.yaml)
+
+# Determinism across processes: the networked quickstart run twice, in two
+# processes, gives byte-identical traces, link captures and node logs.
+add_test(NAME "gantry sim: two processes, same seed, byte-identical trace and pcaps"
+         COMMAND sh -c "d=$(mktemp -d) && \
+$<TARGET_FILE:gantry> sim scenarios/quickstart.yaml --seed 5 --out $d/a --quiet && \
+$<TARGET_FILE:gantry> sim scenarios/quickstart.yaml --seed 5 --out $d/b --quiet && \
+$<TARGET_FILE:gantry> sim scenarios/quickstart.yaml --seed 6 --out $d/c --quiet && \
+cmp $d/a/trace.gtrace $d/b/trace.gtrace && cmp $d/a/client-port.pcap $d/b/client-port.pcap && \
+cmp $d/a/pinger-port.pcap $d/b/pinger-port.pcap && cmp $d/a/server.log $d/b/server.log && \
+! cmp -s $d/a/trace.gtrace $d/c/trace.gtrace; r=$?; rm -rf $d; exit $r"
+         WORKING_DIRECTORY ${PROJECT_SOURCE_DIR})
