@@ -104,28 +104,12 @@ void BM_VizLoad1M(benchmark::State& state)
 }
 BENCHMARK(BM_VizLoad1M)->Unit(benchmark::kMillisecond)->Iterations(3);
 
-class SpanSource final : public TraceSource {
-public:
-    explicit SpanSource(Bytes bytes) : m_bytes(bytes) {}
-    i64 read(MutableBytes out) override
-    {
-        usize count = std::min(out.size(), m_bytes.size() - m_position);
-        std::memcpy(out.data(), m_bytes.data() + m_position, count);
-        m_position += count;
-        return static_cast<i64>(count);
-    }
-
-private:
-    Bytes m_bytes;
-    usize m_position = 0;
-};
-
 // The peer: the same bytes read and decoded, nothing kept.
 void BM_TraceDecodeOnly1M(benchmark::State& state)
 {
     const std::vector<u8>& bytes = million_record_trace();
     for (auto _ : state) {
-        SpanSource source(bytes);
+        BytesTraceSource source(bytes);
         auto reader = std::make_unique<TraceReader>(source);
         (void)reader->open();
         TraceRecord record{};

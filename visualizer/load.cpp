@@ -27,22 +27,6 @@ private:
     std::FILE* m_file;
 };
 
-class MemorySource final : public TraceSource {
-public:
-    explicit MemorySource(Bytes bytes) : m_bytes(bytes) {}
-    i64 read(MutableBytes out) override
-    {
-        usize count = std::min(out.size(), m_bytes.size() - m_position);
-        std::memcpy(out.data(), m_bytes.data() + m_position, count);
-        m_position += count;
-        return static_cast<i64>(count);
-    }
-
-private:
-    Bytes m_bytes;
-    usize m_position = 0;
-};
-
 std::string hint_for(TraceReadError error)
 {
     switch (error) {
@@ -122,7 +106,7 @@ TraceModel load_trace_bytes(Bytes bytes, const std::string& name)
 {
     if (bytes.empty())
         throw LoadError{name, 0, "the file is empty", "nothing was written"};
-    MemorySource source(bytes);
+    BytesTraceSource source(bytes);
     return load(source, name, TruncatedTail::error);
 }
 

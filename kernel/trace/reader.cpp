@@ -203,4 +203,15 @@ std::string_view PayloadCursor::read_str()
     return text;
 }
 
+i64 BytesTraceSource::read(MutableBytes out)
+{
+    usize count = m_bytes.size() - m_position;
+    count = count < out.size() ? count : out.size();
+    count = count < m_chunk_bytes_max ? count : m_chunk_bytes_max;
+    for (usize i = 0; i < count; ++i)
+        out[i] = m_bytes[m_position + i];
+    m_position += count;
+    return static_cast<i64>(count);
+}
+
 } // namespace gantry

@@ -12,28 +12,6 @@ namespace {
 
 using namespace gantry;
 
-class FuzzSource final : public TraceSource {
-public:
-    FuzzSource(const u8* data, usize size, usize chunk)
-        : m_data(data), m_size(size), m_chunk(chunk)
-    {
-    }
-    i64 read(MutableBytes out) override
-    {
-        usize count = std::min({out.size(), m_chunk, m_size - m_position});
-        if (count > 0)
-            std::memcpy(out.data(), m_data + m_position, count);
-        m_position += count;
-        return static_cast<i64>(count);
-    }
-
-private:
-    const u8* m_data;
-    usize m_size;
-    usize m_chunk;
-    usize m_position = 0;
-};
-
 // Touches every decoded field so the sanitizers see each read.
 u64 consume(const TraceFields& f)
 {
@@ -52,7 +30,7 @@ u64 consume(const TraceFields& f)
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size)
 {
     usize chunk = size > 0 ? 1 + data[size - 1] * usize{257} : 1;
-    FuzzSource source(data, size, chunk);
+    BytesTraceSource source(Bytes(data, size), chunk);
     static_assert(sizeof(TraceReader) < 128 * 1024);
     auto* reader = new TraceReader(source); // 64 KiB: too big for a fuzzer's stack frame
     volatile u64 sink = 0;

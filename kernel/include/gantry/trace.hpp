@@ -205,6 +205,23 @@ public:
     virtual i64 read(MutableBytes out) = 0;
 };
 
+// A trace already in memory. Hands out at most `chunk_bytes_max` bytes per read,
+// as a pipe or a slow disk might; tests and the fuzzer use small chunks to
+// exercise the reader's refilling.
+class BytesTraceSource final : public TraceSource {
+public:
+    explicit BytesTraceSource(Bytes bytes, usize chunk_bytes_max = ~usize{0})
+        : m_bytes(bytes), m_chunk_bytes_max(chunk_bytes_max)
+    {
+    }
+    i64 read(MutableBytes out) override;
+
+private:
+    Bytes m_bytes;
+    usize m_chunk_bytes_max;
+    usize m_position = 0;
+};
+
 // Streams records from a source with a fixed buffer (bounded memory whatever
 // the trace's size). Never trusts lengths in the file.
 class TraceReader {

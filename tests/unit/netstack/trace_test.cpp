@@ -1,6 +1,7 @@
 // Frames received, sent and dropped leave net_rx / net_tx / net_drop records
 // that decode_fields reads back.
 #include "net_fixture.hpp"
+#include "trace_records.hpp"
 
 #include <gantry/trace.hpp>
 
@@ -9,47 +10,10 @@ using namespace gantry::testing;
 
 namespace {
 
-class BufferSource final : public TraceSource {
-public:
-    explicit BufferSource(std::vector<u8> bytes) : m_bytes(std::move(bytes)) {}
-    i64 read(MutableBytes out) override
-    {
-        usize count = std::min(out.size(), m_bytes.size() - m_position);
-        std::copy_n(m_bytes.begin() + static_cast<long>(m_position), count, out.begin());
-        m_position += count;
-        return static_cast<i64>(count);
-    }
-
-private:
-    std::vector<u8> m_bytes;
-    usize m_position = 0;
-};
-
 std::vector<std::pair<TraceKind, TraceFields>> net_records(Kernel& kernel)
 {
-    u8 header[trace_file_header_bytes];
-    Tracer::encode_file_header(header);
-    std::vector<u8> file(header, header + sizeof(header));
-    Bytes buffered = kernel.trace().buffered();
-    file.insert(file.end(), buffered.begin(), buffered.end());
-    BufferSource source(std::move(file));
-    TraceReader reader(source);
-    REQUIRE(reader.open().ok());
-    std::vector<std::pair<TraceKind, TraceFields>> out;
-    TraceRecord record{};
-    for (;;) {
-        auto more = reader.next(record);
-        REQUIRE(more.ok());
-        if (!more.value())
-            break;
-        if (record.kind != TraceKind::net_rx && record.kind != TraceKind::net_tx &&
-            record.kind != TraceKind::net_drop)
-            continue;
-        TraceFields fields;
-        REQUIRE(decode_fields(record, fields).ok());
-        out.emplace_back(record.kind, fields);
-    }
-    return out;
+    return decode_records(kernel.trace().buffered(),
+                          {TraceKind::net_rx, TraceKind::net_tx, TraceKind::net_drop});
 }
 
 } // namespace

@@ -43,22 +43,6 @@ RunOutput run_world(u64 seed)
     return out;
 }
 
-class MemorySource final : public TraceSource {
-public:
-    explicit MemorySource(const std::vector<u8>& bytes) : m_bytes(bytes) {}
-    i64 read(MutableBytes out) override
-    {
-        usize count = std::min(out.size(), m_bytes.size() - m_position);
-        std::memcpy(out.data(), m_bytes.data() + m_position, count);
-        m_position += count;
-        return static_cast<i64>(count);
-    }
-
-private:
-    const std::vector<u8>& m_bytes;
-    usize m_position = 0;
-};
-
 } // namespace
 
 TEST_CASE("the same seed gives the byte-identical trace and event hash")
@@ -92,7 +76,7 @@ TEST_CASE("different seeds give different entropy-driven schedules")
 TEST_CASE("the world's trace is one readable file with every node's records")
 {
     RunOutput out = run_world(3);
-    MemorySource source(out.trace);
+    BytesTraceSource source(out.trace);
     TraceReader reader(source);
     REQUIRE(reader.open().ok());
     std::map<u32, usize> records_per_node;

@@ -23,25 +23,9 @@ struct LinkRecord {
     TraceLinkFrame frame;
 };
 
-class VectorSource final : public TraceSource {
-public:
-    explicit VectorSource(const std::vector<u8>& bytes) : m_bytes(bytes) {}
-    i64 read(MutableBytes out) override
-    {
-        usize count = std::min(out.size(), m_bytes.size() - m_position);
-        std::memcpy(out.data(), m_bytes.data() + m_position, count);
-        m_position += count;
-        return static_cast<i64>(count);
-    }
-
-private:
-    const std::vector<u8>& m_bytes;
-    usize m_position = 0;
-};
-
 std::vector<LinkRecord> link_records(const std::vector<u8>& trace)
 {
-    VectorSource source(trace);
+    BytesTraceSource source(trace);
     TraceReader reader(source);
     REQUIRE(reader.open().ok());
     std::vector<LinkRecord> records;

@@ -1,6 +1,7 @@
 // TCP sockets on fibers: two TcpStacks in one kernel, wired through an
 // in-memory IPv4 stand-in that delivers each segment 50 us later.
 #include "tcp_fixture.hpp"
+#include "trace_records.hpp"
 
 #include <gantry/net/endian.hpp>
 #include <gantry/net/tcp/socket.hpp>
@@ -278,46 +279,10 @@ TEST_CASE("listener: close resets queued connections and wakes accept", "[tcp][s
 
 namespace {
 
-class VectorSource final : public TraceSource {
-public:
-    explicit VectorSource(std::vector<u8> bytes) : m_bytes(std::move(bytes)) {}
-    i64 read(MutableBytes out) override
-    {
-        usize count = std::min(out.size(), m_bytes.size() - m_position);
-        std::copy_n(m_bytes.begin() + static_cast<long>(m_position), count, out.begin());
-        m_position += count;
-        return static_cast<i64>(count);
-    }
-
-private:
-    std::vector<u8> m_bytes;
-    usize m_position = 0;
-};
-
 std::vector<std::pair<TraceKind, TraceFields>> tcp_records(TestKernel& tk)
 {
     tk.kernel->trace().flush();
-    u8 header[trace_file_header_bytes];
-    Tracer::encode_file_header(header);
-    std::vector<u8> file(header, header + sizeof(header));
-    file.insert(file.end(), tk.platform.trace_bytes().begin(), tk.platform.trace_bytes().end());
-    VectorSource source(std::move(file));
-    TraceReader reader(source);
-    REQUIRE(reader.open().ok());
-    std::vector<std::pair<TraceKind, TraceFields>> out;
-    TraceRecord record{};
-    for (;;) {
-        auto more = reader.next(record);
-        REQUIRE(more.ok());
-        if (!more.value())
-            break;
-        if (record.kind != TraceKind::tcp_state && record.kind != TraceKind::tcp_stats)
-            continue;
-        TraceFields fields;
-        REQUIRE(decode_fields(record, fields).ok());
-        out.emplace_back(record.kind, fields);
-    }
-    return out;
+    return decode_records(tk.platform.trace_bytes(), {TraceKind::tcp_state, TraceKind::tcp_stats});
 }
 
 } // namespace

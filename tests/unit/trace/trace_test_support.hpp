@@ -31,24 +31,6 @@ public:
     std::vector<u8> m_sink;
 };
 
-// Hands out at most `chunk` bytes per read, as a pipe or a slow disk might.
-class MemorySource final : public TraceSource {
-public:
-    explicit MemorySource(Bytes bytes, usize chunk = ~usize{0}) : m_bytes(bytes), m_chunk(chunk) {}
-    i64 read(MutableBytes out) override
-    {
-        usize count = std::min({out.size(), m_chunk, m_bytes.size() - m_position});
-        std::copy_n(m_bytes.begin() + m_position, count, out.begin());
-        m_position += count;
-        return static_cast<i64>(count);
-    }
-
-private:
-    Bytes m_bytes;
-    usize m_chunk;
-    usize m_position = 0;
-};
-
 // Delivers `good_bytes` and then fails.
 class FailingSource final : public TraceSource {
 public:
@@ -63,7 +45,7 @@ public:
     }
 
 private:
-    MemorySource m_inner;
+    BytesTraceSource m_inner;
     usize m_left;
 };
 
@@ -109,7 +91,7 @@ inline ReadOutcome read_all(TraceSource& source)
 
 inline ReadOutcome read_all(Bytes bytes, usize chunk = ~usize{0})
 {
-    MemorySource source(bytes, chunk);
+    BytesTraceSource source(bytes, chunk);
     return read_all(source);
 }
 
