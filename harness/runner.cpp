@@ -271,10 +271,6 @@ RunOutcome run_scenario(const Scenario& scenario, const RunOptions& options)
     config.seed = options.seed;
     config.hash_every = options.hash_every;
     config.trace_in_memory = options.keep_trace_in_memory;
-    // Tracing changes what kernels do (it arms their memory-sample timers), so
-    // every run traces, even when nothing keeps the bytes: a sweep's untraced
-    // run and its traced determinism re-runs must be the same run.
-    config.trace_discard = true;
     if (!options.out_dir.empty())
         config.trace_path = options.out_dir + "/trace.gtrace";
     sim::World world(config);

@@ -92,7 +92,7 @@ std::optional<EventCheckpoint> first_divergence(std::span<const EventCheckpoint>
 World::World(WorldConfig config) : m_config(std::move(config))
 {
     GANTRY_ASSERT(panic_seam_name[0] == 's'); // "sim": the right panic is linked
-    if (!m_config.trace_path.empty() || m_config.trace_in_memory || m_config.trace_discard)
+    if (!m_config.trace_path.empty() || m_config.trace_in_memory)
         m_trace = std::make_unique<TraceWriter>(m_config.trace_path, m_config.trace_in_memory);
     m_runner_stack = std::make_unique<u8[]>(runner_stack_bytes);
     m_fabric = std::make_unique<Fabric>(*this);

@@ -29,22 +29,10 @@ std::string_view BootPhase::name_view() const
     return {name, length};
 }
 
-namespace {
-
-void sample_mem_stats(Timer& timer, void* context)
-{
-    auto* kernel = static_cast<Kernel*>(context);
-    kernel->trace_mem_stats();
-    // A failed re-arm only thins the memory samples; nothing else depends on them.
-    (void)kernel->timers().arm(timer, kernel->now() + kernel->config().mem_stats_interval_ns);
-}
-
-} // namespace
-
 Kernel::Kernel(Platform& platform, const KernelConfig& config)
     : m_platform(platform), m_config(config), m_heap(m_pages), m_timers(m_heap),
       m_logger(platform, m_tracer), m_scheduler(platform, m_pages, m_heap, m_timers, m_tracer),
-      m_shutdown_event(m_scheduler), m_mem_stats_timer(sample_mem_stats, this)
+      m_shutdown_event(m_scheduler)
 {
     m_logger.set_level(config.log_level);
     m_logger.set_timestamps(config.log_timestamps);
@@ -124,15 +112,6 @@ Status<BootError> Kernel::boot()
     m_tracer.boot_phase_end("memory");
     record_phase("memory", memory_begin, now());
 
-    phase_begin("timers");
-    // Memory samples exist only for the trace; without it the kernel must not wake
-    // up periodically (the simulator's virtual time would crawl).
-    bool timers_ok = true;
-    if (m_tracer.enabled())
-        timers_ok = m_timers.arm(m_mem_stats_timer, now());
-    phase_end();
-    if (!timers_ok)
-        return fail(BootError::out_of_memory);
     if (Nic* nic = m_platform.nic(0)) {
         phase_begin("net");
         net::NetConfig net_config;
@@ -209,6 +188,20 @@ u64 Kernel::random_u64()
     return value;
 }
 
+// Memory is sampled when the kernel runs anyway, never by a wake-up of its own:
+// tracing must not change when a kernel runs (the simulator's traced and
+// untraced runs of one seed are the same run, and idle stays idle).
+void Kernel::sample_mem_stats()
+{
+    if (!m_tracer.enabled())
+        return;
+    TimeNs time = now();
+    if (time < m_next_mem_sample)
+        return;
+    trace_mem_stats();
+    m_next_mem_sample = time + m_config.mem_stats_interval_ns;
+}
+
 void Kernel::trace_mem_stats()
 {
     if (!m_tracer.enabled())
@@ -222,6 +215,7 @@ void Kernel::trace_mem_stats()
 TimeNs Kernel::poll()
 {
     GANTRY_ASSERT(m_booted);
+    sample_mem_stats();
     // Bounded: every pass either runs fibers or fires timers; a kernel that is
     // always busy still returns so the platform can deliver external events.
     constexpr usize passes_max = 64;

@@ -40,7 +40,8 @@ struct KernelConfig {
     // Stamp log lines with the kernel's clock. Off where the platform stamps every
     // console line itself (the simulator, with virtual time).
     bool log_timestamps = true;
-    // How often memory statistics are sampled into the trace while the kernel runs.
+    // How often, at most, memory statistics are sampled into the trace while the
+    // kernel runs (samples ride on polls that happen anyway).
     TimeNs mem_stats_interval_ns = 10 * ns_per_ms;
     // Network, used when the platform has a NIC: address/prefix and default gateway
     // (unspecified = none).
@@ -104,6 +105,7 @@ public:
     void random_bytes(MutableBytes out) { m_platform.fill_entropy(out); }
     u64 random_u64();
     void trace_mem_stats();
+    void sample_mem_stats();
 
     TimeNs now() { return m_platform.now(); }
     u32 node_id() const { return m_config.node_id; }
@@ -128,7 +130,7 @@ private:
     Logger m_logger;
     Scheduler m_scheduler;
     Event m_shutdown_event;
-    Timer m_mem_stats_timer;
+    TimeNs m_next_mem_sample = 0;
     net::NetStack* m_net = nullptr;
     BootPhase m_phases[boot_phases_max];
     usize m_phase_count = 0;

@@ -361,6 +361,7 @@ void TcpStack::settle(TcpSocket* socket, TimeNs now)
 
 void TcpStack::input(Ipv4Address source, Ipv4Address destination, Bytes segment, TimeNs now)
 {
+    trace_stats(now); // arriving segments are the other moment the stack runs anyway
     auto checked = TcpPacket::check(segment, source, destination);
     if (!checked.ok() || destination != m_address) {
         m_bad_segments++;
@@ -484,8 +485,9 @@ void TcpStack::rearm()
             if (entry.used && entry.next_at < next)
                 next = entry.next_at;
     }
-    if (next != deadline_none && m_stats_at < next)
-        next = m_stats_at; // periodic stats only while a connection exists
+    // Statistics are sampled when the stack runs anyway, never by a wake-up of
+    // their own: tracing must not change when a kernel runs (a traced and an
+    // untraced simulation of one seed are the same run).
     if (next == deadline_none)
         m_kernel.timers().cancel(m_timer);
     else if (!m_timer.armed() || m_timer.deadline() != next)
@@ -497,6 +499,8 @@ void TcpStack::on_timer(Timer&, void* context) { static_cast<TcpStack*>(context)
 void TcpStack::poll(TimeNs)
 {
     TimeNs now = m_kernel.now();
+    // Before the timers: a connection whose TIME-WAIT ends now gets its last sample.
+    trace_stats(now);
     for (usize i = 0; i < m_config.sockets_max; i++) {
         TcpSocket* socket = m_sockets[i];
         if (socket->m_owner == TcpSocket::Owner::free ||
@@ -508,7 +512,6 @@ void TcpStack::poll(TimeNs)
     for (usize i = 0; i < m_config.listeners_max; i++)
         if (m_listeners[i]->m_open)
             m_listeners[i]->poll(now);
-    trace_stats(now);
     rearm();
 }
 

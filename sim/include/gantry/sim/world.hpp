@@ -42,9 +42,6 @@ struct WorldConfig {
     TimeNs busy_poll_ns = 1 * ns_per_us;
     std::string trace_path = {};  // the whole world's trace file; empty = none
     bool trace_in_memory = false; // also keep the trace bytes (tests compare them)
-    // Kernels trace (and so behave exactly as in a traced run: tracing arms the
-    // memory-sample timer) but the bytes go nowhere. For runs compared with traced ones.
-    bool trace_discard = false;
     // Records (event index, rolling hash) every N events; 0 = off. Two runs that
     // should be identical are compared with first_divergence() to find where not.
     u64 hash_every = 0;
