@@ -3,6 +3,7 @@
 #include "net/tap_nic.hpp"
 #include "net/user_nic.hpp"
 
+#include <gantry/hosted/os.hpp>
 #include <gantry/hosted/platform.hpp>
 #include <gantry/trace.hpp>
 
@@ -19,22 +20,6 @@
 #include <unistd.h>
 
 namespace gantry::hosted {
-
-namespace {
-
-long long monotonic_ns()
-{
-    timespec ts{};
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return static_cast<long long>(ts.tv_sec) * 1'000'000'000LL + ts.tv_nsec;
-}
-
-std::string errno_text(const char* what)
-{
-    return std::string(what) + ": " + std::strerror(errno);
-}
-
-} // namespace
 
 std::string HostedPlatform::create(const Config& config, HostedPlatform*& out)
 {

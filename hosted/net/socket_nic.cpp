@@ -1,5 +1,7 @@
 #include "socket_nic.hpp"
 
+#include <gantry/hosted/os.hpp>
+
 #include <arpa/inet.h>
 #include <cerrno>
 #include <charconv>
@@ -35,10 +37,6 @@ bool parse_host_port(const std::string& text, sockaddr_in& out)
     return inet_pton(AF_INET, host.c_str(), &out.sin_addr) == 1;
 }
 
-std::string errno_text(const std::string& what)
-{
-    return what + ": " + std::strerror(errno);
-}
 
 } // namespace
 

@@ -1,5 +1,7 @@
 #include "user_nic.hpp"
 
+#include <gantry/hosted/os.hpp>
+
 #include <arpa/inet.h>
 #include <charconv>
 #include <cstdio>
@@ -11,13 +13,6 @@
 namespace gantry::hosted {
 
 namespace {
-
-long long monotonic_ns()
-{
-    timespec ts{};
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return static_cast<long long>(ts.tv_sec) * 1'000'000'000LL + ts.tv_nsec;
-}
 
 bool parse_port(std::string_view text, u16& out)
 {
