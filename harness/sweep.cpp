@@ -66,8 +66,7 @@ void check_determinism(const Scenario& scenario, const RunOutcome& first, SeedRe
     again.keep_trace_in_memory = true;
     again.hash_every = 1000;
     RunOutcome second = run_scenario(scenario, again);
-    RunOptions third_options = again;
-    RunOutcome third = run_scenario(scenario, third_options);
+    RunOutcome third = run_scenario(scenario, again);
     if (second.trace == third.trace && second.event_hash == third.event_hash &&
         second.event_hash == first.event_hash)
         return;
