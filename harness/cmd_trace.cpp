@@ -126,6 +126,10 @@ std::string describe_fields(TraceKind kind, const TraceFields& f)
     case TraceKind::tcp_state:
     case TraceKind::tcp_stats:
         return describe_tcp(kind, f.tcp);
+    case TraceKind::block_io:
+        return "disk=" + num(f.block.disk) + " op=" + num(f.block.op) +
+               " status=" + num(f.block.status) + " sector=" + num(f.block.sector) +
+               " sectors=" + num(f.block.sectors) + " latency=" + format_time(f.block.latency_ns);
     }
     return {};
 }

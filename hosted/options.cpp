@@ -1,6 +1,7 @@
 #include <gantry/hosted/options.hpp>
 #include <gantry/text.hpp>
 
+#include "block/file_disk.hpp"
 #include "net/fault_nic.hpp"
 #include "net/socket_nic.hpp"
 #include "net/user_nic.hpp"
@@ -20,7 +21,7 @@ struct OptionSpec {
 constexpr OptionSpec option_specs[] = {
     {"--mem", true}, {"--trace", true}, {"--log-level", true},
     {"--net", true}, {"--ip", true}, {"--gw", true}, {"--mac", true}, {"--pcap", true},
-    {"--net-faults", true}, {"--dns", true}, {"--dhcp", false}, {"--help", false}, {"-h", false}, {"--version", false},
+    {"--net-faults", true}, {"--dns", true}, {"--disk", true}, {"--dhcp", false}, {"--help", false}, {"-h", false}, {"--version", false},
 };
 
 std::string suggestion(std::string_view unknown)
@@ -155,6 +156,14 @@ std::string apply(Options& out, std::string_view name, std::string_view value)
         if (!parse_size(value, out.memory_bytes) || out.memory_bytes < 64 * 1024)
             return "--mem: '" + std::string(value) +
                    "' is not a size of at least 64K (examples: 16M, 256M, 1G)";
+    } else if (name == "--disk") {
+        FileDiskConfig disk;
+        std::string error;
+        if (!parse_disk_option(value, disk, error))
+            return error;
+        if (out.disks.size() >= 4)
+            return "--disk: at most 4 disks";
+        out.disks.emplace_back(value);
     } else if (name == "--trace") {
         out.trace_path = value;
     } else if (name == "--log-level") {
@@ -285,6 +294,10 @@ options:
   --pcap FILE         capture every frame the NIC sends and receives (pcap, ns)
   --net-faults SPEC   impair the NIC in both directions, e.g. loss=5%,delay=10ms,
                       jitter=2ms,dup=1%,reorder=2%,corrupt=0.1%,seed=N
+  --disk FILE[,ro]    attach FILE (a size multiple of 512) as the next block
+                      device (disk 0, 1, ...); flushes are fdatasync; ,ro
+                      attaches it read-only. Make one with truncate -s 64M FILE,
+                      or a file-system image with 'gantry mkimage'
   -h, --help          show this help
   --version           print the Gantry version
 

@@ -1,3 +1,4 @@
+#include "block/file_disk.hpp"
 #include "net/fault_nic.hpp"
 #include "net/socket_nic.hpp"
 #include "net/tap_nic.hpp"
@@ -64,6 +65,16 @@ std::string HostedPlatform::open(const Config& config)
 
     if (auto error = open_nic(config); !error.empty())
         return error;
+    for (const std::string& value : config.disks) {
+        FileDiskConfig disk_config;
+        std::string error;
+        if (!parse_disk_option(value, disk_config, error))
+            return error;
+        auto disk = std::make_unique<FileDisk>();
+        if (error = disk->open(disk_config); !error.empty())
+            return error;
+        m_disks.push_back(std::move(disk));
+    }
 
     if (!config.trace_path.empty()) {
         m_trace_file = std::fopen(config.trace_path.c_str(), "wb");
@@ -206,6 +217,11 @@ void HostedPlatform::idle_with_slirp(int timeout_ms)
     if (ready > 0 && (fds[0].revents & POLLIN))
         drain_events(0);
     m_user->dispatch(fds, ready < 0 && errno != EINTR);
+}
+
+BlockDevice* HostedPlatform::block_device(usize index)
+{
+    return index < m_disks.size() ? m_disks[index].get() : nullptr;
 }
 
 Nic* HostedPlatform::nic(usize index)

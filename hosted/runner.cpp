@@ -127,6 +127,7 @@ int main(int argc, char** argv, const char* app_name, AppFactory factory)
     platform_config.net_faults = options.net_faults;
     platform_config.mac = options.mac ? *options.mac : mac_for_ifname(mac_seed);
     platform_config.pcap_path = options.pcap_path;
+    platform_config.disks = options.disks;
     if (options.net_kind.empty() && !options.ip.address.is_unspecified()) {
         std::fprintf(stderr, "%s: --ip needs a NIC (--net tap,ifname=IF)\n", app_name);
         return exit_bad_usage;

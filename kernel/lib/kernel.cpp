@@ -1,5 +1,6 @@
 #include <gantry/app.hpp>
 #include <gantry/assert.hpp>
+#include <gantry/block.hpp>
 #include <gantry/kernel.hpp>
 #include <gantry/net/stack/stack.hpp>
 #include <gantry/nic.hpp>
@@ -17,6 +18,8 @@ std::string_view describe(BootError error)
         return "not enough memory to boot (raise --mem)";
     case BootError::net_config:
         return "the network configuration does not fit the NIC";
+    case BootError::disk:
+        return "a block device reports an unusable geometry";
     }
     return "unknown boot error";
 }
@@ -43,6 +46,10 @@ Kernel::~Kernel()
     m_scheduler.stop();
     if (m_net)
         net::NetStack::destroy(*this, m_net);
+    // The platform discards requests still in flight with the kernel (their
+    // waiters' stacks die with it); see BlockDevice.
+    for (usize i = 0; i < m_disk_count; ++i)
+        m_heap.destroy(m_disks[i]);
     m_tracer.flush();
     // Timers may live on the stacks of abandoned fibers: unlink them all while
     // those stacks still exist (the scheduler frees them after this body).
@@ -128,7 +135,28 @@ Status<BootError> Kernel::boot()
         if (m_config.dhcp == NetDhcp::on && !m_net->start_dhcp())
             return fail(BootError::out_of_memory);
     }
+    if (auto disks = attach_disks(); !disks.ok())
+        return disks;
     m_booted = true;
+    return {};
+}
+
+Status<BootError> Kernel::attach_disks()
+{
+    for (usize index = 0; index < disks_max; ++index) {
+        BlockDevice* device = m_platform.block_device(index);
+        if (!device)
+            break;
+        BlockInfo info = device->info();
+        if (info.sector_bytes < 512 || (info.sector_bytes & (info.sector_bytes - 1)) != 0)
+            return fail(BootError::disk);
+        Disk* disk = m_heap.create<Disk>(*this, *device, static_cast<u32>(index));
+        if (!disk)
+            return fail(BootError::out_of_memory);
+        m_disks[m_disk_count++] = disk;
+        m_logger.info("disk {}: {} sectors of {} bytes{}", index, info.sector_count,
+                      info.sector_bytes, info.read_only ? " (read-only)" : "");
+    }
     return {};
 }
 
@@ -225,6 +253,8 @@ TimeNs Kernel::poll()
         TimeNs at = now();
         net_busy = m_net->poll(at) <= at;
     }
+    for (usize i = 0; i < m_disk_count && !m_exited; ++i)
+        m_disks[i]->reap();
     for (usize pass = 0; pass < passes_max && !m_exited; ++pass) {
         usize fired = m_timers.fire_due(now());
         if (fired > 0)

@@ -54,6 +54,8 @@ std::string_view to_string(TraceKind kind)
         return "tcp_state"sv;
     case TraceKind::tcp_stats:
         return "tcp_stats"sv;
+    case TraceKind::block_io:
+        return "block_io"sv;
     }
     return "unknown"sv;
 }
@@ -185,6 +187,14 @@ bool decode_known(TraceKind kind, PayloadCursor& cursor, TraceFields& out)
         return true;
     case TraceKind::tcp_stats:
         decode_tcp_stats(cursor, out);
+        return true;
+    case TraceKind::block_io:
+        out.block.disk = cursor.read_u32();
+        out.block.op = cursor.read_u8();
+        out.block.status = cursor.read_u8();
+        out.block.sector = cursor.read_u64();
+        out.block.sectors = cursor.read_u32();
+        out.block.latency_ns = cursor.read_u64();
         return true;
     }
     return false;

@@ -290,6 +290,19 @@ void Tracer::tcp_state(const TraceTcpConnection& connection)
     }
 }
 
+void Tracer::block_io(const TraceBlockIo& io)
+{
+    if (u8* out = begin_record(TraceKind::block_io, 4 + 1 + 1 + 8 + 4 + 8)) {
+        Encoder encoder(out);
+        encoder.put_u32(io.disk);
+        encoder.put_u8(io.op);
+        encoder.put_u8(io.status);
+        encoder.put_u64(io.sector);
+        encoder.put_u32(io.sectors);
+        encoder.put_u64(io.latency_ns);
+    }
+}
+
 void Tracer::tcp_stats(const TraceTcpConnection& connection)
 {
     if (u8* out = begin_record(TraceKind::tcp_stats, 12 + 1 + 3 * 8 + 3 * 4 + 3 * 8)) {

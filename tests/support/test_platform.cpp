@@ -43,8 +43,12 @@ void TestPlatform::trace_sink_write(Bytes bytes)
     m_trace.insert(m_trace.end(), bytes.begin(), bytes.end());
 }
 
-TestKernel::TestKernel(KernelConfig config, usize memory_bytes) : platform(memory_bytes)
+TestKernel::TestKernel(KernelConfig config, usize memory_bytes,
+                       std::vector<BlockDevice*> block_devices)
+    : platform(memory_bytes)
 {
+    for (BlockDevice* device : block_devices)
+        platform.add_block_device(*device);
     if (config.trace)
         platform.enable_trace_sink();
     kernel = std::make_unique<Kernel>(platform, config);

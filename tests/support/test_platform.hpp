@@ -25,6 +25,12 @@ public:
     bool trace_sink_enabled() override { return m_trace_sink; }
     void trace_sink_write(Bytes bytes) override;
 
+    BlockDevice* block_device(usize index) override
+    {
+        return index < m_block_devices.size() ? m_block_devices[index] : nullptr;
+    }
+    void add_block_device(BlockDevice& device) { m_block_devices.push_back(&device); }
+
     void set_now(TimeNs now) { m_now = now; }
     void advance(TimeNs duration) { m_now += duration; }
     void enable_trace_sink() { m_trace_sink = true; }
@@ -42,11 +48,13 @@ private:
     std::vector<u8> m_trace;
     bool m_trace_sink = false;
     u64 m_idle_calls = 0;
+    std::vector<BlockDevice*> m_block_devices;
 };
 
 // A booted kernel on a TestPlatform, for tests that need the whole core.
 struct TestKernel {
-    explicit TestKernel(KernelConfig config = {}, usize memory_bytes = 16 * 1024 * 1024);
+    explicit TestKernel(KernelConfig config = {}, usize memory_bytes = 16 * 1024 * 1024,
+                        std::vector<BlockDevice*> block_devices = {});
     // Polls and jumps the clock to each deadline until the kernel has nothing left
     // to do or `time_limit` passes. Returns the number of polls.
     usize run_until_idle(TimeNs time_limit = 60 * ns_per_s);

@@ -19,6 +19,7 @@
 namespace gantry {
 
 class App;
+class Disk;
 namespace net {
 class NetStack;
 }
@@ -52,7 +53,7 @@ struct KernelConfig {
     NetDhcp dhcp = NetDhcp::off;
 };
 
-enum class BootError : u8 { no_memory_region, region_unusable, out_of_memory, net_config };
+enum class BootError : u8 { no_memory_region, region_unusable, out_of_memory, net_config, disk };
 std::string_view describe(BootError error);
 
 struct BootPhase {
@@ -66,6 +67,7 @@ struct BootPhase {
 class Kernel {
 public:
     static constexpr usize boot_phases_max = 16;
+    static constexpr usize disks_max = 4;
 
     Kernel(Platform& platform, const KernelConfig& config);
     Kernel(const Kernel&) = delete;
@@ -119,8 +121,13 @@ public:
     Logger& log() { return m_logger; }
     // The network stack; nullptr when the platform has no NIC.
     net::NetStack* net() { return m_net; }
+    // The platform's block_device(index) behind a fiber-blocking front end;
+    // nullptr when the platform has no such device.
+    Disk* disk(usize index) { return index < m_disk_count ? m_disks[index] : nullptr; }
 
 private:
+    Status<BootError> attach_disks();
+
     Platform& m_platform;
     KernelConfig m_config;
     PageAllocator m_pages;
@@ -132,6 +139,8 @@ private:
     Event m_shutdown_event;
     TimeNs m_next_mem_sample = 0;
     net::NetStack* m_net = nullptr;
+    Disk* m_disks[disks_max] = {};
+    usize m_disk_count = 0;
     BootPhase m_phases[boot_phases_max];
     usize m_phase_count = 0;
     bool m_phase_open = false;

@@ -30,10 +30,4 @@ public:
     virtual bool transmit(Bytes frame) = 0;
 };
 
-// The block device seam (filled in by the block-layer work).
-class BlockDevice {
-public:
-    virtual ~BlockDevice() = default;
-};
-
 } // namespace gantry

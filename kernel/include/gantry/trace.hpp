@@ -53,8 +53,11 @@ enum class TraceKind : u8 {
     tcp_stats = 49,       // the 4-tuple, u8 state, u64 srtt ns, u64 rttvar ns, u64 rto ns,
                           // u32 cwnd, u32 ssthresh, u32 snd_wnd, u64 retransmits,
                           // u64 bytes in, u64 bytes out
+    // Block devices (see TraceBlockIo).
+    block_io = 56,        // u32 disk, u8 op, u8 status, u64 sector, u32 sectors,
+                          // u64 latency ns: one request completed
 };
-inline constexpr u8 trace_kind_max = 49; // the highest kind this version knows
+inline constexpr u8 trace_kind_max = 56; // the highest kind this version knows
 
 // A frame as the trace records it: enough for a sequence diagram. Fields a frame
 // does not have (ports of an ARP frame, ...) are zero; addresses are host-order
@@ -105,6 +108,17 @@ struct TraceTcpConnection {
     u64 bytes_out = 0;
 };
 
+// One completed block request. op: 0 read, 1 write, 2 flush (gantry::BlockOp);
+// status: gantry::BlockStatus (1 ok, 2 I/O error, 3 out of range, 4 read-only).
+struct TraceBlockIo {
+    u32 disk = 0;
+    u8 op = 0;
+    u8 status = 0;
+    u64 sector = 0;
+    u32 sectors = 0;
+    TimeNs latency_ns = 0;
+};
+
 // false for kinds added by later versions: readers skip them.
 bool is_known(TraceKind kind);
 // The kind's name as in docs/trace-format.md ("fiber_switch"); "unknown" otherwise.
@@ -142,6 +156,7 @@ public:
     void net_drop(const TraceNetFrame& frame, u8 reason);
     void tcp_state(const TraceTcpConnection& connection);
     void tcp_stats(const TraceTcpConnection& connection);
+    void block_io(const TraceBlockIo& io);
 
     // Writes the file header to the sink. Called once per output file (hosted and
     // sim call it; a sim run with many nodes writes one header for all).
@@ -302,6 +317,7 @@ struct TraceFields {
     u8 reason = 0;          // net_drop
     TraceLinkFrame link;    // link_frame
     TraceTcpConnection tcp; // tcp_state, tcp_stats
+    TraceBlockIo block;     // block_io
 };
 
 enum class TraceDecodeError : u8 {

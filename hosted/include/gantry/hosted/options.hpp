@@ -30,6 +30,7 @@ struct Options {
     std::string pcap_path;
     std::string net_faults; // --net-faults, validated
     bool dhcp = false;
+    std::vector<std::string> disks; // --disk FILE[,ro], in device order
 };
 
 // "02:00:00:aa:bb:cc" -> MAC; nullopt on anything else.

@@ -18,6 +18,7 @@ class TapNic;
 class UserNic;
 class SocketNic;
 class FaultNic;
+class FileDisk;
 
 class HostedPlatform final : public Platform {
 public:
@@ -32,6 +33,7 @@ public:
         std::string net_faults;           // --net-faults (empty: none)
         net::MacAddress mac;
         std::string pcap_path;  // empty: no capture
+        std::vector<std::string> disks; // --disk values: FILE[,ro]
     };
 
     // Returns an empty string on success, otherwise what went wrong and what to do.
@@ -46,6 +48,7 @@ public:
     bool trace_sink_enabled() override { return m_trace_file != nullptr; }
     void trace_sink_write(Bytes bytes) override;
     Nic* nic(usize index) override;
+    BlockDevice* block_device(usize index) override;
 
     // Termination signals received since the last call (SIGINT, SIGTERM).
     int take_signals();
@@ -76,6 +79,7 @@ private:
     std::unique_ptr<UserNic> m_user;
     std::unique_ptr<SocketNic> m_socket;
     std::unique_ptr<FaultNic> m_faults; // wraps the NIC above when --net-faults
+    std::vector<std::unique_ptr<FileDisk>> m_disks;
 };
 
 } // namespace gantry::hosted
