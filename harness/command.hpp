@@ -43,6 +43,7 @@ int cmd_check_scenario(Args args);
 int cmd_sim(Args args);
 int cmd_shrink(Args args);
 int cmd_boot(Args args);
+int cmd_mkimage(Args args);
 
 bool is_help(std::string_view arg);
 

@@ -16,6 +16,8 @@ constexpr Command commands[] = {
     {"shrink", "minimise a failing seed's fault schedule", cmd_shrink},
     {"check-scenario", "validate scenario files without running them", cmd_check_scenario},
     {"boot", "boot an app's image under QEMU (KVM if it works, else TCG)", cmd_boot},
+    {"mkimage", "build a read-only gantryfs disk image from a directory (or --list one)",
+     cmd_mkimage},
 };
 
 void print_help()

@@ -47,9 +47,11 @@ NodeId World::add_node(NodeConfig config)
     SimAppFactory factory = factory_for(config);
     auto id = static_cast<NodeId>(m_nodes.size());
     GANTRY_ASSERT(id != world_owner);
+    std::vector<std::unique_ptr<SimDisk>> disks = make_disks(id, config.disks);
     TimeNs start = std::max(config.start_ns, m_now);
     m_nodes.push_back(std::make_unique<Node>(id, std::move(config), std::move(factory),
                                              m_config.seed));
+    m_nodes.back()->disks = std::move(disks);
     push(start, EventKind::boot, id, m_nodes.back()->wake_generation);
     return id;
 }
@@ -76,6 +78,8 @@ void World::boot(Node& node)
     for (const auto& nic : node.nics)
         node.platform->attach_nic(nic.get());
     node.platform->set_nics_hidden(node.config.nic_owner == NicOwner::app);
+    for (const auto& disk : node.disks)
+        node.platform->attach_disk(disk.get());
     KernelConfig config;
     config.node_id = node.id;
     config.app_name = node.config.name;
@@ -197,6 +201,10 @@ void World::stop_node(Node& node, NodeState state)
     node.platform.reset();
     for (const auto& nic : node.nics)
         nic->rx_clear(); // frames the node had not read die with it
+    // A crash is a power loss for the node's disks; any other stop leaves
+    // their caches powered. Either way no request completes into a dead kernel.
+    for (const auto& disk : node.disks)
+        state == NodeState::crashed ? disk->power_loss() : disk->detach();
     node.arena.reset();
     node.state = state;
     node.next_wake.reset();

@@ -54,6 +54,8 @@ public:
     // The node's NICs, one per link, in the order the links were added. They
     // outlive incarnations (the hardware survives a crash; its queue does not).
     std::vector<std::unique_ptr<SimNic>> nics;
+    // The node's disks, same story: contents survive, requests in flight do not.
+    std::vector<std::unique_ptr<SimDisk>> disks;
 
     // The current incarnation; all null when not booted.
     std::unique_ptr<Arena> arena;

@@ -126,8 +126,8 @@ bool World::stale(const Event& event) const
 {
     if (event.kind == EventKind::action)
         return !m_actions.contains(event.data);
-    if (event.kind == EventKind::frame)
-        return false; // a frame always arrives (its fate is decided then)
+    if (event.kind == EventKind::frame || event.kind == EventKind::disk)
+        return false; // always due; a disk ignores requests it discarded
     const Node& node = *m_nodes[event.node];
     if (event.data != node.wake_generation)
         return true;
@@ -166,6 +166,9 @@ void World::dispatch(const Event& event)
     }
     case EventKind::frame:
         m_fabric->arrive(event.data);
+        return;
+    case EventKind::disk:
+        m_nodes[event.node]->disks[event.data & 0xff]->complete(event.data >> 8);
         return;
     }
     GANTRY_UNREACHABLE();

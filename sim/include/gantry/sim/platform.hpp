@@ -42,12 +42,20 @@ public:
     void attach_nic(Nic* nic) { m_nics.push_back(nic); }
     void set_nics_hidden(bool hidden) { m_nics_hidden = hidden; }
 
+    // The block device seam: the node's SimDisks, attached by the world at boot.
+    BlockDevice* block_device(usize index) override
+    {
+        return index < m_disks.size() ? m_disks[index] : nullptr;
+    }
+    void attach_disk(BlockDevice* disk) { m_disks.push_back(disk); }
+
 private:
     World& m_world;
     Node& m_node;
     MemoryRegion m_region;
     std::vector<Nic*> m_nics;
     bool m_nics_hidden = false;
+    std::vector<BlockDevice*> m_disks;
 };
 
 } // namespace gantry::sim

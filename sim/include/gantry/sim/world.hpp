@@ -12,6 +12,7 @@
 #include <gantry/app.hpp>
 #include <gantry/arch/context.hpp>
 #include <gantry/net/address.hpp>
+#include <gantry/sim/disk.hpp>
 #include <gantry/sim/network.hpp>
 #include <gantry/sim/random.hpp>
 
@@ -68,6 +69,9 @@ struct NodeConfig {
     net::Ipv4Address ip = {};             // the stack's address (unspecified: none)
     u8 prefix = 24;
     net::Ipv4Address gateway = {};
+    // The node's disks (platform().block_device(i)): made with the node, they
+    // outlive its crashes and restarts (docs/simulator.md, "Disks").
+    std::vector<DiskConfig> disks = {};
 };
 
 enum class NodeState : u8 {
@@ -161,6 +165,9 @@ public:
     // The node's NICs, for inspection (rx queue, MAC); nullptr past the last.
     SimNic* nic(NodeId node, usize index);
 
+    // The node's disks, for inspection (contents, counters); nullptr past the last.
+    SimDisk* disk(NodeId node, usize index);
+
     // The device seam: something outside the node (a frame on a link, a disk
     // completion) needs it to poll now. Ignored unless the node is running.
     void wake(NodeId node);
@@ -207,16 +214,19 @@ public:
     TraceWriter* trace_writer() { return m_trace.get(); }
     // Used by the fabric: a frame event for in-flight slot `slot` at `time`.
     void schedule_frame(TimeNs time, u64 slot);
+    // Used by a SimDisk: a completion event (its data) for the node's disk at `time`.
+    void schedule_disk(TimeNs time, NodeId node, u64 data);
     [[noreturn]] void fail_running_node(const char* file, int line, const char* message);
 
 private:
-    enum class EventKind : u8 { boot = 1, wake = 2, action = 3, frame = 4 };
+    enum class EventKind : u8 { boot = 1, wake = 2, action = 3, frame = 4, disk = 5 };
     struct Event {
         TimeNs time;
         u64 sequence;
         EventKind kind;
         NodeId node;
-        u64 data; // wake: the node's wake generation; action: its key; frame: its slot
+        u64 data; // wake: the node's wake generation; action: its key; frame: its slot;
+                  // disk: request id << 8 | disk index
     };
     struct EventLater {
         bool operator()(const Event& a, const Event& b) const;
@@ -235,6 +245,8 @@ private:
     void poll(Node& node);
     void after_poll(Node& node, TimeNs deadline);
     void request_wake(Node& node, TimeNs time);
+    std::vector<std::unique_ptr<SimDisk>> make_disks(NodeId node,
+                                                     const std::vector<DiskConfig>& configs);
     void stop_node(Node& node, NodeState state);
     void finish_exited(Node& node);
     void drop_incarnation(Node& node, bool flush_trace);
