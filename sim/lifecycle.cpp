@@ -94,7 +94,9 @@ void World::boot(Node& node)
     node.kernel = new (node.arena->base()) Kernel(*node.platform, config);
     node.state = NodeState::running;
     ++node.boots;
+    node.booting = true;
     bool ok = call_on_node(node, [](World& world, Node& n) {
+        n.platform->boot_phase_entered("platform");
         n.kernel->record_phase("platform", n.kernel->now(), n.kernel->now());
         if (auto booted = n.kernel->boot(); !booted.ok())
             return world.record_failure(n, FailureKind::boot, {}, 0,
@@ -108,11 +110,61 @@ void World::boot(Node& node)
             return world.record_failure(n, FailureKind::boot, {}, 0,
                                         "out of memory starting the app");
     });
+    node.booting = false;
+    if (!ok && m_panic.crashed) {
+        ++node.fault_counters.boot_crashes;
+        return stop_node(node, NodeState::crashed);
+    }
     if (!ok)
         record_panic(node);
     if (node.state == NodeState::failed)
         return stop_node(node, NodeState::failed);
+    // Injected allocation failures start with the app: a boot that fails for
+    // want of memory is a node failure, which is not what the fault is after.
+    install_alloc_faults(node);
     request_wake(node, m_now);
+}
+
+void World::install_alloc_faults(Node& node)
+{
+    if (node.kernel)
+        node.kernel->set_alloc_fault_injector(node.faults.alloc_fail_ppm != 0 ? &node.alloc_failer
+                                                                             : nullptr);
+}
+
+TimeNs World::timer_lateness(Node& node)
+{
+    const NodeFaults& faults = node.faults;
+    if (faults.timer_late_ns == 0 && faults.timer_jitter_ns == 0)
+        return 0;
+    ++node.fault_counters.timer_wakeups_delayed;
+    TimeNs jitter = faults.timer_jitter_ns != 0 ? node.fault_rng.below(faults.timer_jitter_ns + 1)
+                                                : 0;
+    return faults.timer_late_ns + jitter;
+}
+
+void World::set_node_faults(NodeId id, NodeFaults faults)
+{
+    GANTRY_ASSERT(m_running == nullptr);
+    Node& node = node_ref(id);
+    node.faults = faults;
+    install_alloc_faults(node);
+}
+
+const NodeFaults& World::node_faults(NodeId id) const
+{
+    return node_ref(id).faults;
+}
+
+const NodeFaultCounters& World::node_fault_counters(NodeId id) const
+{
+    return node_ref(id).fault_counters;
+}
+
+void World::crash_in_boot_phase(NodeId id, std::string phase)
+{
+    GANTRY_ASSERT(m_running == nullptr);
+    node_ref(id).boot_crash_phase = std::move(phase);
 }
 
 void World::poll(Node& node)
@@ -138,7 +190,8 @@ void World::after_poll(Node& node, TimeNs deadline)
     if (deadline == deadline_none || deadline > drifted_time(m_now, drift)) {
         node.busy_since.reset();
         if (deadline != deadline_none)
-            request_wake(node, std::max(virtual_time_for(deadline, drift), m_now + 1));
+            request_wake(node, std::max(virtual_time_for(deadline, drift), m_now + 1) +
+                                   timer_lateness(node));
         return;
     }
     // Work is still runnable: charge it virtual CPU time, and watch for a loop.

@@ -26,6 +26,17 @@ private:
     usize m_bytes = 0;
 };
 
+// The node's allocation-failure fault: installed in its kernel while
+// NodeFaults::alloc_fail_ppm is non-zero (World::install_alloc_faults).
+class AllocFailer final : public AllocFaultInjector {
+public:
+    explicit AllocFailer(Node& node) : m_node(node) {}
+    bool should_fail(usize bytes) override;
+
+private:
+    Node& m_node;
+};
+
 class Node {
 public:
     Node(NodeId id, NodeConfig config, SimAppFactory factory, u64 seed);
@@ -43,6 +54,14 @@ public:
     u32 incarnation = 0;
     u32 boots = 0;
     Rng entropy;
+    // Kernel-level faults: the current settings, the armed boot crash, their
+    // own random stream and what they did. All survive crashes.
+    NodeFaults faults;
+    std::string boot_crash_phase;
+    bool booting = false; // inside Kernel::boot / start_app
+    Rng fault_rng;
+    NodeFaultCounters fault_counters;
+    AllocFailer alloc_failer{*this};
     std::string console;
     bool console_line_start = true;
     std::FILE* console_file = nullptr;

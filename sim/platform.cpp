@@ -82,7 +82,8 @@ Arena::~Arena()
 
 Node::Node(NodeId node_id, NodeConfig node_config, SimAppFactory app_factory, u64 seed)
     : id(node_id), config(std::move(node_config)), factory(std::move(app_factory)),
-      entropy(seed, node_id, Stream::entropy)
+      entropy(seed, node_id, Stream::entropy), faults(config.faults),
+      boot_crash_phase(config.boot_crash_phase), fault_rng(seed, node_id, Stream::faults)
 {
     for (const std::string& arg : config.args)
         arg_views.emplace_back(arg);
@@ -142,6 +143,25 @@ void SimPlatform::idle_until(TimeNs)
 void SimPlatform::console_write(std::string_view text)
 {
     m_node.console_append(m_world.now(), text);
+}
+
+bool AllocFailer::should_fail(usize)
+{
+    if (m_node.faults.alloc_fail_ppm == 0 ||
+        m_node.fault_rng.below(1'000'000) >= m_node.faults.alloc_fail_ppm)
+        return false;
+    ++m_node.fault_counters.alloc_failures_injected;
+    return true;
+}
+
+void SimPlatform::boot_phase_entered(std::string_view name)
+{
+    if (!m_node.booting || m_node.boot_crash_phase.empty() || m_node.boot_crash_phase != name)
+        return;
+    m_node.boot_crash_phase.clear(); // once: the next restart boots normally
+    std::string note = "gantry sim: crash entering boot phase '" + std::string(name) + "'\n";
+    m_node.console_append(m_world.now(), note);
+    m_world.crash_booting_node();
 }
 
 void SimPlatform::fill_entropy(MutableBytes out)

@@ -292,6 +292,18 @@ void World::runner_entry(arch::ContextTransfer transfer)
     std::abort(); // the world never resumes a finished runner
 }
 
+void World::crash_booting_node()
+{
+    GANTRY_ASSERT(m_running != nullptr);
+    GANTRY_ASSERT(m_running->booting);
+    // Like a panic, the runner stack is abandoned; unlike one, nothing failed:
+    // boot() stops the node as crashed, and restart() boots it again.
+    m_panic.failed = true;
+    m_panic.crashed = true;
+    arch::jump_context(m_world_context, nullptr);
+    std::abort();
+}
+
 void World::fail_running_node(const char* file, int line, const char* message)
 {
     GANTRY_ASSERT(m_running != nullptr);

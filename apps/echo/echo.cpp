@@ -294,8 +294,10 @@ private:
             return 2;
         }
         net::TcpStack* tcp = stack.tcp();
-        if (!tcp)
+        if (!tcp) {
+            kernel.log().error("echo: no TCP (out of memory)");
             return 1;
+        }
         TimeNs start = kernel.now();
         auto connected = tcp->connect(*server, echo_port, start + tcp_idle_max_ns);
         if (!connected.ok()) {

@@ -60,6 +60,7 @@ void Kernel::phase_begin(std::string_view name)
 {
     GANTRY_ASSERT(!m_phase_open);
     GANTRY_ASSERT(m_phase_count < boot_phases_max);
+    m_platform.boot_phase_entered(name);
     BootPhase& phase = m_phases[m_phase_count];
     usize copy = name.size() < BootPhase::name_bytes_max ? name.size() : BootPhase::name_bytes_max;
     for (usize i = 0; i < copy; ++i)
@@ -97,6 +98,7 @@ void Kernel::record_phase(std::string_view name, TimeNs begin, TimeNs end)
 Status<BootError> Kernel::boot()
 {
     GANTRY_ASSERT(!m_booted);
+    m_platform.boot_phase_entered("memory");
     TimeNs memory_begin = now();
     auto regions = m_platform.memory_regions();
     if (regions.empty())

@@ -102,6 +102,17 @@ u32 PageAllocator::order_for_bytes(usize bytes)
 void* PageAllocator::alloc_pages(u32 order)
 {
     GANTRY_ASSERT(order <= order_max);
+    if (m_fault_injector != nullptr && m_fault_injector->should_fail(page_size << order))
+        [[unlikely]] {
+        ++m_failures;
+        return nullptr;
+    }
+    return alloc_block(order);
+}
+
+void* PageAllocator::alloc_block(u32 order)
+{
+    GANTRY_ASSERT(order <= order_max);
     u32 found = order;
     while (found <= order_max && m_free_lists[found] == nullptr)
         ++found;

@@ -90,7 +90,9 @@ public:
     bool shutdown_requested() const { return m_shutdown_requested; }
     Event& shutdown_event() { return m_shutdown_event; }
 
-    // Boot phases, for the console and the trace.
+    // Boot phases, for the console and the trace. phase_begin tells the platform
+    // (Platform::boot_phase_entered) first; record_phase is for phases that ran
+    // before the kernel did (platform, machine), which the platform already knows.
     void phase_begin(std::string_view name);
     void phase_end();
     void record_phase(std::string_view name, TimeNs begin, TimeNs end);
@@ -118,6 +120,13 @@ public:
     PageAllocator& pages() { return m_pages; }
     Heap& heap() { return m_heap; }
     Tracer& trace() { return m_tracer; }
+    // Injected allocation failures for the heap and the page allocator
+    // (nullptr: none). Set by the simulator only, once the kernel has booted.
+    void set_alloc_fault_injector(AllocFaultInjector* injector)
+    {
+        m_pages.set_fault_injector(injector);
+        m_heap.set_fault_injector(injector);
+    }
     Logger& log() { return m_logger; }
     // The network stack; nullptr when the platform has no NIC.
     net::NetStack* net() { return m_net; }

@@ -35,6 +35,21 @@ struct PageStats {
 
 enum class MemError : u8 { region_too_small, too_many_regions };
 
+// Fails chosen allocations on purpose: the simulator's allocation-failure
+// fault (docs/simulator.md, "Kernel-level faults"). Only whoever owns a kernel
+// installs one (Kernel::set_alloc_fault_injector); without one, the cost is a
+// pointer test. It is asked once per request: every Heap::alloc, and every
+// page block requested directly (not the heap's own slab and large-block
+// refills, which are part of a heap request that already asked).
+class AllocFaultInjector {
+public:
+    // true: this request fails (counted in the allocator's `failures`).
+    virtual bool should_fail(usize bytes) = 0;
+
+protected:
+    ~AllocFaultInjector() = default;
+};
+
 // Binary buddy allocator. Block of order k = 2^k pages, aligned to its size
 // relative to the region start.
 class PageAllocator {
@@ -48,11 +63,15 @@ public:
     // Hands a region to the allocator. Its first pages hold the per-page metadata.
     Status<MemError> add_region(u8* base, usize bytes);
 
-    // nullptr when no block of that order is free. Contents are not cleared.
+    // nullptr when no block of that order is free (or the fault injector says
+    // so). Contents are not cleared.
     void* alloc_pages(u32 order);
     void free_pages(void* block, u32 order);
 
     static u32 order_for_bytes(usize bytes);
+
+    // nullptr: no injected failures (the default).
+    void set_fault_injector(AllocFaultInjector* injector) { m_fault_injector = injector; }
 
     PageStats stats() const;
     usize pages_total() const { return m_pages_total; }
@@ -114,6 +133,8 @@ private:
         usize pages_free = 0;
     };
 
+    // alloc_pages without asking the fault injector: the heap's refills.
+    void* alloc_block(u32 order);
     const Region* region_of(const void* address) const;
     Region& region_of_block(const void* block);
     void push_free(Region& region, usize page, u32 order);
@@ -130,7 +151,9 @@ private:
     usize m_pages_used_high_water = 0;
     u64 m_allocations = 0;
     u64 m_failures = 0;
+    AllocFaultInjector* m_fault_injector = nullptr;
 
+    friend class Heap; // alloc_block
     friend struct PageAllocatorInspector;
 };
 
@@ -188,6 +211,8 @@ public:
     // Makes the next `count` allocations fail (counted in HeapStats::failures):
     // the simulator's allocation-failure fault. Never called outside the simulator.
     void inject_failures(u32 count) { m_injected_failures = count; }
+    // Fails allocations at whatever rate `injector` decides (nullptr: none).
+    void set_fault_injector(AllocFaultInjector* injector) { m_fault_injector = injector; }
 
     HeapStats stats() const;
     PageAllocator& pages() { return m_pages; }
@@ -241,6 +266,7 @@ private:
     HeapStats m_stats;
     u64 m_large_allocations = 0;
     u32 m_injected_failures = 0;
+    AllocFaultInjector* m_fault_injector = nullptr;
 };
 
 } // namespace gantry

@@ -44,6 +44,11 @@ public:
     virtual bool trace_sink_enabled() { return false; }
     virtual void trace_sink_write(Bytes) {}
 
+    // The kernel is entering boot phase `name` ("memory", "net", "app start"),
+    // before doing its work. The simulator crashes a node here on request (a
+    // crash during a chosen boot phase); everyone else ignores it.
+    virtual void boot_phase_entered(std::string_view /*name*/) {}
+
     // Device slots filled by the network and block issues; nullptr when absent.
     virtual Nic* nic(usize /*index*/) { return nullptr; }
     virtual BlockDevice* block_device(usize /*index*/) { return nullptr; }

@@ -31,6 +31,8 @@ public:
     std::span<const MemoryRegion> memory_regions() override { return {&m_region, 1}; }
     bool trace_sink_enabled() override;
     void trace_sink_write(Bytes bytes) override;
+    // Crashes the node here if a crash was armed for this phase (once).
+    void boot_phase_entered(std::string_view name) override;
 
     // The NIC seam: the node's SimNics, attached by the world at boot. Hidden
     // while the kernel boots when the app owns them (NicOwner::app), so the

@@ -48,6 +48,27 @@ struct WorldConfig {
     u64 hash_every = 0;
 };
 
+// Kernel-level faults of a node (docs/simulator.md, "Kernel-level faults"):
+// what only a simulator underneath the kernel can do. Every random decision
+// comes from the node's own Stream::faults, so a run stays a function of its
+// seed, and zero rates draw nothing (a run without them is unchanged).
+struct NodeFaults {
+    // Once the app has started, each allocation (every Heap::alloc, every page
+    // block requested directly) fails with this probability, parts per million.
+    u32 alloc_fail_ppm = 0;
+    // Every timer wake-up comes this much late, plus a uniform [0, jitter].
+    TimeNs timer_late_ns = 0;
+    TimeNs timer_jitter_ns = 0;
+    bool operator==(const NodeFaults&) const = default;
+};
+
+// What the node's kernel-level faults did (over all incarnations).
+struct NodeFaultCounters {
+    u64 alloc_failures_injected = 0;
+    u64 timer_wakeups_delayed = 0;
+    u64 boot_crashes = 0;
+};
+
 // Who drives the node's NICs. `kernel`: the kernel's network stack (created at
 // boot when the node has a NIC). `app`: the kernel boots without a stack and the
 // app reads and writes raw frames through platform().nic(i) (tests, generators).
@@ -72,6 +93,10 @@ struct NodeConfig {
     // The node's disks (platform().block_device(i)): made with the node, they
     // outlive its crashes and restarts (docs/simulator.md, "Disks").
     std::vector<DiskConfig> disks = {};
+    NodeFaults faults = {};               // from the first boot on; set_node_faults changes them
+    // The first boot crashes on entering this boot phase ("platform", "memory",
+    // "net", "app start"); empty: it does not.
+    std::string boot_crash_phase = {};
 };
 
 enum class NodeState : u8 {
@@ -143,6 +168,13 @@ public:
     void restart(NodeId node);
     void pause(NodeId node);
     void resume(NodeId node);
+    // Kernel-level faults, from now on (they survive restarts).
+    void set_node_faults(NodeId node, NodeFaults faults);
+    const NodeFaults& node_faults(NodeId node) const;
+    const NodeFaultCounters& node_fault_counters(NodeId node) const;
+    // The node's next boot crashes on entering boot phase `phase` (once); use
+    // restart() to make that boot happen now.
+    void crash_in_boot_phase(NodeId node, std::string phase);
     // Runs `action` at virtual time `time` (>= now()), in order with all events.
     void at(TimeNs time, std::function<void(World&)> action);
 
@@ -217,6 +249,8 @@ public:
     // Used by a SimDisk: a completion event (its data) for the node's disk at `time`.
     void schedule_disk(TimeNs time, NodeId node, u64 data);
     [[noreturn]] void fail_running_node(const char* file, int line, const char* message);
+    // Used by SimPlatform: the booting node crashes now (crash_in_boot_phase).
+    [[noreturn]] void crash_booting_node();
 
 private:
     enum class EventKind : u8 { boot = 1, wake = 2, action = 3, frame = 4, disk = 5 };
@@ -244,6 +278,8 @@ private:
     void boot(Node& node);
     void poll(Node& node);
     void after_poll(Node& node, TimeNs deadline);
+    TimeNs timer_lateness(Node& node);
+    void install_alloc_faults(Node& node);
     void request_wake(Node& node, TimeNs time);
     std::vector<std::unique_ptr<SimDisk>> make_disks(NodeId node,
                                                      const std::vector<DiskConfig>& configs);
@@ -275,6 +311,7 @@ private:
     arch::ContextHandle m_world_context = nullptr;
     struct PanicInfo {
         bool failed = false;
+        bool crashed = false; // crash_booting_node, not a failure
         FailureKind kind = FailureKind::panic;
         const char* file = "";
         int line = 0;
