@@ -1,0 +1,103 @@
+// `gantry replay`: feeds the client side of a capture to a Gantry node running
+// an app in the simulator and compares the node's answers with the recorded
+// server's (docs/replay.md). The capture is read by capture.hpp; this runs the
+// world and judges; report.cpp prints the outcome as text and JSON.
+#pragma once
+
+#include "capture.hpp"
+#include "packet.hpp"
+
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace gantry::harness::replay {
+
+enum class Timing : u8 {
+    recorded, // each client frame at its recorded offset (times `scale`)
+    asap,     // each client frame as soon as what it answers has come back
+};
+
+struct ReplayOptions {
+    std::string app;
+    std::vector<std::string> app_args;
+    usize memory_bytes = 16 * 1024 * 1024;
+    std::optional<net::Ipv4Address> server; // the recorded server; default: inferred
+    std::optional<net::Ipv4Address> client; // only this client's traffic
+    u8 prefix = 24;
+    Timing timing = Timing::recorded;
+    double scale = 1.0;
+    TimeNs warmup_ns = 10 * ns_per_ms; // the node boots this long before the first frame
+    TimeNs wait_ns = 1 * ns_per_s;     // how long a frame waits for the answers before it
+    TimeNs settle_ns = 2 * ns_per_s;   // run on after the last client frame
+    u64 seed = 1;
+    usize mtu = 1500;
+    std::string pcap_path;  // capture of the replay's link
+    std::string trace_path; // the world's trace
+};
+
+// One recorded or observed message of a conversation.
+struct Item {
+    TimeNs time = 0;  // relative: capture time since the first frame, or virtual
+                      // time since the first client frame was due
+    u64 ref = 0;      // capture record number, or the node's frame number
+    std::string summary;
+    std::vector<u8> payload;
+    u64 offset = 0;   // TCP data: the first byte's stream offset
+    u64 length = 0;   // TCP data: how many bytes
+};
+
+struct Divergence {
+    std::string conversation;
+    std::string kind;   // "different", "missing", "unexpected", "node-failed"
+    std::string what;   // one line
+    std::optional<Item> expected;
+    std::optional<Item> actual;
+    std::vector<std::string> detail;  // field or byte differences
+    std::vector<std::string> context; // the recorded exchange just before
+    TimeNs time = 0;
+};
+
+struct ConversationOutcome {
+    std::string key;
+    Proto proto;
+    usize expected = 0; // items (TCP: events + data segments)
+    usize actual = 0;
+    u64 expected_bytes = 0;
+    u64 actual_bytes = 0;
+    bool matched = false;
+};
+
+struct ReplayResult {
+    std::string capture_path;
+    std::string link_name;
+    u64 records = 0;
+    u64 selected = 0;
+    std::string server_ip;
+    std::string server_mac; // recorded
+    std::string node_mac;
+    std::vector<std::string> clients;
+    u64 client_frames_fed = 0;
+    u64 client_frames_skipped = 0; // ARP replies and gratuitous ARPs the replay answers itself
+    u64 server_frames = 0;
+    u64 server_arp_requests = 0;   // not compared: the node's ARP cache decides them
+    u64 other_frames = 0;          // neither to nor from the server
+    u64 node_frames = 0;
+    u64 node_arp_requests = 0;
+    u64 arp_answered = 0;
+    u64 waits_timed_out = 0;       // client frames sent before their answers came
+    TimeNs virtual_end_ns = 0;
+    std::vector<ConversationOutcome> conversations;
+    std::vector<std::string> node_failures;
+    std::optional<Divergence> first;
+    bool matched() const { return !first.has_value(); }
+};
+
+// Throws CaptureError for a capture it cannot replay (no server found, a frame
+// cut short by the snap length) and std::invalid_argument for an unknown app.
+ReplayResult run_replay(const Capture& capture, const ReplayOptions& options);
+
+std::string text_report(const ReplayResult& result);
+std::string json_report(const ReplayResult& result);
+
+} // namespace gantry::harness::replay
