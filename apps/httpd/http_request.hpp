@@ -22,6 +22,7 @@ inline constexpr usize header_bytes_max = 8192;  // request line + fields + empt
 inline constexpr usize target_bytes_max = 2048;  // request-target
 inline constexpr usize header_fields_max = 64;
 inline constexpr usize leading_empty_lines_max = 8;
+inline constexpr usize path_bytes_max = 255; // gantry::fs::path_bytes_max
 
 enum class Method : gantry::u8 { get, head, other };
 enum class Version : gantry::u8 { http10, http11 };
