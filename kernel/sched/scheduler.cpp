@@ -336,6 +336,11 @@ struct TimedWait {
 void Scheduler::wake_timed_out(Timer&, void* context)
 {
     auto* wait = static_cast<TimedWait*>(context);
+    // Something outside the fibers (a frame, a disk completion) may have
+    // notified the fiber earlier in this same poll, before its deadline's timer
+    // fired: it is ready already and was notified, not timed out.
+    if (wait->fiber->m_state == FiberState::ready)
+        return;
     wait->fiber->m_woken_by_timeout = true;
     wait->scheduler->make_ready(wait->fiber);
 }

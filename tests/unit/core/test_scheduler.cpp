@@ -138,6 +138,28 @@ TEST_CASE("scheduler: events wake waiters in FIFO order; timeouts report timed_o
     CHECK_FALSE(event.has_waiters());
 }
 
+TEST_CASE("scheduler: a notify and the deadline in one poll wake the waiter once, notified")
+{
+    // Found by the kv crash sweep: a frame notified a reader, then the reader's
+    // deadline timer fired in the same poll and made the ready fiber ready again.
+    TestKernel tk;
+    Scheduler& sched = tk.kernel->sched();
+    Event event(sched);
+    WaitResult result = WaitResult::timed_out;
+    bool done = false;
+    sched.detach(sched.spawn("waiter", [&] {
+        result = event.wait_until(ns_per_ms);
+        done = true;
+    }));
+    tk.kernel->poll(); // the waiter blocks
+    REQUIRE_FALSE(done);
+    tk.platform.set_now(ns_per_ms); // its deadline is due...
+    event.notify_all();             // ...and a device notifies it before timers fire
+    tk.kernel->poll();
+    CHECK(done);
+    CHECK(result == WaitResult::notified);
+}
+
 TEST_CASE("scheduler: many fibers, fair progress and clean release")
 {
     TestKernel tk({}, 64 * 1024 * 1024);
