@@ -256,7 +256,8 @@ void require_whole(const CapturedFrame& frame, const std::string& path)
         throw CaptureError(path + ": record " + std::to_string(frame.record) + " was cut to " +
                            std::to_string(frame.ethernet.size()) + " of " +
                            std::to_string(frame.wire_len) +
-                           " bytes when captured (snap length); capture with -s 0");
+                           " bytes when captured (snap length); capture with -s 0, or leave "
+                           "such frames out with --filter");
 }
 
 MacAddress synthetic_mac(Ipv4Address ip)
@@ -332,6 +333,9 @@ Role role_of(const Packet& packet, Ipv4Address server, const ReplayOptions& opti
 
 Plan make_plan(const Capture& capture, const ReplayOptions& options)
 {
+    // A frame cut by the snap length cannot be fed or compared whole.
+    for (const CapturedFrame& frame : capture.frames)
+        require_whole(frame, capture.path);
     std::vector<Packet> packets;
     packets.reserve(capture.frames.size());
     for (const CapturedFrame& frame : capture.frames)
@@ -351,11 +355,9 @@ Plan make_plan(const Capture& capture, const ReplayOptions& options)
         TimeNs offset = frame.time_ns - start;
         switch (role_of(packets[i], plan.server, options)) {
         case Role::client:
-            require_whole(frame, capture.path);
             plan_client_frame(plan, frame, packets[i], offset);
             break;
         case Role::server:
-            require_whole(frame, capture.path);
             plan_server_frame(plan, frame, packets[i], offset);
             break;
         case Role::client_skipped: ++plan.counts.client_frames_skipped; break;

@@ -1,0 +1,96 @@
+# `gantry replay` (docs/replay.md) on real captures: the ones checked in under
+# tests/replay/captures (made by scripts/replay-capture, see the README there)
+# and fresh ones made at test time in a network namespace (root only; they
+# print "skipped: <why>" elsewhere).
+if(TARGET gantry AND TARGET echo AND TARGET echo_altered)
+    set(replay_dir ${PROJECT_SOURCE_DIR}/tests/replay)
+    set(expect ${replay_dir}/expect)
+    set(gantry_bin $<TARGET_FILE:gantry>)
+
+    # Every checked-in capture replays against the app it was made with.
+    file(GLOB replay_captures CONFIGURE_DEPENDS ${replay_dir}/captures/*.pcap
+         ${replay_dir}/captures/*.pcapng)
+    foreach(capture ${replay_captures})
+        get_filename_component(name ${capture} NAME)
+        add_test(NAME "replay: ${name} matches echo"
+                 COMMAND ${expect} 0 "result: MATCH" -- ${gantry_bin} replay ${capture} --app echo)
+        list(APPEND replay_tests "replay: ${name} matches echo")
+    endforeach()
+
+    # The deliberately altered echo: the first divergence is the flipped byte.
+    add_test(NAME "replay: altered echo diverges on UDP at byte 3"
+             COMMAND ${expect} 1 "first divergence (different): udp 10.77.0.1:"
+                     "payload differs at byte 3: expected 0x61 'a', got 0x41 'A'"
+                     "record 5  client > UDP" "result: DIVERGED"
+                     -- ${gantry_bin} replay ${replay_dir}/captures/udp.pcap --app echo_altered)
+    add_test(NAME "replay: altered echo diverges on TCP at stream byte 3"
+             COMMAND ${expect} 1 "first divergence (different): tcp 10.77.0.1:"
+                     "the node's byte stream differs from byte 3 (recorded 2120 bytes, node sent 2120)"
+                     "expected 0x65 'e', got 0x45 'E'"
+                     -- ${gantry_bin} replay ${replay_dir}/captures/tcp.pcap --app echo_altered)
+    add_test(NAME "replay: altered echo diverges in a cooked SLL2 capture"
+             COMMAND ${expect} 1 "the node's byte stream differs from byte 3"
+                     -- ${gantry_bin} replay ${replay_dir}/captures/tcp-sll2.pcap --app echo_altered)
+    add_test(NAME "replay: altered echo still answers ping like echo"
+             COMMAND ${expect} 0 "icmp echo 10.77.0.1 id" "result: MATCH"
+                     -- ${gantry_bin} replay ${replay_dir}/captures/ping.pcap --app echo_altered)
+    add_test(NAME "replay: JSON report names the first divergence"
+             COMMAND /bin/sh -c "${gantry_bin} replay ${replay_dir}/captures/udp.pcap --app echo_altered --report replay-udp.json > /dev/null; test $? -eq 1 && /usr/bin/python3 -c \"import json; r = json.load(open('replay-udp.json')); d = r['first_divergence']; assert r['match'] is False and d['kind'] == 'different' and d['expected']['record'] == 6, d; assert 'byte 3' in d['detail'][0]; print('ok', d['what'])\"")
+    list(APPEND replay_tests "replay: altered echo diverges on UDP at byte 3"
+         "replay: altered echo diverges on TCP at stream byte 3"
+         "replay: altered echo diverges in a cooked SLL2 capture"
+         "replay: altered echo still answers ping like echo"
+         "replay: JSON report names the first divergence")
+
+    # Timing modes and flow selection.
+    add_test(NAME "replay: TCP as fast as possible still matches"
+             COMMAND ${expect} 0 "result: MATCH"
+                     -- ${gantry_bin} replay ${replay_dir}/captures/tcp.pcap --app echo --timing asap)
+    add_test(NAME "replay: TCP at ten times the recorded gaps matches"
+             COMMAND ${expect} 0 "result: MATCH"
+                     -- ${gantry_bin} replay ${replay_dir}/captures/tcp.pcapng --app echo --timing scale=10)
+    add_test(NAME "replay: a BPF filter selects one flow"
+             COMMAND ${expect} 0 "13 records, 2 selected" "result: MATCH"
+                     -- ${gantry_bin} replay ${replay_dir}/captures/udp.pcap --app echo_altered
+                        --server 10.77.0.2 --filter "arp")
+    list(APPEND replay_tests "replay: TCP as fast as possible still matches"
+         "replay: TCP at ten times the recorded gaps matches"
+         "replay: a BPF filter selects one flow")
+
+    # Bad input: exit 2 and a message naming the file and the problem.
+    set(broken ${replay_dir}/broken)
+    foreach(case
+            "truncated.pcap|record 7: truncated dump file"
+            "not-a-capture.pcap|cannot read it as a capture: unknown file format"
+            "empty.pcap|cannot read it as a capture: truncated dump file"
+            "cut-header.pcapng|cannot read it as a capture"
+            "raw-ip.pcap|link type 12 (RAW) is not supported"
+            "snapped.pcap|record 1 was cut to 60 of 86 bytes when captured (snap length)")
+        string(REPLACE "|" ";" parts "${case}")
+        list(GET parts 0 file)
+        list(GET parts 1 message)
+        add_test(NAME "replay: bad capture ${file} exits 2"
+                 COMMAND ${expect} 2 "${broken}/${file}: ${message}"
+                         -- ${gantry_bin} replay ${broken}/${file} --app echo)
+        list(APPEND replay_tests "replay: bad capture ${file} exits 2")
+    endforeach()
+    add_test(NAME "replay: a bad filter exits 2"
+             COMMAND ${expect} 2 "filter 'tcp port': can't parse filter expression"
+                     -- ${gantry_bin} replay ${replay_dir}/captures/tcp.pcap --app echo --filter "tcp port")
+    add_test(NAME "replay: bad options exit 2"
+             COMMAND /bin/sh -c "g=${gantry_bin}; c=${replay_dir}/captures/tcp.pcap; $g replay $c 2>/dev/null; a=$?; $g replay $c --app echo --timing fast 2>/dev/null; b=$?; $g replay $c --app nosuch 2>/dev/null; d=$?; $g replay --help | grep -q 'usage: gantry replay'; e=$?; test $a -eq 2 && test $b -eq 2 && test $d -eq 2 && test $e -eq 0")
+    list(APPEND replay_tests "replay: a bad filter exits 2" "replay: bad options exit 2")
+
+    # Fresh captures made now with real tools (root: netns + tap).
+    foreach(live "ping|tcpdump" "udp|any-sll2" "tcp|dumpcap" "tcp|tcpdump" "udp|gantry")
+        string(REPLACE "|" ";" parts "${live}")
+        list(GET parts 0 workload)
+        list(GET parts 1 tool)
+        add_test(NAME "replay live: ${workload} captured by ${tool}"
+                 COMMAND ${replay_dir}/live-test ${workload} ${tool} ${CMAKE_BINARY_DIR})
+        set_tests_properties("replay live: ${workload} captured by ${tool}" PROPERTIES TIMEOUT 60)
+    endforeach()
+
+    set_tests_properties(${replay_tests} PROPERTIES TIMEOUT 60
+                         WORKING_DIRECTORY ${CMAKE_CURRENT_BINARY_DIR})
+endif()
