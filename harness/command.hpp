@@ -44,6 +44,7 @@ int cmd_sim(Args args);
 int cmd_shrink(Args args);
 int cmd_boot(Args args);
 int cmd_mkimage(Args args);
+int cmd_pkt(Args args);
 int cmd_replay(Args args);
 
 bool is_help(std::string_view arg);

@@ -18,6 +18,7 @@ constexpr Command commands[] = {
     {"boot", "boot an app's image under QEMU (KVM if it works, else TCG)", cmd_boot},
     {"mkimage", "build a read-only gantryfs disk image from a directory (or --list one)",
      cmd_mkimage},
+    {"pkt", "run packetdrill scripts against Gantry's TCP (conformance)", cmd_pkt},
     {"replay", "replay a capture's client side against an app and compare", cmd_replay},
 };
 

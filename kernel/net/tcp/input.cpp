@@ -27,7 +27,7 @@ void TcpConnection::take_options(const TcpRepr& syn)
     if (m_config.window_scaling == WindowScaling::on && syn.window_scale) {
         m_wscale = Negotiated::yes;
         m_snd_wscale = *syn.window_scale;
-        m_rcv_wscale = tcp_window_scale_for(m_recv.capacity());
+        m_rcv_wscale = tcp_window_scale_for(m_config, m_recv.capacity());
     }
     if (m_config.sack == TcpSackOption::on && syn.sack_permitted == SackPermitted::yes)
         m_sack = Negotiated::yes;

@@ -15,6 +15,12 @@ u8 tcp_window_scale_for(usize capacity)
     return shift;
 }
 
+u8 tcp_window_scale_for(const TcpConfig& config, usize capacity)
+{
+    return tcp_window_scale_for(capacity > config.window_scale_bytes ? capacity
+                                                                     : config.window_scale_bytes);
+}
+
 u32 TcpConnection::ts_now(TimeNs now) const
 {
     return static_cast<u32>(now / ns_per_ms) + m_ts_offset;
@@ -98,7 +104,7 @@ TcpRepr TcpConnection::syn_ack_for(const TcpConfig& config, const TcpRepr& syn, 
     usize free = config.receive_buffer_bytes;
     repr.window = static_cast<u16>(free > 0xffff ? 0xffff : free); // never scaled (7323 2.2)
     if (config.window_scaling == WindowScaling::on && syn.window_scale)
-        repr.window_scale = tcp_window_scale_for(config.receive_buffer_bytes);
+        repr.window_scale = tcp_window_scale_for(config, config.receive_buffer_bytes);
     if (config.sack == TcpSackOption::on && syn.sack_permitted == SackPermitted::yes)
         repr.sack_permitted = SackPermitted::yes;
     if (config.timestamps == TcpTimestampOption::on && syn.timestamps)
@@ -123,7 +129,7 @@ void TcpConnection::send_syn(TimeNs now)
     if (answer)
         m_rcv_adv = SeqNumber::max(m_rcv_adv, m_rcv_nxt + repr.window);
     if (m_config.window_scaling == WindowScaling::on && (!answer || m_wscale == Negotiated::yes))
-        repr.window_scale = tcp_window_scale_for(m_recv.capacity());
+        repr.window_scale = tcp_window_scale_for(m_config, m_recv.capacity());
     if (m_config.sack == TcpSackOption::on && (!answer || m_sack == Negotiated::yes))
         repr.sack_permitted = SackPermitted::yes;
     if (m_config.timestamps == TcpTimestampOption::on &&

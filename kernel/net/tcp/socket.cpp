@@ -247,6 +247,8 @@ TcpConfig TcpStack::config_for(const TcpSocketOptions& options) const
         config.send_buffer_bytes = options.send_buffer_bytes;
     if (options.receive_buffer_bytes > 0)
         config.receive_buffer_bytes = options.receive_buffer_bytes;
+    if (options.window_scale_bytes > 0)
+        config.window_scale_bytes = options.window_scale_bytes;
     config.nagle = options.nagle;
     config.delayed_ack = options.delayed_ack;
     config.keepalive = options.keepalive;

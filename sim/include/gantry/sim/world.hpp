@@ -206,6 +206,13 @@ public:
 
     // Processes one event; false when the queue is empty.
     bool step();
+    // When the next queued event is due (it may be stale and do nothing);
+    // nullopt when nothing is queued. Lets a driver (gantry pkt) run exactly
+    // the events up to a time without moving the clock past the last of them.
+    std::optional<TimeNs> next_event_time() const
+    {
+        return m_queue.empty() ? std::nullopt : std::optional<TimeNs>(m_queue.front().time);
+    }
     // Runs events up to `time_limit`; the clock ends at time_limit unless every
     // node finished first.
     RunResult run_until(TimeNs time_limit);

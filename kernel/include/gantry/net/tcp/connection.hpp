@@ -69,6 +69,10 @@ struct TcpConfig {
     TcpSackOption sack = TcpSackOption::on;
     TcpTimestampOption timestamps = TcpTimestampOption::on;
     WindowScaling window_scaling = WindowScaling::on;
+    // The window scale we offer covers max(receive buffer, this many bytes):
+    // room for a buffer that may grow later (FreeBSD sizes it for
+    // kern.ipc.maxsockbuf; RFC 7323 2.3 leaves the choice to the receiver).
+    usize window_scale_bytes = 0;
     RttConfig rtt;
     TimeNs msl_ns = 30 * ns_per_s;          // TIME-WAIT lasts 2*MSL (RFC 9293 3.4.2)
     TimeNs delayed_ack_ns = 40 * ns_per_ms; // RFC 1122 4.2.3.2: < 500 ms
@@ -97,6 +101,8 @@ const char* tcp_error_name(TcpError error);
 
 // The window scale a receive buffer of `capacity` bytes needs (RFC 7323 2.3).
 u8 tcp_window_scale_for(usize capacity);
+// The shift a connection with `config` offers for a buffer of `capacity` bytes.
+u8 tcp_window_scale_for(const TcpConfig& config, usize capacity);
 
 struct TcpStats {
     TcpState state = TcpState::closed;

@@ -66,6 +66,10 @@ public:
     void set_keepalive(Keepalive keepalive);
 
     TcpState state() const { return m_tcb->state(); }
+    // Bytes a read would return now without waiting (FIONREAD, MSG_PEEK).
+    usize readable() const { return m_tcb->recv_available(); }
+    // Why the connection failed (reset, refused, timed out); nullopt while healthy.
+    std::optional<TcpError> error() const { return m_tcb->error(); }
     TcpStats stats() const { return m_tcb->stats(); }
     TcpEndpoint local() const { return m_tcb->local(); }
     TcpEndpoint remote() const { return m_tcb->remote(); }
@@ -89,6 +93,7 @@ private:
 struct TcpSocketOptions {
     usize send_buffer_bytes = 0;
     usize receive_buffer_bytes = 0;
+    usize window_scale_bytes = 0; // see TcpConfig::window_scale_bytes; 0 = the stack's
     Nagle nagle = Nagle::on;
     DelayedAck delayed_ack = DelayedAck::on;
     Keepalive keepalive = Keepalive::off;
