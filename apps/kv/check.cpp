@@ -96,7 +96,7 @@ void Checker::key_name(FormatBuffer& out, usize key) const
 void Checker::value_for(FormatBuffer& out, u64 op) const
 {
     format_to(out, "v{}-", op);
-    usize filler = static_cast<usize>((op * 37) % 180);
+    usize filler = static_cast<usize>((op * 37) % 240);
     for (usize i = 0; i < filler; ++i)
         out.append(static_cast<char>('a' + (op + i) % 26));
 }

@@ -194,17 +194,18 @@ Result<ReplayResult, DiskError> replay_log(Disk& disk, MutableBytes window, Appl
         auto bytes = log.view(at, record_bytes_max);
         if (!bytes.ok())
             return fail(bytes.error());
-        // A record never starts with a zero byte (the magic's first is 'K'), so
-        // a zero inside a sector is the padding after a commit: the next one
-        // starts on the next sector.
-        if (at % sector_bytes != 0 && bytes.value()[0] == 0) {
+        Record record{};
+        bool valid = decode_record(bytes.value(), record) == DecodeStatus::ok &&
+                     record.sequence == result.last_sequence + 1 &&
+                     record.prev_crc == result.last_crc;
+        if (!valid && at % sector_bytes != 0) {
+            // The rest of this sector is a commit's zero padding, or what a torn
+            // commit left; either way the next commit starts on the next sector
+            // (a writer resumes there after a replay that stopped here).
             at = (at / sector_bytes + 1) * sector_bytes;
             continue;
         }
-        Record record{};
-        DecodeStatus status = decode_record(bytes.value(), record);
-        if (status != DecodeStatus::ok || record.sequence != result.last_sequence + 1 ||
-            record.prev_crc != result.last_crc)
+        if (!valid)
             break;
         apply(context, record);
         ++result.records;

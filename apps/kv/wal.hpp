@@ -14,10 +14,13 @@
 // only if both continue the chain, so a stale record left past the end by an
 // older, torn commit is never taken for a new one.
 //
-// Replay stops cleanly at the first record that is not valid: a bad magic, a
-// bad length, a bad crc, or a broken chain. A zero byte where a record would
-// start inside a sector is padding (the next commit starts on the next
-// sector); at a sector start it is the end of the log.
+// Replay accepts records while they are valid (magic, length, crc) and continue
+// the chain. Where one does not, inside a sector, the rest of that sector is a
+// commit's zero padding or the remains of a torn commit, and replay goes on at
+// the next sector start, where the next commit (or a writer that resumed after
+// an earlier replay stopped here) begins. At a sector start it stops: that is
+// the end of the log, and the next commit goes there. The chain makes skipping
+// safe: a stale record cannot continue it.
 #pragma once
 
 #include <gantry/block.hpp>
