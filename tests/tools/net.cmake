@@ -37,3 +37,14 @@ if(TARGET echo)
              COMMAND ${PROJECT_SOURCE_DIR}/scripts/net-socket-test ${CMAKE_BINARY_DIR})
     set_tests_properties("net socket: two unikernels echo over a UDP LAN" PROPERTIES TIMEOUT 60)
 endif()
+
+# kv against a Linux peer in a namespace: the documented replies, and kill -9
+# mid-load then a restart on the same --disk file with every acknowledged SET
+# still there (scripts/kv-netns-test; skipped without root or /dev/net/tun).
+if(TARGET kv)
+    foreach(kv_test basic kill-restart)
+        add_test(NAME "kv interop: ${kv_test}"
+                 COMMAND ${PROJECT_SOURCE_DIR}/scripts/kv-netns-test ${kv_test} ${CMAKE_BINARY_DIR})
+        set_tests_properties("kv interop: ${kv_test}" PROPERTIES TIMEOUT 90)
+    endforeach()
+endif()
