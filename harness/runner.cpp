@@ -1,6 +1,8 @@
 #include "runner.hpp"
+#include "replay/replay.hpp"
 
 #include <chrono>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -232,6 +234,50 @@ CheckOutcome judge_exit_sample(const ExitSample& sample)
     return {sample.check, true, {}};
 }
 
+replay::ReplayOptions replay_options(const NodeSpec& node, const ReplayCheckSpec& spec, u64 seed)
+{
+    replay::ReplayOptions options;
+    options.app = node.app;
+    options.app_args = node.args;
+    options.memory_bytes = node.memory_bytes;
+    options.seed = seed;
+    if (!spec.server.empty())
+        options.server = net::Ipv4Address::parse(spec.server);
+    if (!spec.client.empty())
+        options.client = net::Ipv4Address::parse(spec.client);
+    if (spec.timing == "asap")
+        options.timing = replay::Timing::asap;
+    else if (spec.timing.starts_with("scale="))
+        options.scale = std::strtod(spec.timing.c_str() + 6, nullptr);
+    return options;
+}
+
+// The capture is replayed in a world of its own against the node's app: a
+// capture the replay cannot read is bad input (exit 2), like a bad scenario.
+CheckOutcome judge_replay(const Scenario& scenario, const CheckSpec& check, u64 seed)
+{
+    const NodeSpec* node = scenario.find_node(check.node);
+    GANTRY_ASSERT(node != nullptr); // the loader checked the name
+    replay::ReplayResult result;
+    try {
+        replay::Capture capture = replay::read_capture(check.replay.capture, check.replay.filter);
+        result = replay::run_replay(capture, replay_options(*node, check.replay, seed));
+    } catch (const replay::CaptureError& error) {
+        throw ScenarioError(check.mark, error.what());
+    }
+    bool passed = result.matched() == check.replay.expect_match;
+    std::string detail = "replay of " + check.replay.capture + " against node " + check.node +
+                         (result.matched() ? ": matched" : ": diverged: ");
+    if (!result.matched()) {
+        detail += result.first->conversation + ": " + result.first->what;
+        if (!result.first->detail.empty())
+            detail += "; " + result.first->detail.front();
+    }
+    if (!passed)
+        detail += check.replay.expect_match ? " (expected a match)" : " (expected a divergence)";
+    return {&check, passed, detail};
+}
+
 std::vector<CheckOutcome> judge(const Scenario& scenario, const sim::World& world,
                                 const std::vector<NodeRef>& nodes,
                                 const std::vector<ExitSample>& samples)
@@ -254,6 +300,9 @@ std::vector<CheckOutcome> judge(const Scenario& scenario, const sim::World& worl
             break;
         case CheckKind::exited_by:
             outcomes.push_back(judge_exit_sample(samples.at(next_sample++)));
+            break;
+        case CheckKind::replay:
+            outcomes.push_back(judge_replay(scenario, check, world.seed()));
             break;
         }
     }

@@ -8,6 +8,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <charconv>
 #include <cmath>
 #include <fstream>
@@ -395,6 +396,48 @@ FaultSpec read_fault(const YAML::Node& yaml, const std::string& file)
     return fault;
 }
 
+// A relative capture path is relative to the scenario file, so a scenario and
+// its captures move together.
+std::string resolve_beside(const std::string& path, const std::string& scenario_file)
+{
+    if (path.empty() || path.front() == '/')
+        return path;
+    usize slash = scenario_file.rfind('/');
+    return slash == std::string::npos ? path : scenario_file.substr(0, slash + 1) + path;
+}
+
+ReplayCheckSpec read_replay_check(const YAML::Node& yaml, const std::string& file)
+{
+    MapReader map(yaml, file, "a replay check");
+    ReplayCheckSpec replay;
+    YAML::Node capture = map.require("capture");
+    replay.capture = resolve_beside(map.scalar(capture, "capture"), file);
+    std::error_code error;
+    if (!std::filesystem::is_regular_file(replay.capture, error))
+        throw ScenarioError(map.mark(capture), "capture '" + replay.capture +
+                                                   "' is not a file (a relative path is "
+                                                   "relative to the scenario file)");
+    replay.filter = map.string("filter");
+    replay.server = map.string("server");
+    replay.client = map.string("client");
+    for (const char* key : {"server", "client"})
+        if (YAML::Node address = map.get(key);
+            address.IsDefined() && !parse_ipv4(map.scalar(address, key)))
+            throw ScenarioError(map.mark(address), std::string("'") + key +
+                                                       "' must be an IPv4 address");
+    replay.timing = map.string("timing", "recorded");
+    if (replay.timing != "recorded" && replay.timing != "asap" &&
+        !replay.timing.starts_with("scale="))
+        throw ScenarioError(map.mark(map.get("timing")),
+                            "'timing' must be recorded, asap or scale=X");
+    std::string expect = map.string("expect", "match");
+    if (expect != "match" && expect != "diverge")
+        throw ScenarioError(map.mark(map.get("expect")), "'expect' must be match or diverge");
+    replay.expect_match = expect == "match";
+    map.finish();
+    return replay;
+}
+
 CheckSpec read_check(const YAML::Node& yaml, const std::string& file)
 {
     MapReader map(yaml, file, "a check");
@@ -430,9 +473,17 @@ CheckSpec read_check(const YAML::Node& yaml, const std::string& file)
         check.time_ns = map.duration(by, "exited_by");
         ++found;
     }
+    if (YAML::Node replay = map.get("replay"); replay.IsDefined()) {
+        check.kind = CheckKind::replay;
+        check.replay = read_replay_check(replay, file);
+        if (check.node == "*")
+            throw ScenarioError(check.mark, "a replay check needs 'node': the node whose app "
+                                            "answers the capture");
+        ++found;
+    }
     if (found != 1)
         throw ScenarioError(check.mark, "a check needs exactly one of exit_code, log_contains, "
-                                        "log_absent, no_node_failures, exited_by");
+                                        "log_absent, no_node_failures, exited_by, replay");
     map.finish();
     return check;
 }

@@ -76,7 +76,26 @@ struct FaultSpec {
     SourceMark mark;
 };
 
-enum class CheckKind : u8 { exit_code, log_contains, log_absent, no_node_failures, exited_by };
+enum class CheckKind : u8 {
+    exit_code,
+    log_contains,
+    log_absent,
+    no_node_failures,
+    exited_by,
+    replay,
+};
+
+// `replay:` (docs/replay.md, "In a scenario"): the capture's client side is fed
+// to the check's node (its app, args and memory) in a world of its own, with
+// the run's seed; the check holds when the outcome is the expected one.
+struct ReplayCheckSpec {
+    std::string capture; // resolved against the scenario file's folder
+    std::string filter;  // BPF; empty = everything
+    std::string server;  // dotted quad; empty = inferred
+    std::string client;
+    std::string timing = "recorded"; // recorded | asap | scale=X
+    bool expect_match = true;        // expect: match | diverge
+};
 
 struct CheckSpec {
     CheckKind kind;
@@ -84,6 +103,7 @@ struct CheckSpec {
     int exit_code = 0;
     std::string text;
     TimeNs time_ns = 0;
+    ReplayCheckSpec replay; // kind == replay
     SourceMark mark;
 };
 

@@ -81,6 +81,13 @@ if(TARGET gantry AND TARGET echo AND TARGET echo_altered)
              COMMAND /bin/sh -c "g=${gantry_bin}; c=${replay_dir}/captures/tcp.pcap; $g replay $c 2>/dev/null; a=$?; $g replay $c --app echo --timing fast 2>/dev/null; b=$?; $g replay $c --app nosuch 2>/dev/null; d=$?; $g replay --help | grep -q 'usage: gantry replay'; e=$?; test $a -eq 2 && test $b -eq 2 && test $d -eq 2 && test $e -eq 0")
     list(APPEND replay_tests "replay: a bad filter exits 2" "replay: bad options exit 2")
 
+    # In a scenario: a replay check that expects the altered echo to diverge
+    # (scenarios/replay-echo.yaml, the matching side, runs with every scenario).
+    add_test(NAME "replay: a scenario's replay check expects a divergence"
+             COMMAND ${expect} 0 "replay-altered: 1 seed passed"
+                     -- ${gantry_bin} sim ${PROJECT_SOURCE_DIR}/tests/scenarios/replay-altered.yaml)
+    list(APPEND replay_tests "replay: a scenario's replay check expects a divergence")
+
     # Fresh captures made now with real tools (root: netns + tap).
     foreach(live "ping|tcpdump" "udp|any-sll2" "tcp|dumpcap" "tcp|tcpdump" "udp|gantry")
         string(REPLACE "|" ";" parts "${live}")
