@@ -76,6 +76,32 @@ std::string describe_net(const NetEvent& event, HitKind kind)
     return text;
 }
 
+std::string describe_block(const BlockEvent& io)
+{
+    static constexpr const char* ops[] = {"read", "write", "flush"};
+    static constexpr const char* statuses[] = {"pending", "ok", "I/O error", "out of range",
+                                               "read-only"};
+    std::string text = std::string(io.op < 3 ? ops[io.op] : "op ?") + " on disk " +
+                       std::to_string(io.disk);
+    if (io.op != 2)
+        text += ", sectors " + std::to_string(io.sector) + "..+" + std::to_string(io.sectors) +
+                " (" + std::to_string(static_cast<u64>(io.sectors) * 512) + " bytes)";
+    return text + ": " + (io.status < 5 ? statuses[io.status] : "status ?") + "\n" +
+           span_text(io.begin, io.end);
+}
+
+std::string describe_tcp(const TcpConnection& connection, const TcpSample& s)
+{
+    char figures[320];
+    std::snprintf(figures, sizeof(figures),
+                  "\ncwnd %u, ssthresh %u, peer window %u\nretransmits %" PRIu64
+                  "\nbytes in %" PRIu64 ", out %" PRIu64,
+                  s.cwnd, s.ssthresh, s.snd_wnd, s.retransmits, s.bytes_in, s.bytes_out);
+    return "TCP " + endpoint(connection.local, connection.local_port) + " -> " +
+           endpoint(connection.remote, connection.remote_port) + " at " + format_time(s.time) +
+           "\nsrtt " + format_duration(s.srtt) + ", rto " + format_duration(s.rto) + figures;
+}
+
 } // namespace
 
 std::string describe(const TraceModel& model, const Hit& hit)
@@ -120,6 +146,12 @@ std::string describe(const TraceModel& model, const Hit& hit)
     case HitKind::net_rx:
     case HitKind::net_drop:
         return head + describe_net(net_events(node, hit.kind)[hit.index], hit.kind);
+    case HitKind::block_io:
+        return head + describe_block(node.block_io[hit.index]);
+    case HitKind::tcp_sample: {
+        const TcpConnection& connection = node.tcp[hit.fiber_slot];
+        return head + describe_tcp(connection, connection.samples[hit.index]);
+    }
     }
     return head;
 }
@@ -144,6 +176,10 @@ TimeNs hit_time(const TraceModel& model, const Hit& hit)
     case HitKind::net_rx:
     case HitKind::net_drop:
         return net_events(node, hit.kind)[hit.index].time;
+    case HitKind::block_io:
+        return node.block_io[hit.index].begin;
+    case HitKind::tcp_sample:
+        return node.tcp[hit.fiber_slot].samples[hit.index].time;
     }
     return 0;
 }
@@ -175,6 +211,15 @@ void search_node(const TraceModel& model, usize slot, std::string_view query, bo
         out.push_back({HitKind::idle, slot, 0, i});
     for (usize i = 0; query == "drop" && i < node.net_drops.size() && out.size() < limit; ++i)
         out.push_back({HitKind::net_drop, slot, 0, i});
+    for (usize i = 0; query == "disk" && i < node.block_io.size() && out.size() < limit; ++i)
+        out.push_back({HitKind::block_io, slot, 0, i});
+    // "retransmit": the samples where a connection's retransmission count went up.
+    for (usize c = 0; query == "retransmit" && c < node.tcp.size(); ++c) {
+        const auto& samples = node.tcp[c].samples;
+        for (usize i = 0; i < samples.size() && out.size() < limit; ++i)
+            if (samples[i].retransmits > (i > 0 ? samples[i - 1].retransmits : 0))
+                out.push_back({HitKind::tcp_sample, slot, c, i});
+    }
 }
 
 } // namespace

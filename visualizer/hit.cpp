@@ -53,6 +53,15 @@ std::optional<Hit> hit_lane(const TraceModel& model, const TimeScale& scale, con
         return std::nullopt;
     case LaneKind::kernel:
         return hit_kernel_lane(node, lane.node_slot, t, slop);
+    case LaneKind::disk: {
+        // The most recent request covering t (requests overlap when fibers queue).
+        usize i = first_ending_at_or_after(node.block_io, t > slop ? t - slop : 0);
+        for (; i < node.block_io.size() && i < first_ending_at_or_after(node.block_io, t) + 64;
+             ++i)
+            if (node.block_io[i].begin <= t + slop)
+                return Hit{HitKind::block_io, lane.node_slot, 0, i};
+        return std::nullopt;
+    }
     case LaneKind::fiber: {
         const auto& runs = node.fibers[lane.fiber_slot].runs;
         usize run = first_ending_at_or_after(runs, t > slop ? t - slop : 0);
@@ -101,6 +110,17 @@ std::optional<Hit> hit_test(const TraceModel& model, const Layout& layout, int x
         for (const NetLane& lane : layout.network->lanes)
             if (lane.rect.contains(x, y))
                 return hit_net_lane(model.nodes[lane.node_slot], lane.node_slot, scale, lane, x, y);
+    if (layout.tcp)
+        for (const TcpPlot& plot : layout.tcp->plots) {
+            if (!plot.window.contains(x, y) && !plot.rtt.contains(x, y) &&
+                !plot.events.contains(x, y))
+                continue;
+            const auto& samples = model.nodes[plot.node_slot].tcp[plot.connection].samples;
+            usize sample = first_at_or_after(samples, scale.time_at(x) + 1);
+            if (sample > 0)
+                return Hit{HitKind::tcp_sample, plot.node_slot, plot.connection, sample - 1};
+            return std::nullopt;
+        }
     if (layout.memory)
         for (const MemoryPlot& plot : layout.memory->plots) {
             if (!plot.pages.contains(x, y) && !plot.heap.contains(x, y))
@@ -154,6 +174,8 @@ const char* lane_kind_name(LaneKind kind)
         return "phases";
     case LaneKind::kernel:
         return "kernel";
+    case LaneKind::disk:
+        return "disk";
     case LaneKind::fiber:
         return "fiber";
     }
@@ -261,6 +283,27 @@ void append_network(std::string& out, const TraceModel& model, const Layout& lay
            ",\"lanes\":[" + lanes + "]}";
 }
 
+void append_tcp(std::string& out, const TraceModel& model, const Layout& layout)
+{
+    std::string plots;
+    for (const TcpPlot& plot : layout.tcp->plots) {
+        const TcpConnection& c = model.nodes[plot.node_slot].tcp[plot.connection];
+        u64 retransmits = c.samples.empty() ? 0 : c.samples.back().retransmits;
+        plots += std::string(plots.empty() ? "" : ",") + "{\"node\":" +
+                 std::to_string(model.nodes[plot.node_slot].node) + ",\"local_port\":" +
+                 std::to_string(c.local_port) + ",\"remote_port\":" +
+                 std::to_string(c.remote_port) + ",\"window\":" + json_rect(plot.window) +
+                 ",\"rtt\":" + json_rect(plot.rtt) + ",\"events\":" + json_rect(plot.events) +
+                 ",\"samples\":" + std::to_string(c.samples.size()) + ",\"states\":" +
+                 std::to_string(c.states.size()) + ",\"retransmits\":" +
+                 std::to_string(retransmits) + ",\"window_max\":" + std::to_string(c.window_max) +
+                 ",\"cwnd_color\":" + json_color(palette::tcp_cwnd) + ",\"srtt_color\":" +
+                 json_color(palette::tcp_srtt) + "}";
+    }
+    out += ",\"tcp\":{\"panel\":" + json_rect(layout.tcp->panel) + ",\"hidden\":" +
+           std::to_string(layout.tcp->hidden) + ",\"plots\":[" + plots + "]}";
+}
+
 } // namespace
 
 std::string layout_json(const TraceModel& model, const Layout& layout)
@@ -276,6 +319,8 @@ std::string layout_json(const TraceModel& model, const Layout& layout)
         append_memory(out, model, layout);
     if (layout.network)
         append_network(out, model, layout);
+    if (layout.tcp)
+        append_tcp(out, model, layout);
     return out + "}\n";
 }
 

@@ -56,6 +56,13 @@ Color net_protocol(u8 ip_protocol, u16 ethertype)
     }
 }
 
+Color disk_op(u8 op, u8 status)
+{
+    if (status != 1)
+        return disk_error;
+    return op == 0 ? disk_read : op == 1 ? disk_write : disk_flush;
+}
+
 } // namespace palette
 
 std::optional<View> parse_view(std::string_view text)
@@ -66,6 +73,8 @@ std::optional<View> parse_view(std::string_view text)
         return View::memory;
     if (text == "network")
         return View::network;
+    if (text == "tcp")
+        return View::tcp;
     if (text == "all")
         return View::all;
     return std::nullopt;

@@ -34,6 +34,7 @@ int timeline_needed(const TraceModel& model, const LayoutOptions& options)
             continue;
         const NodeIndex& node = model.nodes[slot];
         height += node_header_px + phase_rows(node) * phase_row_px + kernel_lane_px +
+                  (node.block_io.empty() ? 0 : disk_lane_px) +
                   static_cast<int>(node.fibers.size()) * fiber_lane_px;
     }
     return height + 4;
@@ -81,6 +82,10 @@ TimelineLayout layout_timeline(const TraceModel& model, Rect panel, const Layout
         y += phases_h;
         add_lane(timeline, LaneKind::kernel, slot, 0, y, kernel_lane_px);
         y += kernel_lane_px;
+        if (!node.block_io.empty()) {
+            add_lane(timeline, LaneKind::disk, slot, 0, y, disk_lane_px);
+            y += disk_lane_px;
+        }
         for (usize fiber = 0; fiber < node.fibers.size(); ++fiber) {
             add_lane(timeline, LaneKind::fiber, slot, fiber, y, fiber_lane_px);
             y += fiber_lane_px;
@@ -154,6 +159,44 @@ NetworkLayout layout_network(const TraceModel& model, Rect panel, const LayoutOp
     return network;
 }
 
+usize tcp_connections(const TraceModel& model, const LayoutOptions& options)
+{
+    usize count = 0;
+    for (usize slot = 0; slot < model.nodes.size(); ++slot)
+        count += visible(options, slot) ? model.nodes[slot].tcp.size() : 0;
+    return count;
+}
+
+TcpLayout layout_tcp(const TraceModel& model, Rect panel, const LayoutOptions& options)
+{
+    TcpLayout tcp;
+    tcp.panel = panel;
+    tcp.plot = {label_column_px, panel.y + panel_title_px,
+                panel.w - label_column_px - right_margin_px,
+                std::max(panel.h - panel_title_px, 0)};
+    int y = tcp.plot.y;
+    for (usize slot = 0; slot < model.nodes.size(); ++slot) {
+        if (!visible(options, slot))
+            continue;
+        for (usize c = 0; c < model.nodes[slot].tcp.size(); ++c) {
+            if (y + tcp_row_px > tcp.plot.bottom() + 1) {
+                ++tcp.hidden;
+                continue;
+            }
+            int window_h = tcp_row_px * 45 / 100;
+            int rtt_h = tcp_row_px * 30 / 100;
+            int strip_h = tcp_row_px * 12 / 100;
+            Rect window{tcp.plot.x, y, tcp.plot.w, window_h};
+            Rect rtt{tcp.plot.x, window.bottom() + 2, tcp.plot.w, rtt_h - 2};
+            Rect events{tcp.plot.x, rtt.bottom() + 1, tcp.plot.w, strip_h};
+            tcp.plots.push_back({slot, c, window, rtt, events,
+                                 {0, y, label_column_px - 4, tcp_row_px - 4}});
+            y += tcp_row_px;
+        }
+    }
+    return tcp;
+}
+
 } // namespace
 
 Layout compute_layout(const TraceModel& model, Size size, TimeWindow window,
@@ -171,13 +214,21 @@ Layout compute_layout(const TraceModel& model, Size size, TimeWindow window,
         layout.memory = layout_memory(model, whole, options);
     if (options.view == View::network)
         layout.network = layout_network(model, whole, options);
+    if (options.view == View::tcp)
+        layout.tcp = layout_tcp(model, whole, options);
     if (options.view != View::all)
         return layout;
 
     int pitch = model.link_frames.empty() ? net_lane_px : seq_lane_px;
     int net_wanted = panel_title_px + net_lanes_needed(model, options) * pitch + 4;
     int network_h = std::min(std::max(network_panel_px, net_wanted), size.h / 3);
-    int available = size.h - network_h;
+    // TCP connections get a panel at the bottom (a few rows; the tcp view has them all).
+    usize connections = std::min(tcp_connections(model, options), tcp_rows_in_all);
+    int tcp_h = connections == 0 ? 0
+                                 : std::min(panel_title_px + static_cast<int>(connections) *
+                                                                 tcp_row_px,
+                                            size.h / 4);
+    int available = size.h - network_h - tcp_h;
     int memory_wanted = panel_title_px + visible_nodes(model, options) * memory_row_px;
     int timeline_h = std::min(timeline_needed(model, options), available);
     if (available - timeline_h < memory_wanted)
@@ -185,6 +236,8 @@ Layout compute_layout(const TraceModel& model, Size size, TimeWindow window,
     layout.timeline = layout_timeline(model, {0, 0, size.w, timeline_h}, options);
     layout.memory = layout_memory(model, {0, timeline_h, size.w, available - timeline_h}, options);
     layout.network = layout_network(model, {0, available, size.w, network_h}, options);
+    if (tcp_h > 0)
+        layout.tcp = layout_tcp(model, {0, available + network_h, size.w, tcp_h}, options);
     return layout;
 }
 

@@ -16,7 +16,7 @@ namespace {
 constexpr const char* usage_text =
     "usage: gantry-viz TRACE                       open the interactive viewer\n"
     "       gantry-viz --follow TRACE              ... and re-read records appended to TRACE\n"
-    "       gantry-viz TRACE --png OUT.png [--view timeline|memory|network|all]\n"
+    "       gantry-viz TRACE --png OUT.png [--view timeline|memory|network|tcp|all]\n"
     "                  [--from T] [--to T] [--size WxH] [--layout-json FILE|-]\n"
     "times: 1.5s, 20ms, 300us, 40ns (a bare number is seconds)\n";
 

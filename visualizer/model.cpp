@@ -6,6 +6,8 @@
 #include <cinttypes>
 #include <cstdio>
 #include <cstring>
+#include <map>
+#include <tuple>
 
 namespace gantry::viz {
 
@@ -56,6 +58,7 @@ std::string LoadError::to_string() const
 struct ModelBuilder::NodeState {
     std::vector<usize> open_phases; // indexes into NodeIndex::phases, innermost last
     std::unordered_map<u32, usize> fiber_slots;
+    std::map<std::tuple<u32, u16, u32, u16>, usize> tcp_slots; // 4-tuple -> NodeIndex::tcp
     usize running = SIZE_MAX; // fiber slot whose last run is open
     bool idle_open = false;
 };
@@ -188,9 +191,48 @@ void ModelBuilder::add_fields(NodeState& state, NodeIndex& index, const TraceRec
         events.push_back(event);
         break;
     }
+    case TraceKind::tcp_state:
+    case TraceKind::tcp_stats:
+        tcp_record(state, index, record, f.tcp);
+        break;
+    case TraceKind::block_io: {
+        const TraceBlockIo& io = f.block;
+        TimeNs begin = io.latency_ns < time ? time - io.latency_ns : 0;
+        index.block_io.push_back({begin, time, io.sector, io.sectors, io.disk, io.op, io.status});
+        break;
+    }
     default:
         break; // network kinds of later versions: counted in add(), not indexed
     }
+}
+
+void ModelBuilder::tcp_record(NodeState& state, NodeIndex& index, const TraceRecord& record,
+                              const TraceTcpConnection& c)
+{
+    auto key = std::make_tuple(c.local, c.local_port, c.remote, c.remote_port);
+    auto [slot, inserted] = state.tcp_slots.emplace(key, index.tcp.size());
+    if (inserted) {
+        TcpConnection connection;
+        connection.local = c.local;
+        connection.local_port = c.local_port;
+        connection.remote = c.remote;
+        connection.remote_port = c.remote_port;
+        connection.first_time = record.time;
+        index.tcp.push_back(std::move(connection));
+    }
+    TcpConnection& connection = index.tcp[slot->second];
+    connection.last_time = std::max(connection.last_time, record.time);
+    if (record.kind == TraceKind::tcp_state) {
+        connection.states.push_back({record.time, c.old_state, c.state});
+        return;
+    }
+    connection.samples.push_back({record.time, c.srtt_ns, c.rto_ns, c.cwnd, c.ssthresh, c.snd_wnd,
+                                  c.state, c.retransmits, c.bytes_in, c.bytes_out});
+    // ssthresh starts "infinite" (a huge value): it would flatten the plot.
+    u32 ssthresh = c.ssthresh < (1u << 30) ? c.ssthresh : 0;
+    connection.window_max = std::max({connection.window_max, c.cwnd, ssthresh, c.snd_wnd});
+    connection.cwnd_max = std::max({connection.cwnd_max, c.cwnd, ssthresh});
+    connection.rtt_max = std::max({connection.rtt_max, c.srtt_ns, c.rto_ns});
 }
 
 void ModelBuilder::add(const TraceRecord& record)

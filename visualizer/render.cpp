@@ -152,10 +152,15 @@ Rect selection_in_lane(const NodeIndex& node, const TimeScale& scale, const Lane
         int x = static_cast<int>(scale.x_of(at));
         return lane.kind == LaneKind::kernel ? Rect{x - 3, lane.rect.y, 7, lane.rect.h} : Rect{};
     }
+    case HitKind::block_io: {
+        const BlockEvent& io = node.block_io[hit.index];
+        return lane.kind == LaneKind::disk ? scale.span_rect(lane.rect, io.begin, io.end) : Rect{};
+    }
     case HitKind::mem_sample:
     case HitKind::net_tx:
     case HitKind::net_rx:
     case HitKind::net_drop:
+    case HitKind::tcp_sample:
         return {}; // outside the timeline: the details panel says what it is
     }
     return {};
@@ -208,6 +213,8 @@ void render(Canvas& canvas, const TraceModel& model, const Layout& layout, const
         render_memory(canvas, model, layout);
     if (layout.network)
         render_network(canvas, model, layout);
+    if (layout.tcp)
+        render_tcp(canvas, model, layout);
     render_overlay(canvas, model, layout, overlay);
 }
 

@@ -100,6 +100,29 @@ void draw_fiber_lane(Canvas& canvas, const TraceModel& model, const TimeScale& s
     canvas.flush_rects(palette::fiber(fiber.fiber));
 }
 
+// Each request as a bar from submission to completion, coloured by operation
+// (errors red): reads on the upper half, writes and flushes on the lower.
+void draw_disk_lane(Canvas& canvas, const TraceModel& model, const TimeScale& scale,
+                    const Lane& lane)
+{
+    const NodeIndex& node = model.nodes[lane.node_slot];
+    int half = std::max(lane.rect.h / 2 - 1, 1);
+    usize i = first_ending_at_or_after(node.block_io, scale.window.from);
+    // Requests overlap (many fibers), so visit every one in the window but only
+    // up to a bound per frame; the trace of a busy disk is still drawn in time.
+    constexpr usize visit_max = 200'000;
+    for (usize visited = 0; i < node.block_io.size() && visited < visit_max; ++i, ++visited) {
+        const BlockEvent& io = node.block_io[i];
+        if (io.begin > scale.window.to)
+            continue;
+        Rect band{lane.rect.x, io.op == 0 ? lane.rect.y + 1 : lane.rect.y + 1 + half, lane.rect.w,
+                  half};
+        canvas.fill(scale.span_rect(band, io.begin, io.end), palette::disk_op(io.op, io.status));
+        if (io.end > scale.window.to + scale.window.span())
+            break;
+    }
+}
+
 std::string lane_label(const TraceModel& model, const Lane& lane)
 {
     const NodeIndex& node = model.nodes[lane.node_slot];
@@ -108,6 +131,8 @@ std::string lane_label(const TraceModel& model, const Lane& lane)
         return "boot phases";
     case LaneKind::kernel:
         return "kernel";
+    case LaneKind::disk:
+        return "disk I/O";
     case LaneKind::fiber: {
         const FiberLane& fiber = node.fibers[lane.fiber_slot];
         return "#" + std::to_string(fiber.fiber) + " " +
@@ -131,6 +156,8 @@ void draw_lane(Canvas& canvas, const TraceModel& model, const TimeScale& scale, 
         draw_phases(canvas, model, scale, lane);
     else if (lane.kind == LaneKind::kernel)
         draw_kernel_lane(canvas, model, scale, lane, overlay);
+    else if (lane.kind == LaneKind::disk)
+        draw_disk_lane(canvas, model, scale, lane);
     else
         draw_fiber_lane(canvas, model, scale, lane);
     canvas.unclip();

@@ -62,12 +62,25 @@ Color net_protocol(u8 ip_protocol, u16 ethertype); // tx/rx ticks by protocol
 inline constexpr Color frame_delivered{150, 175, 215};
 inline constexpr Color frame_duplicate{190, 120, 255};
 inline constexpr Color frame_corrupted{255, 150, 40};
+// TCP plots and disk requests.
+inline constexpr Color tcp_cwnd{100, 170, 255};
+inline constexpr Color tcp_ssthresh{250, 160, 50};
+inline constexpr Color tcp_snd_wnd{110, 220, 140};
+inline constexpr Color tcp_srtt{205, 120, 225};
+inline constexpr Color tcp_rto{150, 155, 165};
+inline constexpr Color tcp_retransmit{255, 60, 60};
+inline constexpr Color tcp_state{225, 225, 225};
+inline constexpr Color disk_read{90, 170, 230};
+inline constexpr Color disk_write{230, 150, 70};
+inline constexpr Color disk_flush{235, 235, 235};
+inline constexpr Color disk_error{255, 60, 60};
+Color disk_op(u8 op, u8 status);
 Color phase(u16 depth);
 Color fiber(u32 fiber);
 Color log(u8 level);
 } // namespace palette
 
-enum class View : u8 { timeline, memory, network, all };
+enum class View : u8 { timeline, memory, network, tcp, all };
 std::optional<View> parse_view(std::string_view text);
 
 struct TimeWindow {
@@ -98,7 +111,7 @@ struct TimeScale {
 // Axis ticks at 1-2-5 steps, at least `spacing_px` apart.
 std::vector<TimeNs> axis_ticks(const TimeScale& scale, int spacing_px);
 
-enum class LaneKind : u8 { phases, kernel, fiber };
+enum class LaneKind : u8 { phases, kernel, disk, fiber };
 
 struct Lane {
     LaneKind kind;
@@ -165,12 +178,31 @@ struct FrameArrow {
     usize frame; // index into TraceModel::link_frames
 };
 
+// One TCP connection's plots: congestion and send windows (bytes), RTT and RTO,
+// and a strip with state changes (white ticks) and retransmissions (red).
+struct TcpPlot {
+    usize node_slot;
+    usize connection; // index into NodeIndex::tcp
+    Rect window;
+    Rect rtt;
+    Rect events;
+    Rect label;
+};
+
+struct TcpLayout {
+    Rect panel;
+    Rect plot;
+    std::vector<TcpPlot> plots;
+    usize hidden = 0; // connections that did not fit
+};
+
 struct Layout {
     Size size;
     TimeWindow window;
     std::optional<TimelineLayout> timeline;
     std::optional<MemoryLayout> memory;
     std::optional<NetworkLayout> network;
+    std::optional<TcpLayout> tcp;
     TimeScale scale() const; // the common time axis of every view
     Rect plot_columns;       // x range shared by all views' plots
 };
@@ -191,6 +223,9 @@ inline constexpr int axis_px = 14;
 inline constexpr int network_panel_px = 60;
 inline constexpr int net_lane_px = 18;
 inline constexpr int seq_lane_px = 30; // pitch with link frames: room for arrows
+inline constexpr int disk_lane_px = 10;
+inline constexpr int tcp_row_px = 84;  // window + rtt + event strip + gap
+inline constexpr usize tcp_rows_in_all = 3; // connections the "all" view shows
 
 Layout compute_layout(const TraceModel& model, Size size, TimeWindow window,
                       const LayoutOptions& options = {});
@@ -207,12 +242,14 @@ std::vector<FrameArrow> visible_arrows(const TraceModel& model, const Layout& la
 Rect phase_rect(const TimeScale& scale, const Lane& lane, const PhaseSpan& phase);
 
 // What is under a pixel: for details on click.
-enum class HitKind : u8 { phase, run, idle, timer, log, mem_sample, net_tx, net_rx, net_drop };
+enum class HitKind : u8 {
+    phase, run, idle, timer, log, mem_sample, net_tx, net_rx, net_drop, block_io, tcp_sample
+};
 struct Hit {
     HitKind kind;
     usize node_slot;
-    usize fiber_slot; // run only
-    usize index;      // into the node's (or fiber's) array of that kind
+    usize fiber_slot; // run only; tcp_sample: the connection
+    usize index;      // into the node's (or fiber's, connection's) array of that kind
 };
 // The node's array of network events a net_* hit indexes.
 const std::vector<NetEvent>& net_events(const NodeIndex& node, HitKind kind);

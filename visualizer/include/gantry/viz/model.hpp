@@ -108,6 +108,54 @@ struct LinkFrame {
     u8 fate; // FrameFate: 0 delivered, 1 corrupted, 2 duplicate, 3.. dropped
 };
 
+// One TCP connection as the trace saw it (tcp_state and tcp_stats records with
+// the same 4-tuple on one node; a 4-tuple reused later stays one connection).
+struct TcpStateChange {
+    TimeNs time;
+    u8 from; // net::TcpState
+    u8 to;
+};
+
+struct TcpSample {
+    TimeNs time;
+    TimeNs srtt;
+    TimeNs rto;
+    u32 cwnd;
+    u32 ssthresh;
+    u32 snd_wnd;
+    u8 state;
+    u64 retransmits;
+    u64 bytes_in;
+    u64 bytes_out;
+};
+
+struct TcpConnection {
+    u32 local = 0;
+    u32 remote = 0;
+    u16 local_port = 0;
+    u16 remote_port = 0;
+    std::vector<TcpStateChange> states;
+    std::vector<TcpSample> samples;
+    u32 window_max = 0; // largest cwnd, finite ssthresh or snd_wnd
+    u32 cwnd_max = 0;   // largest cwnd or finite ssthresh: the plot's scale (the peer's
+                        // window, often far larger, is clipped at the top)
+    TimeNs rtt_max = 0; // largest srtt or rto
+    TimeNs first_time = 0;
+    TimeNs last_time = 0;
+};
+
+// A completed block request (block_io): it ran from `begin` (end minus its
+// latency) to `end`.
+struct BlockEvent {
+    TimeNs begin;
+    TimeNs end;
+    u64 sector;
+    u32 sectors;
+    u32 disk;
+    u8 op;     // gantry::BlockOp: 0 read, 1 write, 2 flush
+    u8 status; // gantry::BlockStatus: 1 ok, else an error
+};
+
 struct FiberLane {
     u32 fiber; // per-node id, from 1
     u32 name;  // StringPool id
@@ -135,6 +183,8 @@ struct NodeIndex {
     std::vector<NetEvent> net_tx; // one array per direction: each is drawn and
     std::vector<NetEvent> net_rx; // searched on its own, so a drop is never
     std::vector<NetEvent> net_drops; // hidden behind a frame in the same pixel
+    std::vector<TcpConnection> tcp;  // in order of first appearance
+    std::vector<BlockEvent> block_io; // sorted by end (completion) time
     u64 pages_high_water = 0;
     u64 heap_high_water = 0;
 
@@ -186,6 +236,8 @@ private:
     void add_link_frame(const TraceRecord& record, const TraceFields& fields);
     void fiber_record(NodeState& state, NodeIndex& index, const TraceRecord& record,
                       const TraceFields& fields);
+    void tcp_record(NodeState& state, NodeIndex& index, const TraceRecord& record,
+                    const TraceTcpConnection& connection);
 
     TraceModel m_model;
     // Parallel to m_model.nodes until snapshot() sorts both by node id.

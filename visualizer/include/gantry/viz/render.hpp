@@ -49,6 +49,7 @@ void render(Canvas& canvas, const TraceModel& model, const Layout& layout,
 void render_timeline(Canvas& canvas, const TraceModel& model, const Layout& layout,
                      const Overlay& overlay);
 void render_memory(Canvas& canvas, const TraceModel& model, const Layout& layout);
+void render_tcp(Canvas& canvas, const TraceModel& model, const Layout& layout);
 void render_axis(Canvas& canvas, const TimeScale& scale, const Rect& axis, int grid_bottom);
 
 std::string format_tick(TimeNs t, TimeNs step);
