@@ -17,6 +17,11 @@ struct NodeRef {
     sim::NodeId id;
 };
 
+sim::NodeFaults node_faults(const KernelFaultsSpec& spec)
+{
+    return {spec.alloc_fail_ppm, spec.timer_late_ns, spec.timer_jitter_ns};
+}
+
 std::vector<NodeRef> build_nodes(const Scenario& scenario, sim::World& world,
                                  const RunOptions& options)
 {
@@ -31,6 +36,9 @@ std::vector<NodeRef> build_nodes(const Scenario& scenario, sim::World& world,
         config.ip = net::Ipv4Address::from_u32(spec.ip);
         config.prefix = spec.prefix;
         config.gateway = net::Ipv4Address::from_u32(spec.gateway);
+        config.faults = node_faults(spec.kernel_faults);
+        config.boot_crash_phase = spec.boot_crash_phase;
+        config.start_ns = spec.start_ns;
         if (!options.out_dir.empty())
             config.console_path = options.out_dir + "/" + spec.name + ".log";
         try {
@@ -120,13 +128,59 @@ void schedule_network_fault(const Scenario& scenario, sim::World& world,
     world.at(fault.at_ns, [a, b, kind](sim::World& w) { w.partition(a, b, kind); });
 }
 
-void schedule_faults(const Scenario& scenario, sim::World& world,
-                     const std::vector<NodeRef>& nodes)
+// kernel_faults replaces the node's settings; boot_crash reboots the node at
+// once with a crash armed for the phase (a later `restart` brings it back).
+void schedule_kernel_fault(sim::World& world, const std::vector<NodeRef>& nodes,
+                           const FaultSpec& fault)
 {
-    for (const FaultSpec& fault : scenario.faults) {
+    sim::NodeId node = id_of(nodes, fault.node);
+    if (fault.kind == FaultKind::kernel_faults) {
+        sim::NodeFaults faults = node_faults(fault.kernel_faults);
+        return world.at(fault.at_ns, [node, faults](sim::World& w) {
+            w.set_node_faults(node, faults);
+        });
+    }
+    world.at(fault.at_ns, [node, phase = fault.phase](sim::World& w) {
+        w.crash_in_boot_phase(node, phase);
+        w.restart(node);
+    });
+}
+
+// The liveness phase begins: every fault stops, and what faults left broken
+// is mended (docs/scenarios.md, "Safety and liveness").
+void schedule_liveness(const Scenario& scenario, sim::World& world,
+                       const std::vector<NodeRef>& nodes)
+{
+    if (!scenario.liveness.enabled)
+        return;
+    world.at(scenario.liveness.after_ns, [&nodes](sim::World& w) {
+        w.heal_all();
+        for (sim::LinkId link = 0; link < w.link_count(); ++link)
+            w.set_link_faults(link, {});
+        for (const NodeRef& node : nodes) {
+            w.set_node_faults(node.id, {});
+            w.crash_in_boot_phase(node.id, {});
+            if (w.state(node.id) == sim::NodeState::crashed)
+                w.restart(node.id);
+            else if (w.state(node.id) == sim::NodeState::paused)
+                w.resume(node.id);
+        }
+    });
+}
+
+// The file's faults, then those its chaos blocks generate for this seed:
+// `gantry shrink` writes them out in the same order, so the run is the same.
+void schedule_faults(const Scenario& scenario, const std::vector<FaultSpec>& faults,
+                     sim::World& world, const std::vector<NodeRef>& nodes)
+{
+    for (const FaultSpec& fault : faults) {
         if (fault.kind == FaultKind::partition || fault.kind == FaultKind::heal ||
             fault.kind == FaultKind::loss_burst) {
             schedule_network_fault(scenario, world, nodes, fault);
+            continue;
+        }
+        if (fault.kind == FaultKind::kernel_faults || fault.kind == FaultKind::boot_crash) {
+            schedule_kernel_fault(world, nodes, fault);
             continue;
         }
         sim::NodeId node = id_of(nodes, fault.node);
@@ -325,7 +379,11 @@ RunOutcome run_scenario(const Scenario& scenario, const RunOptions& options)
     sim::World world(config);
     std::vector<NodeRef> nodes = build_nodes(scenario, world, options);
     build_network(scenario, world, nodes, options);
-    schedule_faults(scenario, world, nodes);
+    std::vector<FaultSpec> faults = scenario.faults;
+    for (FaultSpec& generated : expand_chaos(scenario, options.seed))
+        faults.push_back(std::move(generated));
+    schedule_faults(scenario, faults, world, nodes);
+    schedule_liveness(scenario, world, nodes);
     std::vector<ExitSample> samples;
     schedule_exit_samples(scenario, world, nodes, samples);
 
@@ -356,8 +414,13 @@ std::string describe(const Scenario& scenario, const CheckOutcome& outcome)
     if (!outcome.check)
         return "no node may fail: " + outcome.detail;
     usize index = static_cast<usize>(outcome.check - scenario.checks.data()) + 1;
-    return "check " + std::to_string(index) + " (" + outcome.check->mark.text() +
-           "): " + outcome.detail;
+    std::string text = "check " + std::to_string(index) + " (" + outcome.check->mark.text() +
+                       "): " + outcome.detail;
+    if (scenario.liveness.enabled)
+        text += " (not converged " + std::to_string(scenario.liveness.within_ns / ns_per_ms) +
+                " ms after faults stopped at " +
+                std::to_string(scenario.liveness.after_ns / ns_per_ms) + " ms)";
+    return text;
 }
 
 } // namespace gantry::harness

@@ -46,6 +46,10 @@ const LinkSpec* Scenario::find_link(std::string_view name) const
 
 namespace {
 
+// Bounds of chaos blocks: rates per second, and faults one block may generate.
+constexpr double chaos_rate_max = 1000;
+constexpr u64 chaos_faults_max = 10'000;
+
 std::string closest(std::string_view word, const std::vector<std::string>& candidates)
 {
     std::string best;
@@ -205,6 +209,45 @@ void read_node_address(MapReader& map, NodeSpec& node)
     }
 }
 
+// Kernel-level faults (docs/scenarios.md, "Kernel-level faults") -----------
+
+// alloc_fail, timer_late, timer_jitter: shared by a node's kernel_faults and
+// the timeline's kernel_faults.
+void read_kernel_fault_values(MapReader& map, KernelFaultsSpec& spec)
+{
+    if (YAML::Node value = map.get("alloc_fail"); value.IsDefined())
+        spec.alloc_fail_ppm = map.percent(value, "alloc_fail");
+    if (YAML::Node value = map.get("timer_late"); value.IsDefined())
+        spec.timer_late_ns = map.duration(value, "timer_late");
+    if (YAML::Node value = map.get("timer_jitter"); value.IsDefined())
+        spec.timer_jitter_ns = map.duration(value, "timer_jitter");
+}
+
+std::string read_boot_phase(MapReader& map, const YAML::Node& value, const std::string& key)
+{
+    std::string phase = map.scalar(value, key);
+    std::vector<std::string> known(std::begin(boot_phase_names), std::end(boot_phase_names));
+    if (std::find(known.begin(), known.end(), phase) != known.end())
+        return phase;
+    std::string hint = closest(phase, known);
+    throw ScenarioError(map.mark(value), "'" + key + "': '" + phase + "' is not a boot phase" +
+                                             (hint.empty() ? "" : " (did you mean '" + hint +
+                                                                      "'?)") +
+                                             "; expected one of: " + join(known));
+}
+
+void read_node_kernel_faults(MapReader& node_map, const std::string& file, NodeSpec& node)
+{
+    YAML::Node value = node_map.get("kernel_faults");
+    if (!value.IsDefined())
+        return;
+    MapReader map(value, file, "a node's kernel_faults");
+    read_kernel_fault_values(map, node.kernel_faults);
+    if (YAML::Node phase = map.get("boot_crash"); phase.IsDefined())
+        node.boot_crash_phase = read_boot_phase(map, phase, "boot_crash");
+    map.finish();
+}
+
 NodeSpec read_node(const YAML::Node& yaml, const std::string& file)
 {
     MapReader map(yaml, file, "a node");
@@ -235,6 +278,9 @@ NodeSpec read_node(const YAML::Node& yaml, const std::string& file)
                                 "'clock_drift_ppm' must be a number between -100000 and 100000");
     }
     read_node_address(map, node);
+    read_node_kernel_faults(map, file, node);
+    if (YAML::Node start = map.get("start"); start.IsDefined())
+        node.start_ns = map.duration(start, "start");
     map.finish();
     return node;
 }
@@ -365,6 +411,30 @@ int read_network_fault(MapReader& map, const std::string& file, FaultSpec& fault
     return found;
 }
 
+// kernel_faults: {node, alloc_fail, timer_late, timer_jitter} and
+// boot_crash: {node, phase}; returns how many of the two it found.
+int read_kernel_fault(MapReader& map, const std::string& file, FaultSpec& fault)
+{
+    int found = 0;
+    if (YAML::Node value = map.get("kernel_faults"); value.IsDefined()) {
+        MapReader faults(value, file, "a kernel_faults fault");
+        fault.kind = FaultKind::kernel_faults;
+        fault.node = faults.required_string("node");
+        read_kernel_fault_values(faults, fault.kernel_faults);
+        faults.finish();
+        ++found;
+    }
+    if (YAML::Node value = map.get("boot_crash"); value.IsDefined()) {
+        MapReader crash(value, file, "a boot crash");
+        fault.kind = FaultKind::boot_crash;
+        fault.node = crash.required_string("node");
+        fault.phase = read_boot_phase(crash, crash.require("phase"), "phase");
+        crash.finish();
+        ++found;
+    }
+    return found;
+}
+
 FaultSpec read_fault(const YAML::Node& yaml, const std::string& file)
 {
     MapReader map(yaml, file, "a fault");
@@ -388,10 +458,11 @@ FaultSpec read_fault(const YAML::Node& yaml, const std::string& file)
         }
     }
     found += read_network_fault(map, file, fault);
+    found += read_kernel_fault(map, file, fault);
     if (found != 1)
         throw ScenarioError(fault.mark, "a fault needs exactly one of crash, restart, pause, "
                                         "resume (naming a node), partition, heal, loss_burst, "
-                                        "beside 'at'");
+                                        "kernel_faults, boot_crash, beside 'at'");
     map.finish();
     return fault;
 }
@@ -436,6 +507,106 @@ ReplayCheckSpec read_replay_check(const YAML::Node& yaml, const std::string& fil
     replay.expect_match = expect == "match";
     map.finish();
     return replay;
+}
+
+// Chaos blocks and the liveness phase (docs/scenarios.md) --------------------
+
+double read_rate(const MapReader& map, const YAML::Node& value, const std::string& key)
+{
+    auto rate = parse_rate(map.scalar(value, key));
+    if (!rate || *rate > chaos_rate_max)
+        throw ScenarioError(map.mark(value), "'" + key + "': '" + value.Scalar() +
+                                                 "' is not a rate of at most 1000/s "
+                                                 "(examples: 0.5/s, 10/min, 2/h)");
+    return *rate;
+}
+
+std::vector<std::string> read_names(const MapReader& map, const YAML::Node& value,
+                                    const std::string& key)
+{
+    if (!value.IsSequence())
+        throw ScenarioError(map.mark(value), "'" + key + "' must be a list of names, e.g. "
+                                                         "[a, b]");
+    std::vector<std::string> names;
+    for (const auto& item : value)
+        names.push_back(map.scalar(item, key));
+    return names;
+}
+
+ChaosSpec read_chaos_block(const YAML::Node& yaml, const std::string& file)
+{
+    MapReader map(yaml, file, "a chaos block");
+    ChaosSpec chaos;
+    chaos.mark = map.mark();
+    if (YAML::Node value = map.get("from"); value.IsDefined())
+        chaos.from_ns = map.duration(value, "from");
+    if (YAML::Node value = map.get("until"); value.IsDefined())
+        chaos.until_ns = map.duration(value, "until");
+    struct Rate {
+        const char* key;
+        double ChaosSpec::*field;
+    };
+    constexpr Rate rates[] = {{"crash_rate", &ChaosSpec::crash_rate},
+                              {"pause_rate", &ChaosSpec::pause_rate},
+                              {"partition_rate", &ChaosSpec::partition_rate},
+                              {"loss_burst_rate", &ChaosSpec::loss_burst_rate}};
+    bool any_rate = false;
+    for (const Rate& rate : rates) {
+        if (YAML::Node value = map.get(rate.key); value.IsDefined()) {
+            chaos.*rate.field = read_rate(map, value, rate.key);
+            any_rate = any_rate || chaos.*rate.field > 0;
+        }
+    }
+    if (YAML::Node value = map.get("mean_duration"); value.IsDefined()) {
+        chaos.mean_duration_ns = map.duration(value, "mean_duration");
+        if (chaos.mean_duration_ns == 0)
+            throw ScenarioError(map.mark(value), "'mean_duration' must be longer than 0");
+    }
+    if (YAML::Node value = map.get("burst_loss"); value.IsDefined())
+        chaos.burst_loss_ppm = map.percent(value, "burst_loss");
+    if (YAML::Node value = map.get("nodes"); value.IsDefined())
+        chaos.nodes = read_names(map, value, "nodes");
+    if (YAML::Node value = map.get("links"); value.IsDefined())
+        chaos.links = read_names(map, value, "links");
+    map.finish();
+    if (!any_rate)
+        throw ScenarioError(chaos.mark, "a chaos block needs at least one of crash_rate, "
+                                        "pause_rate, partition_rate, loss_burst_rate above 0");
+    return chaos;
+}
+
+// chaos: one block (a mapping) or a list of blocks.
+std::vector<ChaosSpec> read_chaos(MapReader& map, const std::string& file)
+{
+    YAML::Node value = map.get("chaos");
+    if (!value.IsDefined() || value.IsNull())
+        return {};
+    if (value.IsMap())
+        return {read_chaos_block(value, file)};
+    if (!value.IsSequence())
+        throw ScenarioError(map.mark(value), "'chaos' must be a block {from: .., until: .., "
+                                             "crash_rate: ..} or a list of them");
+    std::vector<ChaosSpec> blocks;
+    for (const auto& block : value)
+        blocks.push_back(read_chaos_block(block, file));
+    return blocks;
+}
+
+LivenessSpec read_liveness(MapReader& map, const std::string& file)
+{
+    YAML::Node value = map.get("liveness");
+    if (!value.IsDefined())
+        return {};
+    MapReader live(value, file, "'liveness'");
+    LivenessSpec liveness{true, 0, 0, live.mark()};
+    liveness.after_ns = live.duration(live.require("after"), "after");
+    YAML::Node within = live.require("within");
+    liveness.within_ns = live.duration(within, "within");
+    if (liveness.within_ns == 0)
+        throw ScenarioError(live.mark(within), "'within' must be longer than 0: the time the "
+                                               "system has to converge once faults stop");
+    live.finish();
+    return liveness;
 }
 
 CheckSpec read_check(const YAML::Node& yaml, const std::string& file)
@@ -628,12 +799,111 @@ void check_fault(const Scenario& scenario, const Names& names, const FaultSpec& 
                                         "(raise 'duration' or move 'at')");
 }
 
-void check_references(const Scenario& scenario)
+std::string link_of(const NodeSpec& node, const Scenario& scenario)
+{
+    for (const LinkSpec& link : scenario.links)
+        if (link.a == node.name || link.b == node.name)
+            return link.name;
+    return {};
+}
+
+void require_link_named(const Scenario& scenario, const std::string& name,
+                        const SourceMark& mark)
+{
+    if (scenario.find_link(name))
+        return;
+    std::vector<std::string> known;
+    for (const LinkSpec& link : scenario.links)
+        known.push_back(link.name);
+    std::string hint = closest(name, known);
+    throw ScenarioError(mark, "no link named '" + name + "'" +
+                                  (hint.empty() ? "" : " (did you mean '" + hint + "'?)"));
+}
+
+// A node without a link boots no network stack, so it never enters "net".
+void check_boot_phase(const Scenario& scenario, const std::string& node_name,
+                      const std::string& phase, const SourceMark& mark)
+{
+    const NodeSpec* node = scenario.find_node(node_name);
+    if (phase == "net" && node && link_of(*node, scenario).empty())
+        throw ScenarioError(mark, "node '" + node_name + "' has no link, so its boot has no "
+                                  "'net' phase to crash in");
+}
+
+// Faults stop when the liveness phase begins: nothing may happen (or last) past it.
+void check_liveness_faults(const Scenario& scenario)
+{
+    if (!scenario.liveness.enabled)
+        return;
+    TimeNs after = scenario.liveness.after_ns;
+    for (const FaultSpec& fault : scenario.faults) {
+        if (fault.at_ns >= after)
+            throw ScenarioError(fault.mark, "this fault happens in the liveness phase (from " +
+                                                std::to_string(after / ns_per_ms) +
+                                                " ms, liveness.after), when faults have "
+                                                "stopped; move 'at' before it");
+        if (fault.kind == FaultKind::loss_burst && fault.at_ns + fault.for_ns > after)
+            throw ScenarioError(fault.mark, "this loss burst lasts into the liveness phase; "
+                                            "shorten 'for' or move 'at'");
+    }
+}
+
+void check_chaos(const Scenario& scenario, const Names& names, ChaosSpec& chaos)
+{
+    TimeNs end = scenario.liveness.enabled ? scenario.liveness.after_ns : scenario.duration_ns;
+    const char* end_name = scenario.liveness.enabled ? "liveness.after" : "duration";
+    if (chaos.until_ns == 0)
+        chaos.until_ns = end;
+    if (chaos.until_ns > end)
+        throw ScenarioError(chaos.mark, std::string("a chaos block must end ('until') by ") +
+                                            end_name + " (" + std::to_string(end / ns_per_ms) +
+                                            " ms)");
+    if (chaos.until_ns <= chaos.from_ns)
+        throw ScenarioError(chaos.mark, "a chaos block needs 'until' after 'from'");
+    for (const std::string& node : chaos.nodes)
+        names.require_node(node, chaos.mark);
+    for (const std::string& link : chaos.links)
+        require_link_named(scenario, link, chaos.mark);
+    usize pool = chaos.nodes.empty() ? scenario.nodes.size() : chaos.nodes.size();
+    if (chaos.partition_rate > 0 && pool < 2)
+        throw ScenarioError(chaos.mark, "'partition_rate' needs at least two nodes to "
+                                        "partition");
+    if (chaos.loss_burst_rate > 0 && scenario.links.empty())
+        throw ScenarioError(chaos.mark, "'loss_burst_rate' needs a link");
+    double seconds = static_cast<double>(chaos.until_ns - chaos.from_ns) / 1e9;
+    double expected = (chaos.crash_rate + chaos.pause_rate + chaos.partition_rate +
+                       chaos.loss_burst_rate) * seconds;
+    if (expected > static_cast<double>(chaos_faults_max))
+        throw ScenarioError(chaos.mark, "this chaos block would generate about " +
+                                            std::to_string(static_cast<u64>(expected)) +
+                                            " faults; at most " +
+                                            std::to_string(chaos_faults_max) +
+                                            " (lower the rates or the window)");
+}
+
+void check_kernel_faults(const Scenario& scenario)
+{
+    for (const NodeSpec& node : scenario.nodes) {
+        check_boot_phase(scenario, node.name, node.boot_crash_phase, node.mark);
+        if (node.start_ns > scenario.duration_ns)
+            throw ScenarioError(node.mark, "node '" + node.name + "' starts after the run "
+                                           "ends (raise 'duration' or lower 'start')");
+    }
+    for (const FaultSpec& fault : scenario.faults)
+        if (fault.kind == FaultKind::boot_crash)
+            check_boot_phase(scenario, fault.node, fault.phase, fault.mark);
+}
+
+void check_references(Scenario& scenario)
 {
     Names names(scenario);
     check_links(scenario, names);
     for (const FaultSpec& fault : scenario.faults)
         check_fault(scenario, names, fault);
+    check_kernel_faults(scenario);
+    check_liveness_faults(scenario);
+    for (ChaosSpec& chaos : scenario.chaos)
+        check_chaos(scenario, names, chaos);
     for (const CheckSpec& check : scenario.checks)
         if (check.node != "*")
             names.require_node(check.node, check.mark);
@@ -656,12 +926,22 @@ Scenario read_scenario(const YAML::Node& root, const std::string& file)
         if (error != std::errc() || end != text.data() + text.size())
             throw ScenarioError(map.mark(seed), "'seed' must be a non-negative integer");
     }
-    if (YAML::Node duration = map.get("duration"); duration.IsDefined())
+    YAML::Node duration = map.get("duration");
+    if (duration.IsDefined())
         scenario.duration_ns = map.duration(duration, "duration");
     scenario.nodes = read_list<NodeSpec>(map, "nodes", file, read_node);
     scenario.switches = read_list<SwitchSpec>(map, "switches", file, read_switch);
     scenario.links = read_list<LinkSpec>(map, "links", file, read_link);
     scenario.faults = read_list<FaultSpec>(map, "faults", file, read_fault);
+    scenario.chaos = read_chaos(map, file);
+    scenario.liveness = read_liveness(map, file);
+    if (scenario.liveness.enabled) {
+        if (duration.IsDefined())
+            throw ScenarioError(map.mark(duration), "give 'duration' or 'liveness', not both: "
+                                                    "with 'liveness' the run ends at "
+                                                    "after + within");
+        scenario.duration_ns = scenario.liveness.after_ns + scenario.liveness.within_ns;
+    }
     scenario.checks = read_list<CheckSpec>(map, "checks", file, read_check);
     map.finish();
     if (scenario.nodes.empty())
@@ -745,6 +1025,25 @@ std::optional<u32> parse_percent_ppm(std::string_view text)
     if (!value || *value > 100)
         return std::nullopt;
     return static_cast<u32>(std::llround(*value * 1e4));
+}
+
+std::optional<double> parse_rate(std::string_view text)
+{
+    struct Unit {
+        const char* suffix;
+        double seconds;
+    };
+    constexpr Unit units[] = {{"/s", 1}, {"/min", 60}, {"/h", 3600}};
+    for (const Unit& unit : units) {
+        std::string_view suffix = unit.suffix;
+        if (!text.ends_with(suffix))
+            continue;
+        auto value = parse_decimal(text.substr(0, text.size() - suffix.size()));
+        if (!value)
+            return std::nullopt;
+        return *value / unit.seconds;
+    }
+    return std::nullopt;
 }
 
 std::optional<u32> parse_ipv4(std::string_view text)

@@ -25,6 +25,18 @@ public:
     ScenarioError(const SourceMark& mark, const std::string& message);
 };
 
+// Kernel-level faults of a node (docs/scenarios.md, "Kernel-level faults"):
+// a node's `kernel_faults:`, or a `kernel_faults:` fault in the timeline.
+struct KernelFaultsSpec {
+    u32 alloc_fail_ppm = 0;
+    TimeNs timer_late_ns = 0;
+    TimeNs timer_jitter_ns = 0;
+};
+
+// The boot phases a `boot_crash` may name, in boot order ("net" only on a
+// node with a link).
+inline constexpr const char* boot_phase_names[] = {"platform", "memory", "net", "app start"};
+
 struct NodeSpec {
     std::string name;
     std::string app;
@@ -35,6 +47,9 @@ struct NodeSpec {
     u32 ip = 0;
     u8 prefix = 24;
     u32 gateway = 0;
+    KernelFaultsSpec kernel_faults;
+    std::string boot_crash_phase; // the first boot crashes entering it; empty: no
+    TimeNs start_ns = 0;          // virtual time of the first boot
     SourceMark mark;
 };
 
@@ -61,7 +76,17 @@ struct LinkSpec {
     SourceMark mark;
 };
 
-enum class FaultKind : u8 { crash, restart, pause, resume, partition, heal, loss_burst };
+enum class FaultKind : u8 {
+    crash,
+    restart,
+    pause,
+    resume,
+    partition,
+    heal,
+    loss_burst,
+    kernel_faults, // sets the node's kernel-level faults from then on
+    boot_crash,    // the node reboots at once and crashes entering `phase`
+};
 
 struct FaultSpec {
     FaultKind kind;
@@ -73,6 +98,38 @@ struct FaultSpec {
     std::string link;      // loss_burst
     u32 loss_ppm = 0;      // loss_burst
     TimeNs for_ns = 0;     // loss_burst
+    KernelFaultsSpec kernel_faults; // kernel_faults
+    std::string phase;     // boot_crash
+    bool generated = false; // expanded from a chaos block (mark: the block)
+    SourceMark mark;
+};
+
+// Random faults at rates (docs/scenarios.md, "Chaos"), in the spirit of
+// FoundationDB's buggify and TigerBeetle's VOPR. expand_chaos turns a block
+// into concrete faults for one seed; each kind of each block draws from its
+// own stream, so a new rate never moves the others' faults.
+struct ChaosSpec {
+    TimeNs from_ns = 0;
+    TimeNs until_ns = 0;        // 0: the end of the safety phase (or the run)
+    double crash_rate = 0;      // per second of virtual time: crash, then restart
+    double pause_rate = 0;      // pause, then resume
+    double partition_rate = 0;  // a two-way partition, then its heal
+    double loss_burst_rate = 0; // a loss burst on a link
+    TimeNs mean_duration_ns = 200 * ns_per_ms; // how long a fault lasts, on average
+    u32 burst_loss_ppm = 500'000;
+    std::vector<std::string> nodes; // who may be hit; empty: every node
+    std::vector<std::string> links; // loss bursts; empty: every link
+    SourceMark mark;
+};
+
+// The two phases of a run, as in TigerBeetle's VOPR: faults until `after`
+// (safety), then none: partitions heal, links and kernels run clean, crashed
+// nodes restart, paused ones resume, and every check must hold `within` later,
+// when the run ends.
+struct LivenessSpec {
+    bool enabled = false;
+    TimeNs after_ns = 0;
+    TimeNs within_ns = 0;
     SourceMark mark;
 };
 
@@ -117,6 +174,8 @@ struct Scenario {
     std::vector<SwitchSpec> switches;
     std::vector<LinkSpec> links;
     std::vector<FaultSpec> faults;
+    std::vector<ChaosSpec> chaos;
+    LivenessSpec liveness;
     std::vector<CheckSpec> checks;
 
     const NodeSpec* find_node(std::string_view name) const;
@@ -127,6 +186,10 @@ struct Scenario {
 Scenario load_scenario_file(const std::string& path);
 Scenario load_scenario_text(const std::string& text, const std::string& file_name);
 
+// The faults a scenario's chaos blocks generate for `seed`, in time order
+// (runs append them to the file's faults; `gantry shrink` writes them out).
+std::vector<FaultSpec> expand_chaos(const Scenario& scenario, u64 seed);
+
 // Parsers shared with the command line: "10s", "250ms", "3us", "12ns", "1.5s".
 std::optional<TimeNs> parse_duration(std::string_view text);
 // "16M", "512K", "1G", "4096".
@@ -135,6 +198,8 @@ std::optional<usize> parse_bytes(std::string_view text);
 std::optional<u64> parse_bandwidth(std::string_view text);
 // "1%", "0.5%", "100%" as parts per million.
 std::optional<u32> parse_percent_ppm(std::string_view text);
+// "2/s", "0.5/s", "30/min", "1/h" as events per second.
+std::optional<double> parse_rate(std::string_view text);
 // "10.0.0.1" (host order u32).
 std::optional<u32> parse_ipv4(std::string_view text);
 
