@@ -240,7 +240,13 @@ Ipv4Address find_server(const std::vector<Packet>& packets, const ReplayOptions&
     };
     if (auto found = first(is_first_syn))
         return *found;
-    if (auto found = first([](const Packet& p) { return p.proto == Proto::icmp && p.icmp_type == 8; }))
+    // An echo request, whole or the first fragment of a large one.
+    if (auto found = first([](const Packet& p) {
+            bool first_fragment = p.proto == Proto::ipv4_fragment && p.fragment_offset == 0 &&
+                                  p.ip_protocol == 1 && !p.payload.empty();
+            return (p.proto == Proto::icmp && p.icmp_type == 8) ||
+                   (first_fragment && p.payload[0] == 8);
+        }))
         return *found;
     if (auto found = first([](const Packet& p) {
             return p.proto == Proto::udp && !p.destination_ip.is_broadcast();
