@@ -110,11 +110,13 @@ std::string describe_fault(const YAML::Node& fault)
 }
 
 // Drops faults one at a time, keeping each removal that preserves the failure.
-void shrink_faults(YAML::Node& root, const std::string& name, u64 seed,
-                   const FailureSignature& target)
+// Returns whether it removed any.
+bool shrink_faults_once(YAML::Node& root, const std::string& name, u64 seed,
+                        const FailureSignature& target)
 {
     if (!root["faults"] || !root["faults"].IsSequence())
-        return;
+        return false;
+    bool removed_any = false;
     for (usize i = root["faults"].size(); i-- > 0;) {
         YAML::Node candidate = YAML::Clone(root);
         YAML::Node removed = candidate["faults"][i];
@@ -123,14 +125,108 @@ void shrink_faults(YAML::Node& root, const std::string& name, u64 seed,
         if (failures_of(emit(candidate), name, seed, end_time) == target) {
             std::printf("  removed fault %zu: %s\n", i + 1, describe_fault(removed).c_str());
             root = candidate;
+            removed_any = true;
         }
+    }
+    return removed_any;
+}
+
+// Passes until one removes nothing: a fault that had to stay while its
+// partner was there (a resume after a pause) may go once the partner has.
+void shrink_faults(YAML::Node& root, const std::string& name, u64 seed,
+                   const FailureSignature& target)
+{
+    constexpr int passes_max = 8;
+    for (int pass = 0; pass < passes_max && shrink_faults_once(root, name, seed, target); ++pass) {
     }
 }
 
+// "250ms", "3us", "1234ns": the largest unit that writes `ns` exactly.
+std::string format_duration(TimeNs ns)
+{
+    if (ns != 0 && ns % ns_per_ms == 0)
+        return std::to_string(ns / ns_per_ms) + "ms";
+    if (ns != 0 && ns % ns_per_us == 0)
+        return std::to_string(ns / ns_per_us) + "us";
+    return std::to_string(ns) + "ns";
+}
+
+// Parts per million as the loader's percentage ("50%", "0.0125%"), exactly.
+std::string format_percent(u32 ppm)
+{
+    std::string text = std::to_string(ppm / 10'000);
+    if (u32 fraction = ppm % 10'000; fraction != 0) {
+        std::string digits = std::to_string(10'000 + fraction).substr(1);
+        while (digits.back() == '0')
+            digits.pop_back();
+        text += "." + digits;
+    }
+    return text + "%";
+}
+
+YAML::Node pair_of(const std::string& a, const std::string& b)
+{
+    YAML::Node pair(YAML::NodeType::Sequence);
+    pair.push_back(a);
+    pair.push_back(b);
+    pair.SetStyle(YAML::EmitterStyle::Flow);
+    return pair;
+}
+
+// A fault a chaos block generated, as the file would write it.
+YAML::Node fault_yaml(const FaultSpec& fault)
+{
+    YAML::Node node;
+    node["at"] = format_duration(fault.at_ns);
+    switch (fault.kind) {
+    case FaultKind::crash: node["crash"] = fault.node; break;
+    case FaultKind::restart: node["restart"] = fault.node; break;
+    case FaultKind::pause: node["pause"] = fault.node; break;
+    case FaultKind::resume: node["resume"] = fault.node; break;
+    case FaultKind::partition: node["partition"] = pair_of(fault.node, fault.node2); break;
+    case FaultKind::heal: node["heal"] = pair_of(fault.node, fault.node2); break;
+    case FaultKind::loss_burst: {
+        YAML::Node burst;
+        burst["link"] = fault.link;
+        burst["loss"] = format_percent(fault.loss_ppm);
+        burst["for"] = format_duration(fault.for_ns);
+        burst.SetStyle(YAML::EmitterStyle::Flow);
+        node["loss_burst"] = burst;
+        break;
+    }
+    case FaultKind::kernel_faults:
+    case FaultKind::boot_crash:
+        throw std::logic_error("chaos blocks generate no kernel faults");
+    }
+    return node;
+}
+
+// Replaces the chaos blocks by the faults they generate for `seed`, after the
+// file's own (the order the runner schedules them in), so shrinking can cut
+// generated faults like any other; the run stays the same.
+void expand_chaos_blocks(YAML::Node& root, const Scenario& scenario, u64 seed)
+{
+    if (scenario.chaos.empty())
+        return;
+    std::vector<FaultSpec> generated = expand_chaos(scenario, seed);
+    YAML::Node faults = root["faults"] && root["faults"].IsSequence()
+                            ? root["faults"]
+                            : YAML::Node(YAML::NodeType::Sequence);
+    for (const FaultSpec& fault : generated)
+        faults.push_back(fault_yaml(fault));
+    root["faults"] = faults;
+    root.remove("chaos");
+    std::printf("  expanded %zu chaos block(s) into %zu faults for seed %llu\n",
+                scenario.chaos.size(), generated.size(), static_cast<unsigned long long>(seed));
+}
+
 // Shortens the run to just past the failure, if the failure survives that.
+// With a liveness phase the end is after + within, not 'duration': left alone.
 void shrink_duration(YAML::Node& root, const std::string& name, u64 seed,
                      const FailureSignature& target, TimeNs end_time)
 {
+    if (root["liveness"])
+        return;
     TimeNs shorter = end_time + ns_per_ms;
     YAML::Node candidate = YAML::Clone(root);
     candidate["duration"] = std::to_string(shorter) + "ns";
@@ -164,9 +260,17 @@ int cmd_shrink(Args args)
             return exit_check_failed;
         }
         YAML::Node root = YAML::Load(text.str());
+        std::printf("shrinking %s, seed %llu:\n", input.path.c_str(),
+                    static_cast<unsigned long long>(input.seed));
+        expand_chaos_blocks(root, load_scenario_text(text.str(), input.path), input.seed);
         usize faults_before = root["faults"] ? root["faults"].size() : 0;
-        std::printf("shrinking %s, seed %llu (%zu faults):\n", input.path.c_str(),
-                    static_cast<unsigned long long>(input.seed), faults_before);
+        if (!root["chaos"] && text.str().find("chaos") != std::string::npos) {
+            // Expanded: the concrete schedule must fail exactly as the chaos did.
+            TimeNs ignored = 0;
+            if (failures_of(emit(root), input.path, input.seed, ignored) != target)
+                throw CommandError("the expanded chaos schedule does not fail like the "
+                                   "original (a determinism bug: please report it)");
+        }
         shrink_faults(root, input.path, input.seed, target);
         TimeNs failing_end = 0;
         failures_of(emit(root), input.path, input.seed, failing_end);

@@ -95,3 +95,38 @@ cmp $d/a/trace.gtrace $d/b/trace.gtrace && cmp $d/a/client-port.pcap $d/b/client
 cmp $d/a/pinger-port.pcap $d/b/pinger-port.pcap && cmp $d/a/server.log $d/b/server.log && \
 ! cmp -s $d/a/trace.gtrace $d/c/trace.gtrace; r=$?; rm -rf $d; exit $r"
          WORKING_DIRECTORY ${PROJECT_SOURCE_DIR})
+
+# Chaos blocks (issue 6): gantry shrink expands the block into the concrete
+# faults of the seed (checking they fail exactly as the chaos did), cuts them
+# down, and the scenario it writes has no chaos left and still fails.
+add_test(NAME "gantry shrink: expands chaos into concrete faults and cuts them down"
+         COMMAND sh -c "d=$(mktemp -d) && $<TARGET_FILE:gantry> shrink \
+tests/scenarios/chaos-late-exit.yaml --seed 1 --out $d/s.yaml > $d/log.txt; s=$?; \
+cat $d/log.txt $d/s.yaml; test $s -eq 0 && \
+grep -q 'expanded 1 chaos block(s) into 8 faults for seed 1' $d/log.txt && \
+grep -q '1 of 8 faults left' $d/log.txt && ! grep -q '^chaos:' $d/s.yaml && \
+$<TARGET_FILE:gantry> sim $d/s.yaml --seed 1 > $d/run.txt; r=$?; cat $d/run.txt; \
+test $r -eq 1 && grep -q 'node alpha was running at the deadline' $d/run.txt; x=$?; \
+rm -rf $d; exit $x"
+         WORKING_DIRECTORY ${PROJECT_SOURCE_DIR})
+# The chaos of one seed is the same in two processes (traces, logs), and
+# another seed's differs.
+add_test(NAME "gantry sim: chaos is a function of the seed, across processes"
+         COMMAND sh -c "d=$(mktemp -d) && \
+$<TARGET_FILE:gantry> sim scenarios/chaos-liveness.yaml --seed 3 --out $d/a --quiet && \
+$<TARGET_FILE:gantry> sim scenarios/chaos-liveness.yaml --seed 3 --out $d/b --quiet && \
+$<TARGET_FILE:gantry> sim scenarios/chaos-liveness.yaml --seed 4 --out $d/c --quiet && \
+cmp $d/a/trace.gtrace $d/b/trace.gtrace && cmp $d/a/backup.log $d/b/backup.log && \
+! cmp -s $d/a/trace.gtrace $d/c/trace.gtrace; r=$?; rm -rf $d; exit $r"
+         WORKING_DIRECTORY ${PROJECT_SOURCE_DIR})
+# The liveness phase is what lets chaos-liveness pass: the same world without
+# it (the backup stays crashed, the last pings are lost) fails its checks.
+add_test(NAME "gantry sim: without its liveness phase chaos-liveness fails"
+         COMMAND sh -c "d=$(mktemp -d) && sed -e 's/^liveness:/duration: 10s/' \
+-e '/^  after: 2s/d' -e '/^  within: 8s/d' scenarios/chaos-liveness.yaml > $d/s.yaml && \
+$<TARGET_FILE:gantry> sim $d/s.yaml --seed 1 > $d/out.txt; r=$?; cat $d/out.txt; \
+test $r -eq 1 && grep -q 'pinger-b.s console lacks' $d/out.txt; x=$?; rm -rf $d; exit $x"
+         WORKING_DIRECTORY ${PROJECT_SOURCE_DIR})
+add_test(NAME "scenario schema: rejects a bad chaos rate"
+         COMMAND /usr/bin/python3 ${PROJECT_SOURCE_DIR}/scripts/check-schema.py --invalid
+                 ${PROJECT_SOURCE_DIR}/scenarios/broken/bad-rate.yaml)
