@@ -385,6 +385,51 @@ std::vector<TcpOptionSpec> relative_options(const WireSegment& segment, const Se
     return options;
 }
 
+bool same_options(const std::vector<TcpOptionSpec>& want, const std::vector<TcpOptionSpec>& got,
+                  const SeqContext& context, OptionMatch mode)
+{
+    std::vector<TcpOptionSpec> a = mode == OptionMatch::strict ? want : meaningful(want);
+    std::vector<TcpOptionSpec> b = mode == OptionMatch::strict ? got : meaningful(got);
+    if (a.size() != b.size())
+        return false;
+    for (std::size_t i = 0; i < a.size(); ++i)
+        if (!same_option(a[i], b[i], context))
+            return false;
+    return true;
+}
+
+// RFC 2883 (D-SACK): the script expects the first SACK block to report a
+// duplicate (below the ACK, or inside the second block). Gantry does not send
+// D-SACK; when that block is all that differs, the field is "dsack".
+bool reports_dsack(const PacketSpec& expected, std::vector<TcpOptionSpec> want,
+                   const std::vector<TcpOptionSpec>& got, const SeqContext& context,
+                   OptionMatch mode)
+{
+    for (std::size_t i = 0; i < want.size(); ++i) {
+        TcpOptionSpec& option = want[i];
+        if (option.kind != TcpOptionSpec::Kind::sack || option.blocks.empty())
+            continue;
+        auto [left, right] = option.blocks[0];
+        bool below_ack = expected.ack && static_cast<std::int32_t>(right - *expected.ack) <= 0;
+        bool inside_next = option.blocks.size() > 1 &&
+                           static_cast<std::int32_t>(left - option.blocks[1].first) >= 0 &&
+                           static_cast<std::int32_t>(option.blocks[1].second - right) >= 0;
+        if (!below_ack && !inside_next)
+            return false;
+        option.blocks.erase(option.blocks.begin());
+        if (option.blocks.empty()) {
+            want.erase(want.begin() + static_cast<std::ptrdiff_t>(i));
+            // The NOP,NOP that aligned the option go with it (strict layout).
+            if (mode == OptionMatch::strict)
+                std::erase_if(want, [](const TcpOptionSpec& o) {
+                    return o.kind == TcpOptionSpec::Kind::nop;
+                });
+        }
+        return same_options(want, got, context, mode);
+    }
+    return false;
+}
+
 } // namespace
 
 std::string describe_actual(const WireSegment& segment, const SeqContext& context)
@@ -434,19 +479,10 @@ std::vector<Mismatch> match_segment(const PacketSpec& expected, const WireSegmen
         return out;
     std::vector<TcpOptionSpec> want = expected.options.value_or(std::vector<TcpOptionSpec>{});
     std::vector<TcpOptionSpec> got = relative_options(actual, context);
-    bool equal = false;
-    if (mode == OptionMatch::strict) {
-        equal = want.size() == got.size();
-        for (std::size_t i = 0; equal && i < want.size(); ++i)
-            equal = same_option(want[i], got[i], context);
-    } else {
-        std::vector<TcpOptionSpec> a = meaningful(want);
-        std::vector<TcpOptionSpec> b = meaningful(got);
-        equal = a.size() == b.size();
-        for (std::size_t i = 0; equal && i < a.size(); ++i)
-            equal = same_option(a[i], b[i], context);
-    }
-    if (!equal)
+    bool equal = same_options(want, got, context, mode);
+    if (!equal && reports_dsack(expected, want, got, context, mode))
+        differ("dsack", option_list(want), option_list(got));
+    else if (!equal)
         differ("options", option_list(want), option_list(got));
     return out;
 }

@@ -81,7 +81,7 @@ enum class OptionMatch : std::uint8_t {
 
 struct Mismatch {
     // What differs, to classify permitted divergences: "flags", "seq", "ack",
-    // "length", "window", "window-sws", "options".
+    // "length", "window", "window-sws", "options", "dsack".
     std::string field;
     std::string expected;
     std::string actual;

@@ -224,6 +224,10 @@ bool TcpConnection::check_rst_syn(const TcpRepr& repr, TimeNs now)
         case TcpState::closing:
         case TcpState::last_ack:
         case TcpState::time_wait: close_with(std::nullopt); break;
+        // From SYN-SENT (a simultaneous open) the connection was refused.
+        case TcpState::syn_received:
+            close_with(m_opened == Opened::actively ? TcpError::refused : TcpError::reset);
+            break;
         default: close_with(TcpError::reset); break;
         }
         return false;

@@ -379,6 +379,10 @@ void TcpStack::input(Ipv4Address source, Ipv4Address destination, Bytes segment,
         return;
     }
     TcpListener* listener = find_listener(local.port);
+    // RFC 9293 3.10.7.2: in LISTEN a segment with neither SYN nor ACK (a bare
+    // FIN, data) is dropped; only ACK-bearing segments are answered with RST.
+    if (listener && !repr.has(TcpFlags::syn) && !repr.has(TcpFlags::ack))
+        return;
     if (listener && !repr.has(TcpFlags::rst)) {
         if (repr.has(TcpFlags::syn) && !repr.has(TcpFlags::ack)) {
             listener->on_syn(source, repr, now);
