@@ -247,8 +247,10 @@ private:
         // notices the shutdown within tcp_step_ns.
         while (tcp_active() > 0)
             kernel.sched().sleep_for(10 * ns_per_ms);
-        kernel.log().info("echo: {} TCP connections echoed, {} rejected (at most {} at once)",
-                          served, rejected, tcp_connections_max);
+        kernel.log().info("echo: {} TCP connections echoed, {} rejected (at most {} at once); "
+                          "syn cookies sent {} accepted {}, accept queue overflows {}",
+                          served, rejected, tcp_connections_max, listener.syn_cookies_sent(),
+                          listener.syn_cookies_accepted(), listener.accept_overflows());
     }
 
     void tcp_echo_connection(Kernel& kernel, TcpSlot& slot)
@@ -265,6 +267,13 @@ private:
             if (!tcp_write_all(kernel, socket, Bytes(slot.buffer, got.value())))
                 break;
         }
+        // What the connection went through, so interop tests (and users) can see
+        // the stack's defences at work: challenge ACKs, PAWS drops, retransmits.
+        net::TcpStats stats = socket.stats();
+        kernel.log().info("echo: tcp connection closed: {} bytes in, {} out, {} retransmits, "
+                          "{} challenge acks, {} paws drops, {} out-of-order segments",
+                          stats.bytes_in, stats.bytes_out, stats.retransmits,
+                          stats.challenge_acks, stats.paws_drops, stats.ooo_segments);
         socket.close(); // FIN after the echoed data
         slot.socket = nullptr;
     }
