@@ -49,6 +49,9 @@ constexpr u64 request_body_max_bytes = 64 * 1024;
 // enough that hundreds of connections fit in --mem 256M.
 constexpr usize tcp_send_buffer_bytes = 128 * 1024;
 constexpr usize tcp_receive_buffer_bytes = 16 * 1024;
+// Lingering close (see linger_close).
+constexpr TimeNs linger_ns = 2 * ns_per_s;
+constexpr usize linger_bytes_max = 256 * 1024;
 constexpr std::string_view stats_target = "/_gantry/stats"sv;
 
 struct Options {
@@ -324,7 +327,27 @@ private:
             connection.received -= used;
         }
         if (connection.socket) // not after abort()
-            connection.socket->close();
+            linger_close(kernel, connection);
+    }
+
+    // RFC 9112 9.6: closing with unread request bytes would reset the
+    // connection, and the client could lose the response it has not read yet.
+    // So: FIN first, then read and drop what still comes until the client's
+    // FIN, for at most linger_ns and linger_bytes_max.
+    void linger_close(Kernel& kernel, Connection& connection)
+    {
+        net::TcpSocket& socket = *connection.socket;
+        if (socket.shutdown().ok()) {
+            TimeNs deadline = kernel.now() + linger_ns;
+            usize drained = 0;
+            while (drained < linger_bytes_max && !kernel.shutdown_requested()) {
+                auto got = socket.read(MutableBytes(connection.request), deadline);
+                if (!got.ok() || got.value() == 0)
+                    break;
+                drained += got.value();
+            }
+        }
+        socket.close();
     }
 
     // false: the connection ended (peer closed, idle, error, shutdown) before a request.

@@ -48,3 +48,13 @@ if(TARGET kv)
         set_tests_properties("kv interop: ${kv_test}" PROPERTIES TIMEOUT 90)
     endforeach()
 endif()
+
+# httpd against real Linux clients (curl, python, wrk) and tshark over a tap in
+# a namespace that scripts/httpd-test creates and always removes.
+if(TARGET httpd AND TARGET gantry)
+    foreach(httpd_test files large concurrency)
+        add_test(NAME "httpd interop: ${httpd_test}"
+                 COMMAND ${PROJECT_SOURCE_DIR}/scripts/httpd-test ${httpd_test} ${CMAKE_BINARY_DIR})
+        set_tests_properties("httpd interop: ${httpd_test}" PROPERTIES TIMEOUT 120)
+    endforeach()
+endif()
