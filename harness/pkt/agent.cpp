@@ -299,8 +299,8 @@ private:
             fail_with(m_call, "EINPROGRESS");
             finish();
         }
-        auto connected = tcp().connect(m_state.remote, m_state.remote_port, deadline_none,
-                                       options);
+        auto connected = tcp().connect(m_state.remote, m_state.remote_port,
+                                       m_kernel.now() + m_state.connect_timeout_ns, options);
         auto found = m_state.fds.find(number);
         if (found == m_state.fds.end()) // closed meanwhile (not mapped: see close())
             return;

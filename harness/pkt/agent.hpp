@@ -52,6 +52,7 @@ struct AgentState {
     usize receive_buffer_bytes = 65536; // the profile: net.inet.tcp.recvspace
     usize send_buffer_bytes = 32768;    // net.inet.tcp.sendspace
     usize window_scale_bytes = 2097152; // kern.ipc.maxsockbuf sizes the window scale
+    TimeNs connect_timeout_ns = 75 * ns_per_s; // net.inet.tcp.keepinit
     bool peer_syn_seen = false; // the MSS is known: FreeBSD rounds the buffer then
 };
 

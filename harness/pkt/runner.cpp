@@ -6,6 +6,7 @@
 #include "agent.hpp"
 
 #include <gantry/kernel.hpp>
+#include <gantry/net/stack/stack.hpp>
 #include <gantry/sim/world.hpp>
 
 #include <cstdlib>
@@ -70,10 +71,75 @@ constexpr Knob profile[] = {
     {"net.inet.tcp.blackhole", "0", "RST for segments to closed ports"},
     {"net.inet.tcp.insecure_syn", "0", "RFC 5961 4: challenge ACK for an in-window SYN"},
     {"net.inet.tcp.insecure_rst", "0", "RFC 5961 3: challenge ACK for an inexact RST"},
+    {"net.inet.tcp.delacktime", "40", "delayed ACKs after 40 ms (RFC 1122 4.2.3.2)"},
+    {"net.inet.tcp.rexmit_slop", "200", "Gantry's RTO floor is 200 ms (RFC 6298 2.4 allows)"},
+    {"net.inet.tcp.rexmit_drop_options", "0", "SYN retransmissions keep their options"},
+    {"net.inet.tcp.drop_synfin", "0", "a SYN with FIN is processed as a SYN"},
+    {"net.inet.tcp.icmp_may_rst", "0", "ICMP errors never reset a connection"},
+    {"net.inet.tcp.keepinit", "*", "the connect() deadline (applied)"},
 };
 
-std::optional<Stop> check_sysctl(const std::string& command, int line, AgentState& agent)
+// `sockstat -4 -P tcp [-s] [-p PORT] | grep ... | grep -c STATE | grep N`: how
+// many connections are in STATE must contain N. FreeBSD's state names.
+struct SockstatQuery {
+    net::TcpState state;
+    std::string state_name;
+    u16 port = 0;
+    std::string expected; // what `grep N` looks for in the count
+};
+
+std::optional<SockstatQuery> parse_sockstat(const std::string& command)
 {
+    static constexpr std::pair<const char*, net::TcpState> states[] = {
+        {"CLOSED", net::TcpState::closed},         {"LISTEN", net::TcpState::listen},
+        {"SYN_SENT", net::TcpState::syn_sent},     {"SYN_RCVD", net::TcpState::syn_received},
+        {"ESTABLISHED", net::TcpState::established},
+        {"FIN_WAIT_1", net::TcpState::fin_wait_1}, {"FIN_WAIT_2", net::TcpState::fin_wait_2},
+        {"CLOSE_WAIT", net::TcpState::close_wait}, {"CLOSING", net::TcpState::closing},
+        {"LAST_ACK", net::TcpState::last_ack},     {"TIME_WAIT", net::TcpState::time_wait}};
+    std::vector<std::vector<std::string>> stages(1);
+    std::istringstream words(command);
+    for (std::string word; words >> word;) {
+        if (word == "|")
+            stages.emplace_back();
+        else
+            stages.back().push_back(word);
+    }
+    if (stages.size() < 3 || stages[0].empty() || stages[0][0] != "sockstat")
+        return std::nullopt;
+    SockstatQuery query;
+    const std::vector<std::string>& head = stages[0];
+    for (usize i = 1; i < head.size(); ++i) {
+        if (head[i] == "-p" && i + 1 < head.size())
+            query.port = static_cast<u16>(std::stoul(head[++i]));
+        else if (head[i] != "-4" && head[i] != "-s" && head[i] != "-P" && head[i] != "tcp")
+            return std::nullopt;
+    }
+    const std::vector<std::string>& count = stages[stages.size() - 2];
+    const std::vector<std::string>& check = stages.back();
+    if (count.size() != 3 || count[0] != "grep" || count[1] != "-c" || check.size() != 2 ||
+        check[0] != "grep")
+        return std::nullopt;
+    for (usize i = 1; i + 2 < stages.size(); ++i) // `grep packetdril`: every socket is ours
+        if (stages[i].size() != 2 || stages[i][0] != "grep")
+            return std::nullopt;
+    bool known = false;
+    for (const auto& [name, state] : states)
+        if (count[2] == name) {
+            query.state = state;
+            known = true;
+        }
+    if (!known)
+        return std::nullopt;
+    query.state_name = count[2];
+    query.expected = check[1];
+    return query;
+}
+
+std::optional<Stop> check_command(const std::string& command, int line, AgentState& agent)
+{
+    if (parse_sockstat(command))
+        return std::nullopt;
     std::istringstream words(command);
     std::string tool, flag, setting;
     words >> tool >> flag >> setting;
@@ -95,6 +161,8 @@ std::optional<Stop> check_sysctl(const std::string& command, int line, AgentStat
             agent.send_buffer_bytes = std::stoul(value);
         if (name == "kern.ipc.maxsockbuf")
             agent.window_scale_bytes = std::stoul(value);
+        if (name == "net.inet.tcp.keepinit")
+            agent.connect_timeout_ns = static_cast<TimeNs>(std::stoull(value)) * ns_per_ms;
         return std::nullopt;
     }
     return Stop{Outcome::not_applicable, line, "sysctl " + name + " is not emulated"};
@@ -179,7 +247,8 @@ private:
         }
         for (const Event& event : m_script.events) {
             if (const auto* command = std::get_if<CommandSpec>(&event.body)) {
-                if (auto stop = check_sysctl(command->text, event.line, m_agent))
+                AgentState scratch; // validation only: values apply when the line runs
+                if (auto stop = check_command(command->text, event.line, scratch))
                     return stop;
             } else if (std::holds_alternative<CodeSpec>(event.body)) {
                 return Stop{Outcome::not_applicable, event.line,
@@ -292,9 +361,31 @@ private:
         }
         if (const auto* call = std::get_if<SyscallSpec>(&event.body))
             return syscall(*call, event, when);
-        // sysctls were applied by the pre-scan; they take no time.
+        // Commands take no time.
         m_last_us = when;
-        return advance(at_script(when), event.line);
+        if (auto stop = advance(at_script(when), event.line))
+            return stop;
+        if (const auto* command = std::get_if<CommandSpec>(&event.body)) {
+            if (auto query = parse_sockstat(command->text))
+                return sockstat(*query, event.line);
+            return check_command(command->text, event.line, m_agent); // applies a sysctl
+        }
+        return std::nullopt;
+    }
+
+    std::optional<Stop> sockstat(const SockstatQuery& query, int line)
+    {
+        Kernel* kernel = m_world.kernel(m_local);
+        net::TcpStack* tcp = kernel && kernel->net() ? kernel->net()->tcp() : nullptr;
+        if (!tcp)
+            return Stop{Outcome::error, line, "the node's TCP stack is gone"};
+        std::string count = std::to_string(tcp->connections_in(query.state, query.port));
+        if (count.find(query.expected) != std::string::npos)
+            return std::nullopt;
+        return Stop{Outcome::failed, line,
+                    "sockstat: " + count + " connection(s) in " + query.state_name +
+                        (query.port ? " on port " + std::to_string(query.port) : "") +
+                        ", expected " + query.expected};
     }
 
     std::optional<Stop> inbound(const PacketSpec& packet, int line, i64 when)
@@ -335,7 +426,9 @@ private:
         }
         std::vector<u8> frame = build_tcp_frame(m_addresses, segment);
         if (frame.size() > 1514)
-            return Stop{Outcome::error, line, "the inbound segment exceeds the 1500-byte MTU"};
+            return Stop{Outcome::not_applicable, line,
+                        "an inbound segment larger than the link's 1500-byte MTU (packetdrill "
+                        "writes it to a tun device, which does not enforce the MTU)"};
         m_world.nic(m_remote, 0)->transmit(Bytes(frame.data(), frame.size()));
         if (m_options.verbose)
             m_log.push_back("  injected at " + std::to_string(m_world.now()) +

@@ -507,8 +507,10 @@ void TcpConnection::process_text(const TcpRepr& repr, Bytes payload, TimeNs now)
     SeqNumber fin = repr.seq + static_cast<u32>(payload.size());
     if (fin == m_rcv_nxt)
         process_fin(now);
-    else if (fin > m_rcv_nxt && takes_text)
+    else if (fin > m_rcv_nxt && takes_text) {
         m_ooo_fin = fin;
+        m_ack_need = AckNeed::now; // out of order: an immediate duplicate ACK (RFC 5681 4.2)
+    }
 }
 
 void TcpConnection::process_fin(TimeNs now)

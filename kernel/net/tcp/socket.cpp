@@ -207,6 +207,28 @@ usize TcpStack::sockets_in_use() const
     return count;
 }
 
+usize TcpStack::connections_in(TcpState state, u16 local_port) const
+{
+    usize count = 0;
+    for (usize i = 0; i < m_config.sockets_max; i++) {
+        const TcpSocket* socket = m_sockets[i];
+        if (socket->m_owner == TcpSocket::Owner::free || socket->m_tcb->state() != state)
+            continue;
+        if (local_port == 0 || socket->m_tcb->local().port == local_port)
+            count++;
+    }
+    if (state != TcpState::syn_received)
+        return count;
+    for (usize i = 0; i < m_config.listeners_max; i++) {
+        const TcpListener* listener = m_listeners[i];
+        if (!listener->m_open || (local_port != 0 && listener->m_port != local_port))
+            continue;
+        for (const TcpListener::SynEntry& entry : listener->m_syns)
+            count += entry.used ? 1 : 0;
+    }
+    return count;
+}
+
 TcpSocket* TcpStack::find_socket(TcpEndpoint local, TcpEndpoint remote)
 {
     for (usize i = 0; i < m_config.sockets_max; i++) {

@@ -197,6 +197,9 @@ public:
     Ipv4Address address() const { return m_address; }
     const TcpStackConfig& config() const { return m_config; }
     usize sockets_in_use() const;
+    // Connections in `state` on `local_port` (0: any), as netstat counts them:
+    // SYN-RECEIVED includes the listeners' SYN cache entries.
+    usize connections_in(TcpState state, u16 local_port = 0) const;
     u64 resets_sent() const { return m_resets_sent; }
     u64 bad_segments() const { return m_bad_segments; }
 
