@@ -34,6 +34,11 @@ def is_core(path: pathlib.Path) -> bool:
     return parts[0] == "kernel" and (len(parts) < 2 or parts[1] not in ("arch", "drivers"))
 
 
+def is_sibling(path: pathlib.Path, line: str, header: str) -> bool:
+    quoted = '"' + header + '"' in line
+    return quoted and "/" not in header and (path.parent / header).is_file()
+
+
 def check_file(path: pathlib.Path) -> list[str]:
     errors = []
     rel = path.relative_to(ROOT)
@@ -47,6 +52,9 @@ def check_file(path: pathlib.Path) -> list[str]:
         where = f"{rel}:{number}"
         if core or area == "apps":
             allowed = header.startswith("gantry/") or header in FREESTANDING_STD
+            # An app's own header next to it ("wal.hpp"): checked as an app file too.
+            if area == "apps" and not core and is_sibling(path, line, header):
+                allowed = True
             if not allowed:
                 errors.append(f"{where}: '{header}' is not allowed in the portable core/apps "
                               "(only gantry/ headers and freestanding std headers; "

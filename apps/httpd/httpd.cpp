@@ -20,8 +20,6 @@
 #include <gantry/net/stack/dhcp_client.hpp>
 #include <gantry/net/stack/stack.hpp>
 
-#include <cstring>
-
 namespace {
 
 using namespace gantry;
@@ -323,7 +321,7 @@ private:
                 break;
             // Keep what came after this request (pipelining).
             usize used = request.header_bytes;
-            std::memmove(connection.request, connection.request + used, connection.received - used);
+            __builtin_memmove(connection.request, connection.request + used, connection.received - used);
             connection.received -= used;
         }
         if (connection.socket) // not after abort()
@@ -390,7 +388,7 @@ private:
         u64 left = request.content_length;
         usize buffered = connection.received - request.header_bytes;
         usize take = left < buffered ? static_cast<usize>(left) : buffered;
-        std::memmove(connection.request + request.header_bytes,
+        __builtin_memmove(connection.request + request.header_bytes,
                      connection.request + request.header_bytes + take, buffered - take);
         connection.received -= take;
         left -= take;
@@ -468,7 +466,7 @@ private:
             format_head(head, reply);
         GANTRY_ASSERT(!head.truncated());
         u8* start = connection.out + head_room_bytes - head.size();
-        std::memcpy(start, head.view().data(), head.size());
+        __builtin_memcpy(start, head.view().data(), head.size());
         GANTRY_ASSERT(body.empty() || body.data() == connection.out + head_room_bytes);
         return write_all(kernel, *connection.socket, Bytes(start, head.size() + body.size()));
     }
@@ -483,7 +481,7 @@ private:
         u8* body = connection.out + head_room_bytes;
         InlineFormatBuffer<64> text;
         format_to(text, "{} {}\n", status, reason(status));
-        std::memcpy(body, text.view().data(), text.size());
+        __builtin_memcpy(body, text.view().data(), text.size());
         reply.length = text.size();
         bool sent = send(kernel, connection, reply, Bytes(body, text.size()), true);
         return sent && reply.keep_alive;
@@ -548,18 +546,18 @@ private:
             format_to(head, "{:x}\r\n", data.size());
         GANTRY_ASSERT(!head.truncated());
         u8* start = connection.out + head_room_bytes - head.size();
-        std::memcpy(start, head.view().data(), head.size());
+        __builtin_memcpy(start, head.view().data(), head.size());
         usize length = head.size() + data.size();
         if (reply.chunked) {
             constexpr std::string_view end_of_chunk = "\r\n"sv;
             constexpr std::string_view last_chunk = "0\r\n\r\n"sv;
             u8* tail = start + length;
             if (!data.empty()) {
-                std::memcpy(tail, end_of_chunk.data(), end_of_chunk.size());
+                __builtin_memcpy(tail, end_of_chunk.data(), end_of_chunk.size());
                 length += end_of_chunk.size();
             }
             if (last) {
-                std::memcpy(start + length, last_chunk.data(), last_chunk.size());
+                __builtin_memcpy(start + length, last_chunk.data(), last_chunk.size());
                 length += last_chunk.size();
             }
             GANTRY_ASSERT(start + length <= connection.out + sizeof(connection.out));
