@@ -46,6 +46,7 @@ int cmd_boot(Args args);
 int cmd_mkimage(Args args);
 int cmd_pkt(Args args);
 int cmd_replay(Args args);
+int cmd_replay_run(Args args);
 
 bool is_help(std::string_view arg);
 

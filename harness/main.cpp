@@ -20,6 +20,7 @@ constexpr Command commands[] = {
      cmd_mkimage},
     {"pkt", "run packetdrill scripts against Gantry's TCP (conformance)", cmd_pkt},
     {"replay", "replay a capture's client side against an app and compare", cmd_replay},
+    {"replay-run", "re-execute a run recorded with a hosted app's --record", cmd_replay_run},
 };
 
 void print_help()

@@ -21,7 +21,7 @@ struct OptionSpec {
 constexpr OptionSpec option_specs[] = {
     {"--mem", true}, {"--trace", true}, {"--log-level", true},
     {"--net", true}, {"--ip", true}, {"--gw", true}, {"--mac", true}, {"--pcap", true},
-    {"--net-faults", true}, {"--dns", true}, {"--disk", true}, {"--dhcp", false}, {"--help", false}, {"-h", false}, {"--version", false},
+    {"--net-faults", true}, {"--dns", true}, {"--disk", true}, {"--record", true}, {"--dhcp", false}, {"--help", false}, {"-h", false}, {"--version", false},
 };
 
 std::string suggestion(std::string_view unknown)
@@ -156,6 +156,8 @@ std::string apply(Options& out, std::string_view name, std::string_view value)
         if (!parse_size(value, out.memory_bytes) || out.memory_bytes < 64 * 1024)
             return "--mem: '" + std::string(value) +
                    "' is not a size of at least 64K (examples: 16M, 256M, 1G)";
+    } else if (name == "--record") {
+        out.record_path = value;
     } else if (name == "--disk") {
         FileDiskConfig disk;
         std::string error;
@@ -294,6 +296,9 @@ options:
   --pcap FILE         capture every frame the NIC sends and receives (pcap, ns)
   --net-faults SPEC   impair the NIC in both directions, e.g. loss=5%,delay=10ms,
                       jitter=2ms,dup=1%,reorder=2%,corrupt=0.1%,seed=N
+  --record FILE       record every input from the platform (clock, entropy,
+                      frames, Ctrl-C) so 'gantry replay-run FILE' re-executes
+                      this run exactly (docs/replay.md)
   --disk FILE[,ro]    attach FILE (a size multiple of 512) as the next block
                       device (disk 0, 1, ...); flushes are fdatasync; ,ro
                       attaches it read-only. Make one with truncate -s 64M FILE,

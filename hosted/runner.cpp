@@ -5,6 +5,8 @@
 #include <gantry/hosted/runner.hpp>
 
 #include "net/tap_nic.hpp"
+#include "record/recording_platform.hpp"
+#include "record/stop_signals.hpp"
 
 #include <cstdio>
 #include <memory>
@@ -18,33 +20,51 @@ namespace {
 constexpr int exit_bad_usage = 2;
 constexpr int exit_boot_failed = 70;
 constexpr int exit_trace_failed = 74;
-constexpr int exit_forced_stop = 130;
 
 // Runs the kernel until the app exits. The first Ctrl-C asks the app to stop;
 // the second ends the kernel at once (the trace is still flushed).
-int run_until_exit(Kernel& kernel, HostedPlatform& platform)
+// With a recorder, Ctrl-Cs are recorded with the poll they followed, so a
+// re-run stops at the same point.
+int run_until_exit(Kernel& kernel, HostedPlatform& platform, recording::Writer* recorder)
 {
+    u64 iteration = 0;
     while (!kernel.exited()) {
         TimeNs deadline = kernel.poll();
+        ++iteration;
         if (kernel.exited())
             break;
         platform.idle_until(deadline);
         int signals = platform.take_signals();
         if (signals == 0)
             continue;
-        if (!kernel.shutdown_requested() && signals == 1) {
-            kernel.log().warn("stop requested; press Ctrl-C again to stop at once");
-            kernel.request_shutdown();
-        } else {
-            kernel.log().warn("stopping at once");
-            kernel.exit(exit_forced_stop);
-        }
+        if (recorder)
+            recorder->signals(iteration, signals);
+        recording::handle_stop_signals(kernel, signals);
     }
     return kernel.exit_code();
 }
 
+recording::Header recording_header(const Options& options, const KernelConfig& config,
+                                   recording::RecordingPlatform& platform)
+{
+    recording::Header header;
+    header.app = std::string(config.app_name);
+    header.platform_name = std::string(config.platform_name);
+    header.args = options.app_args;
+    header.memory_bytes = options.memory_bytes;
+    header.log_level = static_cast<u8>(config.log_level);
+    header.trace = config.trace;
+    header.dhcp = config.dhcp == NetDhcp::on;
+    header.ip = config.ip.to_u32();
+    header.prefix = config.prefix;
+    header.gateway = config.gateway.to_u32();
+    header.dns = config.dns.to_u32();
+    header.nics = platform.nic_infos();
+    return header;
+}
+
 int boot_and_run(const Options& options, const char* app_name, AppFactory factory,
-                 HostedPlatform& platform)
+                 HostedPlatform& platform, Platform& kernel_platform, recording::Writer* recorder)
 {
     KernelConfig config;
     config.app_name = app_name;
@@ -56,8 +76,19 @@ int boot_and_run(const Options& options, const char* app_name, AppFactory factor
     config.gateway = options.gateway;
     config.dhcp = options.dhcp ? NetDhcp::on : NetDhcp::off;
     config.dns = options.dns;
-    auto kernel = std::make_unique<Kernel>(platform, config);
-    kernel->record_phase("platform", 0, platform.now());
+    std::unique_ptr<recording::RecordingPlatform> recorded;
+    if (recorder) {
+        recorded = std::make_unique<recording::RecordingPlatform>(kernel_platform, *recorder);
+        std::string error;
+        if (!recorder->open(options.record_path, recording_header(options, config, *recorded),
+                            error)) {
+            std::fprintf(stderr, "%s: %s\n", app_name, error.c_str());
+            return exit_bad_usage;
+        }
+    }
+    Platform& used = recorded ? static_cast<Platform&>(*recorded) : kernel_platform;
+    auto kernel = std::make_unique<Kernel>(used, config);
+    kernel->record_phase("platform", 0, used.now());
     if (auto booted = kernel->boot(); !booted.ok()) {
         std::fprintf(stderr, "%s: cannot boot: %.*s\n", app_name,
                      static_cast<int>(describe(booted.error()).size()),
@@ -75,8 +106,16 @@ int boot_and_run(const Options& options, const char* app_name, AppFactory factor
         std::fprintf(stderr, "%s: cannot start: out of memory (raise --mem)\n", app_name);
         return exit_boot_failed;
     }
-    int code = run_until_exit(*kernel, platform);
+    int code = run_until_exit(*kernel, platform, recorder);
     kernel->heap().destroy(app);
+    // The kernel's teardown still reads the clock (the trace's last records):
+    // the recording ends after it.
+    kernel.reset();
+    if (recorder && !recorder->finish(code)) {
+        std::fprintf(stderr, "%s: writing the recording to '%s' failed (disk full?)\n", app_name,
+                     options.record_path.c_str());
+        return code != 0 ? code : exit_trace_failed;
+    }
     return code;
 }
 
@@ -143,13 +182,20 @@ int main(int argc, char** argv, const char* app_name, AppFactory factory)
         std::fprintf(stderr, "%s: --pcap needs a NIC (--net tap,ifname=IF)\n", app_name);
         return exit_bad_usage;
     }
+    if (!options.record_path.empty() && !options.disks.empty()) {
+        std::fprintf(stderr, "%s: --record does not record block devices yet; leave out "
+                             "--disk to record this run\n", app_name);
+        return exit_bad_usage;
+    }
     if (auto error = HostedPlatform::create(platform_config, created); !error.empty()) {
         std::fprintf(stderr, "%s: %s\n", app_name, error.c_str());
         return exit_bad_usage;
     }
     std::unique_ptr<HostedPlatform> platform(created);
     std::fflush(stdout);
-    int code = boot_and_run(options, app_name, factory, *platform);
+    recording::Writer recorder;
+    int code = boot_and_run(options, app_name, factory, *platform, *platform,
+                            options.record_path.empty() ? nullptr : &recorder);
     if (auto summary = platform->net_faults_summary(); !summary.empty())
         std::printf("%s\n", summary.c_str());
     if (!platform->finish_pcap()) {

@@ -98,6 +98,16 @@ if(TARGET gantry AND TARGET echo AND TARGET echo_altered)
         set_tests_properties("replay live: ${workload} captured by ${tool}" PROPERTIES TIMEOUT 60)
     endforeach()
 
+    # Record and re-run (part 2): a hosted echo recorded over tap, re-executed.
+    add_test(NAME "replay-run: a recorded hosted run re-executes with an identical trace"
+             COMMAND ${replay_dir}/record-test ${CMAKE_BINARY_DIR})
+    set_tests_properties("replay-run: a recorded hosted run re-executes with an identical trace"
+                         PROPERTIES TIMEOUT 60)
+    add_test(NAME "replay-run: a file that is not a recording exits 2"
+             COMMAND ${expect} 2 "not a Gantry recording (no GREC magic)"
+                     -- ${gantry_bin} replay-run ${replay_dir}/captures/udp.pcap)
+    list(APPEND replay_tests "replay-run: a file that is not a recording exits 2")
+
     set_tests_properties(${replay_tests} PROPERTIES TIMEOUT 60
                          WORKING_DIRECTORY ${CMAKE_CURRENT_BINARY_DIR})
 endif()

@@ -31,6 +31,7 @@ struct Options {
     std::string net_faults; // --net-faults, validated
     bool dhcp = false;
     std::vector<std::string> disks; // --disk FILE[,ro], in device order
+    std::string record_path;        // --record FILE: the run's platform inputs
 };
 
 // "02:00:00:aa:bb:cc" -> MAC; nullopt on anything else.
