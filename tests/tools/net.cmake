@@ -57,4 +57,9 @@ if(TARGET httpd AND TARGET gantry)
                  COMMAND ${PROJECT_SOURCE_DIR}/scripts/httpd-test ${httpd_test} ${CMAKE_BINARY_DIR})
         set_tests_properties("httpd interop: ${httpd_test}" PROPERTIES TIMEOUT 120)
     endforeach()
+    # The README's example: user networking, no privileges; and the 503 cap.
+    add_test(NAME "httpd user: curl via hostfwd without privileges, 503 over the cap"
+             COMMAND ${PROJECT_SOURCE_DIR}/scripts/httpd-user-test ${CMAKE_BINARY_DIR})
+    set_tests_properties("httpd user: curl via hostfwd without privileges, 503 over the cap"
+                         PROPERTIES TIMEOUT 60)
 endif()
