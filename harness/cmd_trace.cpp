@@ -126,6 +126,9 @@ std::string describe_fields(TraceKind kind, const TraceFields& f)
     case TraceKind::tcp_state:
     case TraceKind::tcp_stats:
         return describe_tcp(kind, f.tcp);
+    case TraceKind::sim_fault:
+        return "fault=" + num(f.fault.fault) + " a=" + num(f.fault.a) + " b=" + num(f.fault.b) +
+               " detail=" + num(f.fault.detail);
     case TraceKind::block_io:
         return "disk=" + num(f.block.disk) + " op=" + num(f.block.op) +
                " status=" + num(f.block.status) + " sector=" + num(f.block.sector) +

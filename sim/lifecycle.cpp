@@ -288,8 +288,10 @@ void World::crash(NodeId id)
     GANTRY_ASSERT(m_running == nullptr);
     Node& node = node_ref(id);
     if (node.state == NodeState::running || node.state == NodeState::paused ||
-        node.state == NodeState::pending)
+        node.state == NodeState::pending) {
         stop_node(node, NodeState::crashed);
+        trace_fault(SimFault::crash, id);
+    }
 }
 
 void World::restart(NodeId id)
@@ -304,6 +306,7 @@ void World::restart(NodeId id)
     node.exit_code.reset();
     node.state = NodeState::pending;
     push(m_now, EventKind::boot, id, ++node.wake_generation);
+    trace_fault(SimFault::restart, id);
 }
 
 void World::pause(NodeId id)
@@ -316,6 +319,7 @@ void World::pause(NodeId id)
     node.next_wake.reset();
     node.busy_since.reset();
     ++node.wake_generation;
+    trace_fault(SimFault::pause, id);
 }
 
 void World::resume(NodeId id)
@@ -327,6 +331,7 @@ void World::resume(NodeId id)
     node.state = NodeState::running;
     // Timers that came due while paused fire now, late, as after a VM pause.
     request_wake(node, m_now);
+    trace_fault(SimFault::resume, id);
 }
 
 NodeState World::state(NodeId node) const

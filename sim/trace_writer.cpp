@@ -47,3 +47,28 @@ bool TraceWriter::finish()
 }
 
 } // namespace gantry::sim
+
+namespace gantry::sim {
+
+void TraceWriter::write_fault(TimeNs now, u8 fault, u32 a, u32 b, u8 detail)
+{
+    constexpr usize payload_bytes = 1 + 4 + 4 + 1;
+    u8 record[trace_record_header_bytes + payload_bytes];
+    usize at = 0;
+    auto put = [&](u64 value, usize bytes) {
+        for (usize i = 0; i < bytes; ++i)
+            record[at++] = static_cast<u8>(value >> (8 * i));
+    };
+    put(sizeof(record), 2);
+    put(static_cast<u8>(TraceKind::sim_fault), 1);
+    put(0, 1);
+    put(0xffff'ffffu, 4); // the world itself, like the fabric's link_frame records
+    put(now, 8);
+    put(fault, 1);
+    put(a, 4);
+    put(b, 4);
+    put(detail, 1);
+    write(Bytes(record, at));
+}
+
+} // namespace gantry::sim

@@ -3,6 +3,7 @@
 #include "node.hpp"
 
 #include <gantry/assert.hpp>
+#include <gantry/sim/trace_writer.hpp>
 
 #include <stdexcept>
 
@@ -39,26 +40,38 @@ LinkId World::add_link(Endpoint a, Endpoint b, LinkConfig config)
     return link;
 }
 
+void World::trace_fault(SimFault fault, u32 a, u32 b, u8 detail)
+{
+    if (m_trace)
+        m_trace->write_fault(m_now, static_cast<u8>(fault), a, b, detail);
+}
+
 void World::partition(NodeId from, NodeId to, Partition kind)
 {
     node_ref(from);
     node_ref(to);
     m_fabric->partition(from, to, kind);
+    trace_fault(SimFault::partition, from, to, kind == Partition::both_ways ? 0 : 1);
 }
 
 void World::heal(NodeId a, NodeId b)
 {
     m_fabric->heal(a, b);
+    trace_fault(SimFault::heal, a, b);
 }
 
 void World::heal_all()
 {
     m_fabric->heal_all();
+    trace_fault(SimFault::heal_all, no_node, no_node);
 }
 
 void World::set_link_faults(LinkId link, LinkFaults faults)
 {
     m_fabric->set_faults(link, faults);
+    trace_fault(SimFault::link_faults, link, no_node, 
+                (faults.loss_ppm | faults.duplicate_ppm | faults.reorder_ppm |
+                 faults.corrupt_ppm) != 0);
 }
 
 const LinkConfig& World::link_config(LinkId link) const

@@ -56,6 +56,20 @@ Color net_protocol(u8 ip_protocol, u16 ethertype)
     }
 }
 
+Color fault(FaultKind kind)
+{
+    switch (kind) {
+    case FaultKind::down:
+        return fault_down;
+    case FaultKind::paused:
+        return fault_paused;
+    case FaultKind::partition:
+    case FaultKind::link:
+        break;
+    }
+    return fault_partition;
+}
+
 Color disk_op(u8 op, u8 status)
 {
     if (status != 1)

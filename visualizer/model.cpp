@@ -271,6 +271,11 @@ void ModelBuilder::add(const TraceRecord& record)
 
 void ModelBuilder::add_link_frame(const TraceRecord& record, const TraceFields& fields)
 {
+    if (record.kind == TraceKind::sim_fault) {
+        m_model.fault_records.push_back(fields.fault);
+        m_model.fault_times.push_back(record.time);
+        return;
+    }
     if (record.kind != TraceKind::link_frame)
         return;
     const TraceLinkFrame& f = fields.link;
@@ -279,6 +284,78 @@ void ModelBuilder::add_link_frame(const TraceRecord& record, const TraceFields& 
     TimeNs sent = std::min(f.sent, record.time);
     m_model.link_frames.push_back({record.time, sent, f.link, f.from, f.to, f.length, f.fate});
     m_model.link_delay_max = std::max(m_model.link_delay_max, record.time - sent);
+}
+
+namespace {
+
+// Pairs each fault with the record that ends it (restart ends a crash, resume a
+// pause, heal or heal-all a partition, a link's clearing its impairments).
+std::vector<FaultSpan> derive_fault_spans(const TraceModel& model)
+{
+    constexpr u32 none = 0xffffffff;
+    std::vector<FaultSpan> spans;
+    auto close = [&](FaultKind kind, u32 node, u32 peer, TimeNs end, bool either_way) {
+        for (FaultSpan& span : spans)
+            if (span.open && span.kind == kind &&
+                ((span.node == node && span.peer == peer) ||
+                 (either_way && span.node == peer && span.peer == node) ||
+                 (kind == FaultKind::partition && node == none))) {
+                span.end = end;
+                span.open = false;
+            }
+    };
+    for (usize i = 0; i < model.fault_records.size(); ++i) {
+        const TraceSimFault& f = model.fault_records[i];
+        TimeNs t = model.fault_times[i];
+        switch (f.fault) {
+        case 1: // crash
+            close(FaultKind::paused, f.a, none, t, false);
+            spans.push_back({t, t, f.a, none, FaultKind::down, true});
+            break;
+        case 2: // restart
+            close(FaultKind::down, f.a, none, t, false);
+            close(FaultKind::paused, f.a, none, t, false);
+            break;
+        case 3:
+            spans.push_back({t, t, f.a, none, FaultKind::paused, true});
+            break;
+        case 4:
+            close(FaultKind::paused, f.a, none, t, false);
+            break;
+        case 5:
+            close(FaultKind::partition, f.a, f.b, t, false); // a re-partition restarts it
+            spans.push_back({t, t, f.a, f.b, FaultKind::partition, true});
+            break;
+        case 6:
+            close(FaultKind::partition, f.a, f.b, t, true);
+            break;
+        case 7:
+            close(FaultKind::partition, none, none, t, false);
+            break;
+        case 8:
+            close(FaultKind::link, f.a, none, t, false);
+            if (f.detail != 0)
+                spans.push_back({t, t, f.a, none, FaultKind::link, true});
+            break;
+        default:
+            break; // a later version's fault: nothing to shade
+        }
+    }
+    for (FaultSpan& span : spans)
+        if (span.open)
+            span.end = std::max(span.begin, model.last_time);
+    return spans;
+}
+
+} // namespace
+
+std::vector<const FaultSpan*> TraceModel::faults_of(u32 id) const
+{
+    std::vector<const FaultSpan*> out;
+    for (const FaultSpan& span : faults)
+        if (span.kind != FaultKind::link && (span.node == id || span.peer == id))
+            out.push_back(&span);
+    return out;
 }
 
 const TraceModel& ModelBuilder::snapshot()
@@ -326,6 +403,9 @@ const TraceModel& ModelBuilder::snapshot()
         model.first_time = std::min(model.first_time, index.first_time);
         model.last_time = std::max(model.last_time, index.last_time);
     }
+    if (!model.fault_times.empty())
+        model.last_time = std::max(model.last_time, model.fault_times.back());
+    model.faults = derive_fault_spans(model);
     return model;
 }
 

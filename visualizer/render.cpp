@@ -66,6 +66,7 @@ void draw_net_lane(Canvas& canvas, const TraceModel& model, const TimeScale& sca
     const NodeIndex& node = model.nodes[lane.node_slot];
     const Rect& r = lane.rect;
     canvas.fill(r, palette::lane_even);
+    shade_faults(canvas, model, scale, r, node.node);
     canvas.text(6, r.y + (r.h - glyph_h) / 2, "node " + std::to_string(node.node) + " tx/rx",
                 palette::text_dim, lane.label.w - 8);
     canvas.clip(r);
@@ -202,6 +203,17 @@ void render_overlay(Canvas& canvas, const TraceModel& model, const Layout& layou
 }
 
 } // namespace
+
+void shade_faults(Canvas& canvas, const TraceModel& model, const TimeScale& scale,
+                  const Rect& lane, u32 node)
+{
+    if (model.faults.empty())
+        return;
+    SDL_SetRenderDrawBlendMode(canvas.sdl(), SDL_BLENDMODE_BLEND);
+    for (const FaultSpan* span : model.faults_of(node))
+        canvas.fill(scale.span_rect(lane, span->begin, span->end), palette::fault(span->kind));
+    SDL_SetRenderDrawBlendMode(canvas.sdl(), SDL_BLENDMODE_NONE);
+}
 
 void render(Canvas& canvas, const TraceModel& model, const Layout& layout, const Overlay& overlay)
 {

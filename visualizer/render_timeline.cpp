@@ -146,6 +146,7 @@ void draw_lane(Canvas& canvas, const TraceModel& model, const TimeScale& scale, 
                const Overlay& overlay, bool odd)
 {
     canvas.fill(lane.rect, odd ? palette::lane_odd : palette::lane_even);
+    shade_faults(canvas, model, scale, lane.rect, model.nodes[lane.node_slot].node);
     if (lane.rect.h >= glyph_h)
         canvas.text(lane.label.x + 6, lane.rect.y + (lane.rect.h - glyph_h) / 2,
                     lane_label(model, lane), lane.kind == LaneKind::fiber

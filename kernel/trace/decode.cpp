@@ -50,6 +50,8 @@ std::string_view to_string(TraceKind kind)
         return "net_drop"sv;
     case TraceKind::link_frame:
         return "link_frame"sv;
+    case TraceKind::sim_fault:
+        return "sim_fault"sv;
     case TraceKind::tcp_state:
         return "tcp_state"sv;
     case TraceKind::tcp_stats:
@@ -179,6 +181,12 @@ bool decode_known(TraceKind kind, PayloadCursor& cursor, TraceFields& out)
         out.link.length = cursor.read_u16();
         out.link.fate = cursor.read_u8();
         out.link.sent = cursor.read_u64();
+        return true;
+    case TraceKind::sim_fault:
+        out.fault.fault = cursor.read_u8();
+        out.fault.a = cursor.read_u32();
+        out.fault.b = cursor.read_u32();
+        out.fault.detail = cursor.read_u8();
         return true;
     case TraceKind::tcp_state:
         decode_tcp_tuple(cursor, out);

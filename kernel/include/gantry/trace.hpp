@@ -47,6 +47,7 @@ enum class TraceKind : u8 {
     // The simulator's fabric: what became of a frame on one link (see TraceLinkFrame).
     link_frame = 40,      // u32 link, u32 from node, u32 to node, u16 length, u8 fate,
                           // u64 send time
+    sim_fault = 41,       // u8 fault, u32 a, u32 b, u8 detail (see TraceSimFault)
     // TCP connections (see TraceTcpConnection; docs/trace-format.md).
     tcp_state = 48,       // u32 local ip, u16 local port, u32 remote ip, u16 remote port,
                           // u8 old state, u8 new state (net::TcpState)
@@ -86,6 +87,18 @@ struct TraceLinkFrame {
     u16 length = 0;
     u8 fate = 0;
     TimeNs sent = 0;
+};
+
+// A fault the simulator applied, written by the world (record node 0xffffffff)
+// at the time it took effect. Faults: 1 crash, 2 restart, 3 pause, 4 resume
+// (a = the node); 5 partition (a = from, b = to; detail 0 both ways, 1 one way),
+// 6 heal (a, b), 7 heal all; 8 link faults set (a = the link; detail 1 when any
+// impairment is on, 0 when cleared).
+struct TraceSimFault {
+    u8 fault = 0;
+    u32 a = 0;
+    u32 b = 0;
+    u8 detail = 0;
 };
 
 // A TCP connection's 4-tuple and, for tcp_stats, its figures (addresses as
@@ -318,6 +331,7 @@ struct TraceFields {
     TraceLinkFrame link;    // link_frame
     TraceTcpConnection tcp; // tcp_state, tcp_stats
     TraceBlockIo block;     // block_io
+    TraceSimFault fault;    // sim_fault
 };
 
 enum class TraceDecodeError : u8 {

@@ -19,6 +19,8 @@ public:
     ~TraceWriter();
 
     void write(Bytes bytes);
+    // A sim_fault record (docs/trace-format.md) at world time `now`.
+    void write_fault(TimeNs now, u8 fault, u32 a, u32 b, u8 detail);
     // Flushes and closes the file; false if any write failed.
     bool finish();
 

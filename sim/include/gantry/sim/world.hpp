@@ -260,6 +260,13 @@ public:
     [[noreturn]] void crash_booting_node();
 
 private:
+    // The sim_fault record's fault numbers (docs/trace-format.md).
+    enum class SimFault : u8 {
+        crash = 1, restart = 2, pause = 3, resume = 4, partition = 5, heal = 6, heal_all = 7,
+        link_faults = 8
+    };
+    // Records a fault in the trace (when tracing) so the visualiser can shade it.
+    void trace_fault(SimFault fault, u32 a, u32 b = no_node, u8 detail = 0);
     enum class EventKind : u8 { boot = 1, wake = 2, action = 3, frame = 4, disk = 5 };
     struct Event {
         TimeNs time;

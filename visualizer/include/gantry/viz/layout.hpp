@@ -75,6 +75,11 @@ inline constexpr Color disk_write{230, 150, 70};
 inline constexpr Color disk_flush{235, 235, 235};
 inline constexpr Color disk_error{255, 60, 60};
 Color disk_op(u8 op, u8 status);
+// Fault shading, blended over a node's lanes (alpha matters).
+inline constexpr Color fault_down{255, 50, 50, 80};
+inline constexpr Color fault_paused{120, 150, 255, 80};
+inline constexpr Color fault_partition{255, 170, 40, 70};
+Color fault(FaultKind kind);
 Color phase(u16 depth);
 Color fiber(u32 fiber);
 Color log(u8 level);

@@ -156,6 +156,19 @@ struct BlockEvent {
     u8 status; // gantry::BlockStatus: 1 ok, else an error
 };
 
+// A period during which the simulator held a fault on a node (from sim_fault
+// records): down (crashed until restarted), paused, or cut off from `peer` by a
+// partition; link impairments switched on are kept per link.
+enum class FaultKind : u8 { down, paused, partition, link };
+struct FaultSpan {
+    TimeNs begin;
+    TimeNs end;
+    u32 node; // the node, or the link for FaultKind::link
+    u32 peer; // partition: the other node; else 0xffffffff
+    FaultKind kind;
+    bool open; // the trace ended before the fault did
+};
+
 struct FiberLane {
     u32 fiber; // per-node id, from 1
     u32 name;  // StringPool id
@@ -201,10 +214,15 @@ struct TraceModel {
     u64 malformed_records = 0; // known kinds with a short payload, skipped
     u64 network_records = 0;   // net_rx, net_tx, net_drop and later network kinds
     std::vector<LinkFrame> link_frames; // sorted by time (the fate's, not `sent`)
+    std::vector<TraceSimFault> fault_records; // in trace order, with...
+    std::vector<TimeNs> fault_times;          // ...their times
+    std::vector<FaultSpan> faults;            // derived by snapshot(), by begin
     TimeNs link_delay_max = 0;          // longest time - sent: bounds the search
 
     bool empty() const { return records == 0; }
     const NodeIndex* node(u32 id) const;
+    // The fault spans that concern node `id` (down, paused, partitions it is in).
+    std::vector<const FaultSpan*> faults_of(u32 id) const;
 };
 
 // Raised for an unreadable trace: where (file offset) and what, plus a hint.

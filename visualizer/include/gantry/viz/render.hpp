@@ -50,6 +50,10 @@ void render_timeline(Canvas& canvas, const TraceModel& model, const Layout& layo
                      const Overlay& overlay);
 void render_memory(Canvas& canvas, const TraceModel& model, const Layout& layout);
 void render_tcp(Canvas& canvas, const TraceModel& model, const Layout& layout);
+// Tints `lane` where the simulator held a fault on node `node` (down, paused,
+// partitioned), so faults line up with what they caused.
+void shade_faults(Canvas& canvas, const TraceModel& model, const TimeScale& scale,
+                  const Rect& lane, u32 node);
 void render_axis(Canvas& canvas, const TimeScale& scale, const Rect& axis, int grid_bottom);
 
 std::string format_tick(TimeNs t, TimeNs step);
