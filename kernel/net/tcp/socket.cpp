@@ -401,6 +401,11 @@ void TcpStack::input(Ipv4Address source, Ipv4Address destination, Bytes segment,
         return;
     }
     TcpListener* listener = find_listener(local.port);
+    if (listener && repr.has(TcpFlags::rst)) {
+        listener->on_rst(source, repr, now); // for a pending connection, if any
+        rearm();
+        return;
+    }
     // RFC 9293 3.10.7.2: in LISTEN a segment with neither SYN nor ACK (a bare
     // FIN, data) is dropped; only ACK-bearing segments are answered with RST.
     if (listener && !repr.has(TcpFlags::syn) && !repr.has(TcpFlags::ack))
@@ -614,6 +619,37 @@ void TcpListener::send_syn_ack(const SynEntry& entry, TimeNs now)
                    m_stack.m_secret.timestamp_offset(local, remote);
     TcpRepr repr = TcpConnection::syn_ack_for(m_config, entry.syn, entry.iss, ts_value);
     m_stack.tcp_transmit(local, remote, repr, {});
+}
+
+// RFC 9293 3.10.7.4 (SYN-RECEIVED, second check) as RFC 5961 3.2 changes it,
+// for connections still in the SYN cache: a RST exactly at RCV.NXT ends the
+// pending connection (the listener goes on listening), one elsewhere in the
+// window the SYN-ACK offered gets a challenge ACK, any other is ignored.
+void TcpListener::on_rst(Ipv4Address source, const TcpRepr& rst, TimeNs now)
+{
+    SynEntry* entry = find_entry(source, rst.source_port);
+    if (!entry)
+        return;
+    SeqNumber rcv_nxt = entry->syn.seq + 1;
+    if (rst.seq == rcv_nxt) {
+        *entry = SynEntry{};
+        return;
+    }
+    TcpEndpoint local{m_stack.m_address, m_port};
+    TcpEndpoint remote{entry->source, entry->syn.source_port};
+    u32 ts_value = static_cast<u32>(now / ns_per_ms) +
+                   m_stack.m_secret.timestamp_offset(local, remote);
+    TcpRepr ack = TcpConnection::syn_ack_for(m_config, entry->syn, entry->iss, ts_value);
+    if (!(rst.seq > rcv_nxt && rst.seq < rcv_nxt + ack.window))
+        return;
+    ack.flags = TcpFlags::ack;
+    ack.seq = entry->iss + 1;
+    ack.mss.reset();
+    ack.sack_permitted = SackPermitted::no;
+    if (ack.window_scale) // windows after the SYN-ACK are scaled (RFC 7323 2.2)
+        ack.window = static_cast<u16>(ack.window >> *ack.window_scale);
+    ack.window_scale.reset();
+    m_stack.tcp_transmit(local, remote, ack, {});
 }
 
 // RFC 4987 3.3 (SYN cache) and 3.6 (SYN cookies when it is full).

@@ -141,6 +141,7 @@ private:
 
     void open(u16 port, usize backlog, const TcpConfig& config);
     void on_syn(Ipv4Address source, const TcpRepr& syn, TimeNs now);
+    void on_rst(Ipv4Address source, const TcpRepr& rst, TimeNs now);
     // true when the segment completed a handshake (or belonged to one).
     bool on_ack(Ipv4Address source, const TcpRepr& repr, Bytes payload, TimeNs now);
     TimeNs poll(TimeNs now);
