@@ -333,6 +333,13 @@ private:
     {
         Event event;
         event.line = peek().line;
+        // A command may stand without a time (the nplab fork's set-up lines):
+        // it runs right after the previous event.
+        if (peek().kind == Token::Kind::command) {
+            event.time.kind = TimeKind::relative;
+            event.body = CommandSpec{take().text};
+            return event;
+        }
         event.time = time();
         const Token& head = peek();
         if (is_punct("<") || is_punct(">"))

@@ -502,9 +502,18 @@ void TcpConnection::process_text(const TcpRepr& repr, Bytes payload, TimeNs now)
             m_ack_need = AckNeed::now; // RFC 5681 4.2: an immediate duplicate ACK
         }
     }
-    if (!repr.has(TcpFlags::fin) || m_fin_received == Received::yes)
+    if (!repr.has(TcpFlags::fin))
         return;
     SeqNumber fin = repr.seq + static_cast<u32>(payload.size());
+    if (m_fin_received == Received::yes) {
+        // RFC 9293 3.10.7.4 eighth, TIME-WAIT: acknowledge the FIN and restart
+        // the 2 MSL timeout (a FIN below RCV.NXT took the unacceptable path).
+        if (m_state == TcpState::time_wait && fin >= m_rcv_nxt) {
+            m_ack_need = AckNeed::now;
+            m_time_wait_at = now + 2 * m_config.msl_ns;
+        }
+        return;
+    }
     if (fin == m_rcv_nxt)
         process_fin(now);
     else if (fin > m_rcv_nxt && takes_text) {
