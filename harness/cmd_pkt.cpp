@@ -12,6 +12,7 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
+#include <fnmatch.h>
 #include <fstream>
 #include <map>
 #include <sstream>
@@ -36,8 +37,11 @@ options:
   --permit FIELD     count mismatches of FIELD (window, options, rcvbuf, ...)
                      as permitted divergences instead of failures
   --strict-options   compare TCP option layout (NOP/EOL padding, order) too
-  --baseline FILE    compare per-folder pass counts with FILE ("folder N" lines)
-                     and exit 1 only if a folder passes fewer scripts than that
+  --divergences FILE documented divergences ("GLOB | TEXT | REASON" lines): a
+                     failed script whose path matches GLOB and whose mismatch
+                     contains TEXT counts as diverged, with REASON
+  --baseline FILE    compare with FILE ("FOLDER OK PASSED" lines: OK = passed +
+                     diverged): exit 1 only if a folder has fewer of either
   --quiet            print only failures and the summary
   --verbose          print every event of every script as it runs
 exit status: 0 every script passed, diverged or does not apply; 1 a script
@@ -49,6 +53,7 @@ struct PktInput {
     std::vector<std::pair<std::string, std::string>> scripts; // (folder, path)
     std::string json_path;
     std::string baseline_path;
+    std::string divergences_path;
     pkt::RunOptions options;
     bool quiet = false;
 };
@@ -89,13 +94,15 @@ PktInput parse_args(Args args)
     for (usize i = 0; i < args.size(); ++i) {
         std::string_view arg = args[i];
         bool takes_value = arg == "--json" || arg == "--define" || arg == "--permit" ||
-                           arg == "--baseline";
+                           arg == "--baseline" || arg == "--divergences";
         if (takes_value && i + 1 >= args.size())
             throw CommandError(std::string(arg) + " needs a value", "see gantry pkt --help");
         if (arg == "--json") {
             input.json_path = args[++i];
         } else if (arg == "--baseline") {
             input.baseline_path = args[++i];
+        } else if (arg == "--divergences") {
+            input.divergences_path = args[++i];
         } else if (arg == "--define") {
             if (!defined)
                 input.options.defines.clear();
@@ -210,13 +217,77 @@ void write_json(const std::string& path, const std::map<std::string, Tally>& fol
         throw CommandError("writing '" + path + "' failed");
 }
 
-// "folder N" lines; '#' starts a comment.
-std::map<std::string, usize> read_baseline(const std::string& path)
+struct Divergence {
+    std::string glob;
+    std::string text;
+    std::string reason;
+};
+
+std::string trimmed(const std::string& text)
+{
+    usize begin = text.find_first_not_of(" \t");
+    usize end = text.find_last_not_of(" \t\r");
+    return begin == std::string::npos ? std::string() : text.substr(begin, end - begin + 1);
+}
+
+std::vector<Divergence> read_divergences(const std::string& path)
+{
+    std::ifstream in(path);
+    if (!in)
+        throw CommandError("cannot read divergences '" + path + "'");
+    std::vector<Divergence> out;
+    std::string line;
+    int number = 0;
+    while (std::getline(in, line)) {
+        ++number;
+        if (trimmed(line).empty() || trimmed(line)[0] == '#')
+            continue;
+        usize first = line.find('|');
+        usize second = first == std::string::npos ? first : line.find('|', first + 1);
+        if (second == std::string::npos)
+            throw CommandError(path + ":" + std::to_string(number) +
+                               ": expected 'GLOB | TEXT | REASON'");
+        Divergence d{trimmed(line.substr(0, first)),
+                     trimmed(line.substr(first + 1, second - first - 1)),
+                     trimmed(line.substr(second + 1))};
+        if (d.glob.empty() || d.text.empty() || d.reason.empty())
+            throw CommandError(path + ":" + std::to_string(number) +
+                               ": GLOB, TEXT and REASON must not be empty");
+        out.push_back(std::move(d));
+    }
+    return out;
+}
+
+// A failure the divergence list documents becomes "diverged", with the reason.
+void apply_divergences(pkt::ScriptResult& result, const std::vector<Divergence>& divergences)
+{
+    if (result.outcome != Outcome::failed)
+        return;
+    for (const Divergence& d : divergences) {
+        std::string pattern = "*" + d.glob;
+        if (fnmatch(pattern.c_str(), result.path.c_str(), 0) != 0 ||
+            result.message.find(d.text) == std::string::npos)
+            continue;
+        result.outcome = Outcome::diverged;
+        result.divergences.push_back("line " + std::to_string(result.line) +
+                                     ": documented: " + d.reason);
+        result.message = "documented divergence: " + d.reason;
+        return;
+    }
+}
+
+struct Baseline {
+    usize ok = 0;     // passed + diverged
+    usize passed = 0;
+};
+
+// "FOLDER OK PASSED" lines; '#' starts a comment.
+std::map<std::string, Baseline> read_baseline(const std::string& path)
 {
     std::ifstream in(path);
     if (!in)
         throw CommandError("cannot read baseline '" + path + "'");
-    std::map<std::string, usize> baseline;
+    std::map<std::string, Baseline> baseline;
     std::string line;
     int number = 0;
     while (std::getline(in, line)) {
@@ -224,13 +295,14 @@ std::map<std::string, usize> read_baseline(const std::string& path)
         line = line.substr(0, line.find('#'));
         std::istringstream words(line);
         std::string folder;
+        long long ok = -1;
         long long passed = -1;
         if (!(words >> folder))
             continue;
-        if (!(words >> passed) || passed < 0)
+        if (!(words >> ok >> passed) || ok < 0 || passed < 0 || passed > ok)
             throw CommandError(path + ":" + std::to_string(number) +
-                               ": expected 'FOLDER PASSED_COUNT'");
-        baseline[folder] = static_cast<usize>(passed);
+                               ": expected 'FOLDER OK PASSED' (counts, PASSED <= OK)");
+        baseline[folder] = {static_cast<usize>(ok), static_cast<usize>(passed)};
     }
     return baseline;
 }
@@ -244,9 +316,12 @@ int cmd_pkt(Args args)
         return exit_ok;
     }
     PktInput input = parse_args(args);
-    std::map<std::string, usize> baseline;
+    std::map<std::string, Baseline> baseline;
     if (!input.baseline_path.empty())
         baseline = read_baseline(input.baseline_path);
+    std::vector<Divergence> divergences;
+    if (!input.divergences_path.empty())
+        divergences = read_divergences(input.divergences_path);
     auto start = std::chrono::steady_clock::now();
     std::map<std::string, Tally> folders;
     std::vector<std::pair<std::string, pkt::ScriptResult>> results;
@@ -259,6 +334,7 @@ int cmd_pkt(Args args)
             result.outcome = Outcome::error;
             result.message = std::string("interpreter exception: ") + error.what();
         }
+        apply_divergences(result, divergences);
         print_result(result, input.quiet);
         folders[folder][result.outcome]++;
         results.emplace_back(folder, std::move(result));
@@ -270,10 +346,12 @@ int cmd_pkt(Args args)
     Tally total;
     for (const auto& [folder, tally] : folders) {
         usize ok = tally.at(Outcome::passed) + tally.at(Outcome::diverged);
-        double rate = tally.applicable() ? 100.0 * static_cast<double>(ok) /
-                                               static_cast<double>(tally.applicable())
-                                         : 0.0;
-        std::printf("%-22s %6zu %8zu %6zu %6zu %6zu %8.1f%%\n", folder.c_str(),
+        char rate[16] = "-";
+        if (tally.applicable())
+            std::snprintf(rate, sizeof(rate), "%.1f%%",
+                          100.0 * static_cast<double>(ok) /
+                              static_cast<double>(tally.applicable()));
+        std::printf("%-22s %6zu %8zu %6zu %6zu %6zu %9s\n", folder.c_str(),
                     tally.at(Outcome::passed), tally.at(Outcome::diverged),
                     tally.at(Outcome::failed), tally.at(Outcome::not_applicable),
                     tally.at(Outcome::error), rate);
@@ -289,18 +367,21 @@ int cmd_pkt(Args args)
     if (!input.baseline_path.empty()) {
         bool below = false;
         for (const auto& [folder, expected] : baseline) {
-            usize passed = folders[folder].at(Outcome::passed) +
-                           folders[folder].at(Outcome::diverged);
-            if (passed < expected) {
-                std::printf("baseline: %s passes %zu scripts, fewer than the recorded %zu\n",
-                            folder.c_str(), passed, expected);
+            usize passed = folders[folder].at(Outcome::passed);
+            usize ok = passed + folders[folder].at(Outcome::diverged);
+            if (ok < expected.ok || passed < expected.passed) {
+                std::printf("baseline: %s has %zu ok (%zu passed), fewer than the recorded "
+                            "%zu (%zu)\n",
+                            folder.c_str(), ok, passed, expected.ok, expected.passed);
                 below = true;
-            } else if (passed > expected) {
-                std::printf("baseline: %s passes %zu scripts, more than the recorded %zu: "
-                            "raise the baseline\n",
-                            folder.c_str(), passed, expected);
+            } else if (ok > expected.ok || passed > expected.passed) {
+                std::printf("baseline: %s has %zu ok (%zu passed), more than the recorded "
+                            "%zu (%zu): raise the baseline\n",
+                            folder.c_str(), ok, passed, expected.ok, expected.passed);
             }
         }
+        if (!below)
+            std::printf("baseline: every folder at or above %s\n", input.baseline_path.c_str());
         return below ? exit_check_failed : exit_ok;
     }
     bool bad = total.at(Outcome::failed) > 0 || total.at(Outcome::error) > 0;

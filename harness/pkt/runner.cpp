@@ -710,6 +710,20 @@ ScriptResult run_script(const std::string& path, const std::string& text,
 {
     ScriptResult result;
     result.path = path;
+    // IPv6 scripts are not applicable whatever else they contain, so decide
+    // that before parsing (their IPv6-only syntax is not the parser's concern).
+    std::istringstream lines(text);
+    int number = 0;
+    for (std::string line; std::getline(lines, line);) {
+        ++number;
+        if (line.find("--ip_version=ipv6") != std::string::npos &&
+            line.find_first_not_of(" \t") == line.find("--")) {
+            result.outcome = Outcome::not_applicable;
+            result.line = number;
+            result.message = "--ip_version=ipv6: Gantry has no IPv6";
+            return result;
+        }
+    }
     Script script;
     try {
         script = parse_script(text, options.defines);
@@ -718,16 +732,6 @@ ScriptResult run_script(const std::string& path, const std::string& text,
         result.line = error.line();
         result.message = error.what();
         return result;
-    }
-    if (path.find("ipv6") != std::string::npos) {
-        bool says_ipv4 = false;
-        for (const ScriptOption& option : script.options)
-            says_ipv4 = says_ipv4 || (option.name == "ip_version" && option.value == "ipv4");
-        if (!says_ipv4) {
-            result.outcome = Outcome::not_applicable;
-            result.message = "an IPv6 script: Gantry has no IPv6";
-            return result;
-        }
     }
     Interpreter interpreter(script, options);
     return interpreter.run(std::move(result));
