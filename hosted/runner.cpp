@@ -60,6 +60,7 @@ recording::Header recording_header(const Options& options, const KernelConfig& c
     header.gateway = config.gateway.to_u32();
     header.dns = config.dns.to_u32();
     header.nics = platform.nic_infos();
+    header.disks = platform.disk_infos();
     return header;
 }
 
@@ -180,11 +181,6 @@ int main(int argc, char** argv, const char* app_name, AppFactory factory)
                              "no address\n", app_name);
     if (!options.pcap_path.empty() && options.net_kind.empty()) {
         std::fprintf(stderr, "%s: --pcap needs a NIC (--net tap,ifname=IF)\n", app_name);
-        return exit_bad_usage;
-    }
-    if (!options.record_path.empty() && !options.disks.empty()) {
-        std::fprintf(stderr, "%s: --record does not record block devices yet; leave out "
-                             "--disk to record this run\n", app_name);
         return exit_bad_usage;
     }
     if (auto error = HostedPlatform::create(platform_config, created); !error.empty()) {

@@ -4,6 +4,7 @@
 #include "stop_signals.hpp"
 
 #include <gantry/app.hpp>
+#include <gantry/block.hpp>
 #include <gantry/kernel.hpp>
 #include <gantry/nic.hpp>
 #include <gantry/platform.hpp>
@@ -15,6 +16,7 @@
 #include <cstring>
 #include <fstream>
 #include <iterator>
+#include <map>
 #include <memory>
 #include <optional>
 
@@ -149,6 +151,74 @@ private:
     recording::NicInfo m_info;
 };
 
+// Answers submit() and reap() from the recording: a completion names its
+// request by submission number; a read gets the recorded data.
+class RerunBlockDevice final : public BlockDevice {
+public:
+    RerunBlockDevice(Script& script, u32 index, const recording::DiskInfo& info)
+        : m_script(script), m_index(index), m_info(info)
+    {
+    }
+    BlockInfo info() const override
+    {
+        return {m_info.sector_bytes, m_info.sector_count, m_info.read_only};
+    }
+
+    bool submit(BlockRequest& request) override
+    {
+        auto recorded = m_script.take(Tag::disk_submit, "to submit a disk request");
+        if (!recorded)
+            return false;
+        if (recorded->nic != m_index) {
+            m_script.diverge("a request to disk " + std::to_string(m_index) +
+                             " where the recording has one to disk " +
+                             std::to_string(recorded->nic));
+            return false;
+        }
+        if (recorded->status == 0)
+            return false;
+        m_in_flight.emplace(m_next_request++, &request);
+        return true;
+    }
+
+    BlockRequest* reap() override
+    {
+        const Record* next = m_script.peek();
+        if (!m_script.stopped() && next && next->tag == Tag::disk_idle && next->nic == m_index) {
+            m_script.take(Tag::disk_idle, "a disk completion");
+            return nullptr;
+        }
+        auto done = m_script.take(Tag::disk_done, "a disk completion");
+        if (!done)
+            return nullptr;
+        auto found = m_in_flight.find(done->value);
+        if (done->nic != m_index || found == m_in_flight.end()) {
+            m_script.diverge("a completion of a request the re-run did not submit");
+            return nullptr;
+        }
+        BlockRequest* request = found->second;
+        usize expected = request->op == BlockOp::read &&
+                                 done->status == static_cast<u8>(BlockStatus::ok)
+                             ? usize{request->sectors} * m_info.sector_bytes
+                             : 0;
+        if (done->bytes.size() != expected) {
+            m_script.diverge("a disk completion whose data does not fit the request");
+            return nullptr;
+        }
+        std::memcpy(request->buffer, done->bytes.data(), done->bytes.size());
+        request->status = static_cast<BlockStatus>(done->status);
+        m_in_flight.erase(found);
+        return request;
+    }
+
+private:
+    Script& m_script;
+    u32 m_index;
+    recording::DiskInfo m_info;
+    u64 m_next_request = 0;
+    std::map<u64, BlockRequest*> m_in_flight;
+};
+
 struct FreeAligned {
     void operator()(u8* memory) const { std::free(memory); }
 };
@@ -169,6 +239,9 @@ public:
         for (usize i = 0; i < header.nics.size(); ++i)
             m_nics.push_back(std::make_unique<RerunNic>(script, result, static_cast<u32>(i),
                                                         header.nics[i]));
+        for (usize i = 0; i < header.disks.size(); ++i)
+            m_disks.push_back(
+                std::make_unique<RerunBlockDevice>(script, static_cast<u32>(i), header.disks[i]));
     }
 
     TimeNs now() override
@@ -207,6 +280,10 @@ public:
     {
         return index < m_nics.size() ? m_nics[index].get() : nullptr;
     }
+    BlockDevice* block_device(usize index) override
+    {
+        return index < m_disks.size() ? m_disks[index].get() : nullptr;
+    }
     bool trace_failed() const { return m_trace_failed; }
 
 private:
@@ -217,6 +294,7 @@ private:
     std::unique_ptr<u8, FreeAligned> m_memory;
     MemoryRegion m_region{};
     std::vector<std::unique_ptr<RerunNic>> m_nics;
+    std::vector<std::unique_ptr<RerunBlockDevice>> m_disks;
 };
 
 recording::Header read_header(recording::Reader& reader, const std::string& path)

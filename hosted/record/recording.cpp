@@ -25,6 +25,9 @@ const char* tag_name(Tag tag)
     case Tag::frame_out: return "frame out";
     case Tag::signals: return "signals";
     case Tag::end: return "end";
+    case Tag::disk_submit: return "disk submit";
+    case Tag::disk_idle: return "disk idle";
+    case Tag::disk_done: return "disk done";
     }
     return "unknown";
 }
@@ -74,6 +77,12 @@ bool Writer::open(const std::string& path, const Header& header, std::string& er
     for (const NicInfo& nic : header.nics) {
         put_bytes(Bytes(nic.mac.data(), nic.mac.size()));
         put_varint(nic.mtu);
+    }
+    put_varint(header.disks.size());
+    for (const DiskInfo& disk : header.disks) {
+        put_varint(disk.sector_bytes);
+        put_varint(disk.sector_count);
+        put_varint(disk.read_only ? 1 : 0);
     }
     return true;
 }
@@ -154,6 +163,29 @@ void Writer::signals(u64 iteration, int count)
     put(static_cast<u8>(Tag::signals));
     put_varint(iteration);
     put_varint(static_cast<u64>(count));
+}
+
+void Writer::disk_submit(u32 disk, bool accepted)
+{
+    put(static_cast<u8>(Tag::disk_submit));
+    put_varint(disk);
+    put_varint(accepted ? 1 : 0);
+}
+
+void Writer::disk_idle(u32 disk)
+{
+    put(static_cast<u8>(Tag::disk_idle));
+    put_varint(disk);
+}
+
+void Writer::disk_done(u32 disk, u64 request, u8 status, Bytes data)
+{
+    put(static_cast<u8>(Tag::disk_done));
+    put_varint(disk);
+    put_varint(request);
+    put_varint(status);
+    put_varint(data.size());
+    put_bytes(data);
 }
 
 bool Writer::finish(int exit_code)
@@ -254,6 +286,18 @@ bool Reader::read_header(Header& header, std::string& error)
             return fail(error, "a NIC's MTU is malformed");
         nic.mtu = static_cast<u32>(mtu);
     }
+    u64 disks = 0;
+    if (!get_varint(disks) || disks > disks_max)
+        return fail(error, "a malformed disk count");
+    header.disks.resize(disks);
+    for (DiskInfo& disk : header.disks) {
+        u64 sector_bytes = 0, read_only = 0;
+        if (!get_varint(sector_bytes) || sector_bytes == 0 || sector_bytes > 65536 ||
+            !get_varint(disk.sector_count) || !get_varint(read_only) || read_only > 1)
+            return fail(error, "a disk's geometry is malformed");
+        disk.sector_bytes = static_cast<u32>(sector_bytes);
+        disk.read_only = read_only == 1;
+    }
     return true;
 }
 
@@ -313,6 +357,29 @@ bool Reader::next(Record& record, std::string& error)
         ok = get_varint(a);
         record.number = unzigzag(a);
         break;
+    case Tag::disk_submit:
+        ok = get_varint(a) && a < disks_max && get_varint(b) && b <= 1;
+        record.nic = static_cast<u32>(a);
+        record.status = static_cast<u8>(b);
+        break;
+    case Tag::disk_idle:
+        ok = get_varint(a) && a < disks_max;
+        record.nic = static_cast<u32>(a);
+        break;
+    case Tag::disk_done: {
+        u64 status = 0, length = 0;
+        ok = get_varint(a) && a < disks_max && get_varint(record.value) && get_varint(status) &&
+             status <= 255 && get_varint(length) && length <= record_bytes_max &&
+             length <= m_bytes.size() - m_at;
+        if (ok) {
+            record.nic = static_cast<u32>(a);
+            record.status = static_cast<u8>(status);
+            record.bytes.assign(m_bytes.begin() + static_cast<long>(m_at),
+                                m_bytes.begin() + static_cast<long>(m_at + length));
+            m_at += length;
+        }
+        break;
+    }
     default:
         m_at = start;
         return fail(error, "unknown record tag " + std::to_string(tag));

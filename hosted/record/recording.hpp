@@ -2,12 +2,13 @@
 // re-run"): every input the kernel took from the platform, in order, so that
 // `gantry replay-run FILE` can hand the same kernel the same inputs again.
 //
-// Format, version 1 (all integers unsigned LEB128 varints unless noted):
+// Format, version 2 (all integers unsigned LEB128 varints unless noted):
 //   magic "GREC", version (u16 little endian), then the header:
 //     app, platform name, each a varint length + bytes; argument count, each
 //     argument as length + bytes; memory bytes; log level; flags (bit 0: trace,
 //     bit 1: DHCP); IPv4 address, prefix, gateway, DNS (each u32 as varint);
-//     NIC count; per NIC its MAC (6 raw bytes) and MTU.
+//     NIC count; per NIC its MAC (6 raw bytes) and MTU; disk count; per disk
+//     its sector size, sector count and read-only flag.
 //   then records, each a tag byte and its fields:
 //     1 clock      now() returned previous + delta (delta varint; first from 0)
 //     2 entropy    length, bytes
@@ -16,6 +17,11 @@
 //     5 frame out  NIC index, length, FNV-1a 64 of the bytes (8 raw bytes)
 //     6 signals    poll iteration, count          (Ctrl-C seen after that poll)
 //     7 end        exit code (zigzag varint)
+//     8 disk submit  disk index, accepted (0/1)    (submit() refused or took it)
+//     9 disk idle    disk index                    (reap() returned nothing)
+//    10 disk done    disk index, request number (in submission order, from 0),
+//                    status, length, bytes         (reap() returned a request;
+//                    the bytes a successful read filled in, else length 0)
 // Frames sent are stored as a hash only (the re-run checks them, it does not
 // need them), which keeps recordings of busy servers small.
 #pragma once
@@ -30,16 +36,23 @@
 
 namespace gantry::recording {
 
-inline constexpr u16 format_version = 1;
+inline constexpr u16 format_version = 2;
 // Bounds a reader enforces on untrusted files.
 inline constexpr usize text_bytes_max = 4096;
 inline constexpr usize args_max = 256;
 inline constexpr usize nics_max = 16;
-inline constexpr usize record_bytes_max = 65536;
+inline constexpr usize disks_max = 16;
+inline constexpr usize record_bytes_max = 1024 * 1024; // a disk read of up to 1 MiB
 
 struct NicInfo {
     std::array<u8, 6> mac{};
     u32 mtu = 1500;
+};
+
+struct DiskInfo {
+    u32 sector_bytes = 512;
+    u64 sector_count = 0;
+    bool read_only = false;
 };
 
 struct Header {
@@ -55,6 +68,7 @@ struct Header {
     u32 gateway = 0;
     u32 dns = 0;
     std::vector<NicInfo> nics;
+    std::vector<DiskInfo> disks;
 };
 
 enum class Tag : u8 {
@@ -65,13 +79,17 @@ enum class Tag : u8 {
     frame_out = 5,
     signals = 6,
     end = 7,
+    disk_submit = 8,
+    disk_idle = 9,
+    disk_done = 10,
 };
 const char* tag_name(Tag tag);
 
 struct Record {
     Tag tag = Tag::end;
-    u64 value = 0;          // clock: the time; signals: the iteration; end: unused
-    u32 nic = 0;
+    u64 value = 0;          // clock: the time; signals: the iteration; disk done: request number
+    u32 nic = 0;            // the NIC, or the disk for disk records
+    u8 status = 0;          // disk submit: accepted; disk done: BlockStatus
     i64 number = 0;         // signals: count; end: exit code
     u64 hash = 0;           // frame out
     u64 length = 0;         // frame out: the frame's length
@@ -97,6 +115,9 @@ public:
     void no_frame(u32 nic);
     void frame_out(u32 nic, Bytes frame);
     void signals(u64 iteration, int count);
+    void disk_submit(u32 disk, bool accepted);
+    void disk_idle(u32 disk);
+    void disk_done(u32 disk, u64 request, u8 status, Bytes data);
     // Writes the end record and closes; false if any write failed.
     bool finish(int exit_code);
     u64 bytes_written() const { return m_bytes; }

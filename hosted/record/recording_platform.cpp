@@ -1,11 +1,15 @@
 #include "recording_platform.hpp"
 
+#include <gantry/assert.hpp>
+
 namespace gantry::recording {
 
 namespace {
 
-// NIC slots probed for the header; the hosted platform has at most one today.
+// Device slots probed for the header (the hosted platform has one NIC and a
+// few disks at most).
 constexpr usize nic_slots_probed = 4;
+constexpr usize disk_slots_probed = disks_max;
 
 } // namespace
 
@@ -25,6 +29,32 @@ bool RecordingNic::transmit(Bytes frame)
     return m_inner.transmit(frame);
 }
 
+bool RecordingBlockDevice::submit(BlockRequest& request)
+{
+    bool accepted = m_inner.submit(request);
+    m_writer.disk_submit(m_index, accepted);
+    if (accepted)
+        m_in_flight.emplace(&request, m_next_request++);
+    return accepted;
+}
+
+BlockRequest* RecordingBlockDevice::reap()
+{
+    BlockRequest* request = m_inner.reap();
+    if (!request) {
+        m_writer.disk_idle(m_index);
+        return nullptr;
+    }
+    auto found = m_in_flight.find(request);
+    GANTRY_ASSERT(found != m_in_flight.end());
+    bool read_data = request->op == BlockOp::read && request->status == BlockStatus::ok;
+    usize bytes = read_data ? usize{request->sectors} * m_inner.info().sector_bytes : 0;
+    m_writer.disk_done(m_index, found->second, static_cast<u8>(request->status),
+                       Bytes(request->buffer, bytes));
+    m_in_flight.erase(found);
+    return request;
+}
+
 RecordingPlatform::RecordingPlatform(Platform& inner, Writer& writer)
     : m_inner(inner), m_writer(writer)
 {
@@ -34,6 +64,28 @@ RecordingPlatform::RecordingPlatform(Platform& inner, Writer& writer)
             break;
         m_nics.push_back(std::make_unique<RecordingNic>(*nic, writer, static_cast<u32>(i)));
     }
+    for (usize i = 0; i < disk_slots_probed; ++i) {
+        BlockDevice* disk = inner.block_device(i);
+        if (!disk)
+            break;
+        m_disks.push_back(
+            std::make_unique<RecordingBlockDevice>(*disk, writer, static_cast<u32>(i)));
+    }
+}
+
+BlockDevice* RecordingPlatform::block_device(usize index)
+{
+    return index < m_disks.size() ? m_disks[index].get() : nullptr;
+}
+
+std::vector<DiskInfo> RecordingPlatform::disk_infos()
+{
+    std::vector<DiskInfo> infos;
+    for (const auto& disk : m_disks) {
+        BlockInfo info = disk->info();
+        infos.push_back({info.sector_bytes, info.sector_count, info.read_only});
+    }
+    return infos;
 }
 
 TimeNs RecordingPlatform::now()

@@ -7,9 +7,11 @@
 
 #include "recording.hpp"
 
+#include <gantry/block.hpp>
 #include <gantry/nic.hpp>
 #include <gantry/platform.hpp>
 
+#include <map>
 #include <memory>
 #include <vector>
 
@@ -32,6 +34,26 @@ private:
     u32 m_index;
 };
 
+// Requests are numbered in submission order, so a re-run can name the one a
+// completion belongs to without pointers; a successful read records its data.
+class RecordingBlockDevice final : public BlockDevice {
+public:
+    RecordingBlockDevice(BlockDevice& inner, Writer& writer, u32 index)
+        : m_inner(inner), m_writer(writer), m_index(index)
+    {
+    }
+    BlockInfo info() const override { return m_inner.info(); }
+    bool submit(BlockRequest& request) override;
+    BlockRequest* reap() override;
+
+private:
+    BlockDevice& m_inner;
+    Writer& m_writer;
+    u32 m_index;
+    u64 m_next_request = 0;
+    std::map<const BlockRequest*, u64> m_in_flight;
+};
+
 class RecordingPlatform final : public Platform {
 public:
     // `inner` must outlive this; its NICs are wrapped once, here.
@@ -46,16 +68,17 @@ public:
     void trace_sink_write(Bytes bytes) override { m_inner.trace_sink_write(bytes); }
     void boot_phase_entered(std::string_view name) override { m_inner.boot_phase_entered(name); }
     Nic* nic(usize index) override;
-    // Block devices are not recorded yet: runs with --disk cannot be recorded.
-    BlockDevice* block_device(usize index) override { return m_inner.block_device(index); }
+    BlockDevice* block_device(usize index) override;
 
-    // The NICs the recording's header lists.
+    // The NICs and disks the recording's header lists.
     std::vector<NicInfo> nic_infos();
+    std::vector<DiskInfo> disk_infos();
 
 private:
     Platform& m_inner;
     Writer& m_writer;
     std::vector<std::unique_ptr<RecordingNic>> m_nics;
+    std::vector<std::unique_ptr<RecordingBlockDevice>> m_disks;
 };
 
 } // namespace gantry::recording

@@ -99,10 +99,15 @@ if(TARGET gantry AND TARGET echo AND TARGET echo_altered)
     endforeach()
 
     # Record and re-run (part 2): a hosted echo recorded over tap, re-executed.
-    add_test(NAME "replay-run: a recorded hosted run re-executes with an identical trace"
-             COMMAND ${replay_dir}/record-test ${CMAKE_BINARY_DIR})
-    set_tests_properties("replay-run: a recorded hosted run re-executes with an identical trace"
-                         PROPERTIES TIMEOUT 60)
+    foreach(recorded_app echo httpd)
+        if(TARGET ${recorded_app})
+            add_test(NAME "replay-run: a recorded hosted ${recorded_app} re-executes identically"
+                     COMMAND ${replay_dir}/record-test ${CMAKE_BINARY_DIR} ${recorded_app})
+            set_tests_properties(
+                "replay-run: a recorded hosted ${recorded_app} re-executes identically"
+                PROPERTIES TIMEOUT 60)
+        endif()
+    endforeach()
     add_test(NAME "replay-run: a file that is not a recording exits 2"
              COMMAND ${expect} 2 "not a Gantry recording (no GREC magic)"
                      -- ${gantry_bin} replay-run ${replay_dir}/captures/udp.pcap)
