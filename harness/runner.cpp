@@ -17,6 +17,49 @@ struct NodeRef {
     sim::NodeId id;
 };
 
+sim::CrashPolicy crash_policy(const std::string& name)
+{
+    if (name == "lose-unflushed")
+        return sim::CrashPolicy::lose_unflushed;
+    if (name == "keep-unflushed")
+        return sim::CrashPolicy::keep_unflushed;
+    return sim::CrashPolicy::random_torn; // the loader admits nothing else
+}
+
+sim::DiskConfig disk_config(const DiskSpec& spec)
+{
+    sim::DiskConfig config;
+    config.sector_bytes = spec.sector_bytes;
+    config.sector_count = spec.size_bytes / spec.sector_bytes;
+    config.latency_ns = spec.latency_ns;
+    config.sector_ns = spec.sector_ns;
+    config.jitter_ns = spec.jitter_ns;
+    config.read_error_ppm = spec.read_error_ppm;
+    config.write_error_ppm = spec.write_error_ppm;
+    config.crash_policy = crash_policy(spec.crash);
+    return config;
+}
+
+// One line per disk for the run's summary.
+std::vector<std::string> disk_summaries(sim::World& world, const std::vector<NodeRef>& nodes)
+{
+    std::vector<std::string> lines;
+    for (const NodeRef& node : nodes) {
+        for (usize index = 0; sim::SimDisk* disk = world.disk(node.id, index); ++index) {
+            const sim::DiskCounters& c = disk->counters();
+            lines.push_back("disk " + node.spec->name + "/" + std::to_string(index) + ": " +
+                            std::to_string(c.reads) + " reads, " + std::to_string(c.writes) +
+                            " writes, " + std::to_string(c.flushes) + " flushes, " +
+                            std::to_string(c.read_errors_injected + c.write_errors_injected) +
+                            " errors injected; " + std::to_string(c.crashes) +
+                            " crashes: unflushed writes " + std::to_string(c.writes_lost) +
+                            " lost, " + std::to_string(c.writes_torn) + " torn, " +
+                            std::to_string(c.writes_kept) + " kept");
+        }
+    }
+    return lines;
+}
+
 sim::NodeFaults node_faults(const KernelFaultsSpec& spec)
 {
     return {spec.alloc_fail_ppm, spec.timer_late_ns, spec.timer_jitter_ns};
@@ -39,6 +82,8 @@ std::vector<NodeRef> build_nodes(const Scenario& scenario, sim::World& world,
         config.faults = node_faults(spec.kernel_faults);
         config.boot_crash_phase = spec.boot_crash_phase;
         config.start_ns = spec.start_ns;
+        for (const DiskSpec& disk : spec.disks)
+            config.disks.push_back(disk_config(disk));
         if (!options.out_dir.empty())
             config.console_path = options.out_dir + "/" + spec.name + ".log";
         try {
@@ -397,6 +442,7 @@ RunOutcome run_scenario(const Scenario& scenario, const RunOptions& options)
     for (const CheckOutcome& check : outcome.checks)
         outcome.passed = outcome.passed && check.passed;
     outcome.failures.assign(world.failures().begin(), world.failures().end());
+    outcome.summary = disk_summaries(world, nodes);
     outcome.end = result.end;
     outcome.end_time = result.time;
     outcome.events = result.events;

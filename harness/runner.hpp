@@ -35,6 +35,7 @@ struct RunOutcome {
     std::vector<sim::EventCheckpoint> checkpoints;
     std::vector<u8> trace; // with keep_trace_in_memory
     double wall_seconds = 0;
+    std::vector<std::string> summary; // one line each: what the nodes' disks did
 };
 
 // Throws ScenarioError for scenario problems only found when building the

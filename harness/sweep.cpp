@@ -27,6 +27,7 @@ struct SeedResult {
     TimeNs end_time = 0;
     double wall_seconds = 0;
     std::vector<std::string> problems; // one line each
+    std::vector<std::string> summary;  // one line each (disks)
 };
 
 std::vector<u64> seeds_of(const SweepOptions& options)
@@ -93,6 +94,7 @@ SeedResult run_one(const Scenario& scenario, const SweepOptions& options, u64 se
     result.event_hash = outcome.event_hash;
     result.end_time = outcome.end_time;
     result.wall_seconds = outcome.wall_seconds;
+    result.summary = outcome.summary;
     for (const CheckOutcome& check : outcome.checks)
         if (!check.passed)
             result.problems.push_back(describe(scenario, check));
@@ -106,17 +108,36 @@ SeedResult run_one(const Scenario& scenario, const SweepOptions& options, u64 se
 }
 
 // One line per seed on a pipe from a worker process; fields tab-separated,
-// problems separated by \x1f (never in our messages).
+// problems separated by \x1f, then \x1d and the summary lines the same way
+// (neither character is ever in our messages).
+void serialize_lines(std::ostringstream& out, const std::vector<std::string>& lines)
+{
+    for (usize i = 0; i < lines.size(); ++i) {
+        std::string line = lines[i];
+        std::replace(line.begin(), line.end(), '\n', ' ');
+        out << (i ? "\x1f" : "") << line;
+    }
+}
+
+std::vector<std::string> deserialize_lines(const std::string& field)
+{
+    std::vector<std::string> lines;
+    std::string item;
+    std::istringstream split(field);
+    while (std::getline(split, item, '\x1f'))
+        if (!item.empty())
+            lines.push_back(item);
+    return lines;
+}
+
 std::string serialize(const SeedResult& r)
 {
     std::ostringstream out;
     out << r.seed << '\t' << r.passed << '\t' << r.deterministic << '\t' << r.events << '\t'
         << r.event_hash << '\t' << r.end_time << '\t' << r.wall_seconds << '\t';
-    for (usize i = 0; i < r.problems.size(); ++i) {
-        std::string line = r.problems[i];
-        std::replace(line.begin(), line.end(), '\n', ' ');
-        out << (i ? "\x1f" : "") << line;
-    }
+    serialize_lines(out, r.problems);
+    out << '\x1d';
+    serialize_lines(out, r.summary);
     out << '\n';
     return out.str();
 }
@@ -129,12 +150,11 @@ SeedResult deserialize(const std::string& line)
     in >> r.seed >> r.passed >> r.deterministic >> r.events >> r.event_hash >> r.end_time >>
         r.wall_seconds;
     in.get(); // the tab before the problems
-    std::getline(in, problems);
-    std::string item;
-    std::istringstream split(problems);
-    while (std::getline(split, item, '\x1f'))
-        if (!item.empty())
-            r.problems.push_back(item);
+    std::getline(in, problems, '\x1d');
+    r.problems = deserialize_lines(problems);
+    std::string summary;
+    std::getline(in, summary);
+    r.summary = deserialize_lines(summary);
     return r;
 }
 
@@ -167,6 +187,8 @@ private:
                     static_cast<double>(r.end_time) / 1e9, r.wall_seconds);
         for (const auto& problem : r.problems)
             std::printf("  %s\n", problem.c_str());
+        for (const auto& line : r.summary)
+            std::printf("  %s\n", line.c_str());
         std::fflush(stdout);
     }
     void clear_line() const

@@ -248,6 +248,70 @@ void read_node_kernel_faults(MapReader& node_map, const std::string& file, NodeS
     map.finish();
 }
 
+// Disks (docs/scenarios.md, "Disks") -------------------------------------------
+
+DiskSpec read_disk(const YAML::Node& yaml, const std::string& file)
+{
+    MapReader map(yaml, file, "a disk");
+    DiskSpec disk;
+    disk.mark = map.mark();
+    if (YAML::Node sector = map.get("sector"); sector.IsDefined()) {
+        disk.sector_bytes = static_cast<u32>(map.integer(sector, "sector", 512, 65536));
+        if ((disk.sector_bytes & (disk.sector_bytes - 1)) != 0)
+            throw ScenarioError(map.mark(sector), "'sector' must be a power of two from 512 "
+                                                  "to 65536 (examples: 512, 4096)");
+    }
+    if (YAML::Node size = map.get("size"); size.IsDefined()) {
+        auto bytes = parse_bytes(map.scalar(size, "size"));
+        if (!bytes || *bytes == 0 || *bytes % disk.sector_bytes != 0 ||
+            *bytes > (u64{1} << 40))
+            throw ScenarioError(map.mark(size), "'size': '" + size.Scalar() +
+                                                    "' is not a whole number of sectors up to "
+                                                    "1T (examples: 1M, 64M)");
+        disk.size_bytes = *bytes;
+    }
+    if (disk.size_bytes % disk.sector_bytes != 0)
+        throw ScenarioError(disk.mark, "the disk's size is not a whole number of " +
+                                           std::to_string(disk.sector_bytes) + "-byte sectors");
+    if (YAML::Node value = map.get("latency"); value.IsDefined())
+        disk.latency_ns = map.duration(value, "latency");
+    if (YAML::Node value = map.get("sector_time"); value.IsDefined())
+        disk.sector_ns = map.duration(value, "sector_time");
+    if (YAML::Node value = map.get("jitter"); value.IsDefined())
+        disk.jitter_ns = map.duration(value, "jitter");
+    if (YAML::Node value = map.get("read_errors"); value.IsDefined())
+        disk.read_error_ppm = map.percent(value, "read_errors");
+    if (YAML::Node value = map.get("write_errors"); value.IsDefined())
+        disk.write_error_ppm = map.percent(value, "write_errors");
+    if (YAML::Node value = map.get("crash"); value.IsDefined()) {
+        disk.crash = map.scalar(value, "crash");
+        std::vector<std::string> known(std::begin(disk_crash_policies),
+                                       std::end(disk_crash_policies));
+        if (std::find(known.begin(), known.end(), disk.crash) == known.end()) {
+            std::string hint = closest(disk.crash, known);
+            throw ScenarioError(map.mark(value),
+                                "'crash': '" + disk.crash + "' is not a crash policy" +
+                                    (hint.empty() ? "" : " (did you mean '" + hint + "'?)") +
+                                    "; expected one of: " + join(known));
+        }
+    }
+    map.finish();
+    return disk;
+}
+
+void read_node_disks(MapReader& map, const std::string& file, NodeSpec& node)
+{
+    YAML::Node list = map.get("disks");
+    if (!list.IsDefined())
+        return;
+    if (!list.IsSequence())
+        throw ScenarioError(map.mark(list), "'disks' must be a list (items start with '- ')");
+    if (list.size() > 4)
+        throw ScenarioError(map.mark(list), "a node has at most 4 disks");
+    for (const auto& item : list)
+        node.disks.push_back(read_disk(item, file));
+}
+
 NodeSpec read_node(const YAML::Node& yaml, const std::string& file)
 {
     MapReader map(yaml, file, "a node");
@@ -281,6 +345,7 @@ NodeSpec read_node(const YAML::Node& yaml, const std::string& file)
     read_node_kernel_faults(map, file, node);
     if (YAML::Node start = map.get("start"); start.IsDefined())
         node.start_ns = map.duration(start, "start");
+    read_node_disks(map, file, node);
     map.finish();
     return node;
 }

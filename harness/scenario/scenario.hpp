@@ -37,6 +37,23 @@ struct KernelFaultsSpec {
 // node with a link).
 inline constexpr const char* boot_phase_names[] = {"platform", "memory", "net", "app start"};
 
+// A node's simulated disk (docs/scenarios.md, "Disks"); see sim::DiskConfig.
+struct DiskSpec {
+    u64 size_bytes = 1024 * 1024;
+    u32 sector_bytes = 512;
+    TimeNs latency_ns = 100 * ns_per_us;
+    TimeNs sector_ns = 2 * ns_per_us;
+    TimeNs jitter_ns = 0;
+    u32 read_error_ppm = 0;
+    u32 write_error_ppm = 0;
+    std::string crash = "random-torn"; // one of disk_crash_policies
+    SourceMark mark;
+};
+
+// What a crash does to a disk's unflushed writes (sim::CrashPolicy).
+inline constexpr const char* disk_crash_policies[] = {"lose-unflushed", "keep-unflushed",
+                                                      "random-torn"};
+
 struct NodeSpec {
     std::string name;
     std::string app;
@@ -50,6 +67,7 @@ struct NodeSpec {
     KernelFaultsSpec kernel_faults;
     std::string boot_crash_phase; // the first boot crashes entering it; empty: no
     TimeNs start_ns = 0;          // virtual time of the first boot
+    std::vector<DiskSpec> disks;  // disk 0, 1, ...: they survive crashes and restarts
     SourceMark mark;
 };
 

@@ -69,7 +69,8 @@ TEST_CASE("scenario: errors name file, line and column and say what is expected"
 {
     CHECK(error_of("name: x\nnodes:\n  - name: a\n    app: hello\n    memroy: 4M\n") ==
           "s.yaml:5:5: unknown key 'memroy' in a node (did you mean 'memory'?); expected one "
-          "of: name, app, args, memory, clock_drift_ppm, ip, gateway, kernel_faults, start");
+          "of: name, app, args, memory, clock_drift_ppm, ip, gateway, kernel_faults, start, "
+          "disks");
     CHECK(error_of("name: x\nnodes: [{name: a, app: hello}]\nduration: soon\n") ==
           "s.yaml:3:11: 'duration': 'soon' is not a duration (examples: 10s, 250ms, 5us)");
     CHECK(error_of("name: x\nnodes:\n  - app: hello\n") == "s.yaml:3:5: a node needs 'name'");
@@ -241,4 +242,40 @@ TEST_CASE("scenario: bandwidths, percentages and addresses")
     CHECK_FALSE(parse_ipv4("10.0.0.1.2"));
     CHECK_FALSE(parse_ipv4("10.0.0.256"));
     CHECK_FALSE(parse_ipv4("10..0.1"));
+}
+
+TEST_CASE("scenario: a node's disks, with defaults and bad values rejected")
+{
+    Scenario scenario = load_scenario_text(
+        "name: d\nnodes:\n  - name: a\n    app: kv\n    disks:\n"
+        "      - {size: 8M, sector: 4096, latency: 1ms, sector_time: 5us, jitter: 2ms,\n"
+        "         read_errors: 1%, write_errors: 0.5%, crash: lose-unflushed}\n"
+        "      - {}\n",
+        "s.yaml");
+    REQUIRE(scenario.nodes[0].disks.size() == 2);
+    const DiskSpec& first = scenario.nodes[0].disks[0];
+    CHECK(first.size_bytes == 8 * 1024 * 1024);
+    CHECK(first.sector_bytes == 4096);
+    CHECK(first.latency_ns == ns_per_ms);
+    CHECK(first.sector_ns == 5 * ns_per_us);
+    CHECK(first.jitter_ns == 2 * ns_per_ms);
+    CHECK(first.read_error_ppm == 10'000);
+    CHECK(first.write_error_ppm == 5'000);
+    CHECK(first.crash == "lose-unflushed");
+    const DiskSpec& second = scenario.nodes[0].disks[1];
+    CHECK(second.size_bytes == 1024 * 1024);
+    CHECK(second.sector_bytes == 512);
+    CHECK(second.crash == "random-torn");
+    auto disk_error = [](const std::string& disk) {
+        return error_of("name: d\nnodes:\n  - name: a\n    app: kv\n    disks:\n      - " +
+                        disk + "\n");
+    };
+    CHECK(disk_error("{sector: 1000}").find("'sector' must be a power of two") !=
+          std::string::npos);
+    CHECK(disk_error("{size: 4M, sector: 65536, latency: soon}").find("is not a duration") !=
+          std::string::npos);
+    CHECK(disk_error("{crash: keep}").find("is not a crash policy") != std::string::npos);
+    CHECK(disk_error("{sise: 1M}").find("did you mean 'size'?") != std::string::npos);
+    CHECK(disk_error("{size: 1M}\n      - {}\n      - {}\n      - {}\n      - {}")
+              .find("at most 4 disks") != std::string::npos);
 }
