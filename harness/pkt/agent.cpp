@@ -192,6 +192,12 @@ private:
     {
         std::string level = name_arg(m_call, 1);
         std::string option = name_arg(m_call, 2);
+        if (level == "IPPROTO_TCP" && option == "TCP_KEEPINIT") { // seconds, as FreeBSD
+            TimeNs timeout = fd.connect_timeout_ns ? fd.connect_timeout_ns
+                                                   : m_state.connect_timeout_ns;
+            m_call.value_out = std::to_string(timeout / ns_per_s);
+            return;
+        }
         if (level != "SOL_SOCKET") {
             m_call.unsupported = "getsockopt " + level + " " + option + " is not mapped";
             return;
@@ -226,6 +232,11 @@ private:
         if (level == "SOL_SOCKET" && option == "SO_REUSEADDR")
             return; // Gantry never refuses a bind for TIME-WAIT connections
         bool before_open = fd.kind == FileDescriptor::Kind::fresh;
+        if (level == "IPPROTO_TCP" && option == "TCP_KEEPINIT" && number && *number > 0 &&
+            before_open) {
+            fd.connect_timeout_ns = static_cast<TimeNs>(*number) * ns_per_s; // the deadline
+            return;
+        }
         if (level == "SOL_SOCKET" && option == "SO_RCVBUF" && number && before_open) {
             fd.receive_buffer_bytes = static_cast<usize>(*number);
             return;
@@ -295,12 +306,14 @@ private:
         bool nonblocking = fd.nonblocking;
         int number = m_fd_number;
         net::TcpSocketOptions options = options_for(m_state, fd);
+        TimeNs timeout = fd.connect_timeout_ns ? fd.connect_timeout_ns
+                                               : m_state.connect_timeout_ns;
         if (nonblocking) {
             fail_with(m_call, "EINPROGRESS");
             finish();
         }
         auto connected = tcp().connect(m_state.remote, m_state.remote_port,
-                                       m_kernel.now() + m_state.connect_timeout_ns, options);
+                                       m_kernel.now() + timeout, options);
         auto found = m_state.fds.find(number);
         if (found == m_state.fds.end()) // closed meanwhile (not mapped: see close())
             return;

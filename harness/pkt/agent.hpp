@@ -39,6 +39,7 @@ struct FileDescriptor {
     std::string pending_error; // SO_ERROR: errno name, empty for none
     usize receive_buffer_bytes = 0;
     usize send_buffer_bytes = 0;
+    TimeNs connect_timeout_ns = 0; // TCP_KEEPINIT; 0: the profile's keepinit
 };
 
 struct AgentState {

@@ -581,7 +581,7 @@ private:
         }
         i64 end = event.time.end->second +
                   (event.time.end->first == TimeKind::relative ? when : 0);
-        m_last_us = end;
+        m_last_us = when; // later relative times count from the call's start
         m_pending.push_back({&call, at_script(end), event.line});
         return check_pending();
     }
