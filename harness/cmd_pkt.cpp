@@ -380,6 +380,12 @@ int cmd_pkt(Args args)
                             folder.c_str(), ok, passed, expected.ok, expected.passed);
             }
         }
+        for (const auto& [folder, tally] : folders)
+            if (!baseline.count(folder)) {
+                std::printf("baseline: folder %s is not in %s\n", folder.c_str(),
+                            input.baseline_path.c_str());
+                below = true;
+            }
         if (!below)
             std::printf("baseline: every folder at or above %s\n", input.baseline_path.c_str());
         return below ? exit_check_failed : exit_ok;
