@@ -3,6 +3,7 @@
 #include "scenario.hpp"
 
 #include <cstdio>
+#include <string>
 
 namespace gantry::harness {
 
@@ -18,9 +19,15 @@ int cmd_check_scenario(Args args)
     for (std::string_view path : args) {
         try {
             Scenario scenario = load_scenario_file(std::string(path));
-            std::printf("%.*s: ok (%zu nodes, %zu faults, %zu checks)\n",
+            std::string extra;
+            if (!scenario.chaos.empty())
+                extra += ", " + std::to_string(scenario.chaos.size()) + " chaos block(s)";
+            if (scenario.liveness.enabled)
+                extra += ", liveness after " +
+                         std::to_string(scenario.liveness.after_ns / ns_per_ms) + " ms";
+            std::printf("%.*s: ok (%zu nodes, %zu faults, %zu checks%s)\n",
                         static_cast<int>(path.size()), path.data(), scenario.nodes.size(),
-                        scenario.faults.size(), scenario.checks.size());
+                        scenario.faults.size(), scenario.checks.size(), extra.c_str());
         } catch (const ScenarioError& error) {
             std::fprintf(stderr, "%s\n", error.what());
             status = exit_bad_input;

@@ -116,8 +116,7 @@ Heap::Heap(PageAllocator& pages) : m_pages(pages)
 // so the fast path needs no stack frame.
 void* Heap::alloc(usize bytes)
 {
-    if (m_injected_failures != 0 || m_fault_injector != nullptr || bytes > small_bytes_max)
-        [[unlikely]]
+    if (m_fault_checks || bytes > small_bytes_max) [[unlikely]]
         return alloc_slow(bytes);
     u32 index = m_class_of_step[(bytes + alignment - 1) / alignment];
     Slab* slab = m_classes[index].partial;
@@ -168,6 +167,7 @@ void* Heap::alloc_slow(usize bytes)
 {
     if (m_injected_failures != 0) {
         --m_injected_failures;
+        update_fault_checks();
         return fail_allocation();
     }
     if (m_fault_injector != nullptr && m_fault_injector->should_fail(bytes))

@@ -210,9 +210,17 @@ public:
 
     // Makes the next `count` allocations fail (counted in HeapStats::failures):
     // the simulator's allocation-failure fault. Never called outside the simulator.
-    void inject_failures(u32 count) { m_injected_failures = count; }
+    void inject_failures(u32 count)
+    {
+        m_injected_failures = count;
+        update_fault_checks();
+    }
     // Fails allocations at whatever rate `injector` decides (nullptr: none).
-    void set_fault_injector(AllocFaultInjector* injector) { m_fault_injector = injector; }
+    void set_fault_injector(AllocFaultInjector* injector)
+    {
+        m_fault_injector = injector;
+        update_fault_checks();
+    }
 
     HeapStats stats() const;
     PageAllocator& pages() { return m_pages; }
@@ -245,6 +253,11 @@ private:
     };
 
     void* alloc_slow(usize bytes);
+    // One flag for the fast path, whichever kind of injection is on.
+    void update_fault_checks()
+    {
+        m_fault_checks = m_injected_failures != 0 || m_fault_injector != nullptr;
+    }
     void* alloc_new_slab(u32 index, usize bytes);
     void* take_object(u32 index, Slab& slab, usize bytes);
     void* alloc_large(usize bytes);
@@ -267,6 +280,7 @@ private:
     u64 m_large_allocations = 0;
     u32 m_injected_failures = 0;
     AllocFaultInjector* m_fault_injector = nullptr;
+    bool m_fault_checks = false; // see update_fault_checks
 };
 
 } // namespace gantry
