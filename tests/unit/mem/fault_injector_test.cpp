@@ -63,7 +63,7 @@ TEST_CASE("the injector decides each heap request once, slab refills included", 
     fixture.heap.free(large);
 }
 
-TEST_CASE("direct page requests ask the injector; removing it restores service", "[mem]")
+TEST_CASE("direct page requests ask the injector, and removing it restores service", "[mem]")
 {
     Fixture fixture;
     ScriptedInjector injector({0});

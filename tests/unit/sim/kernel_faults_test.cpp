@@ -178,7 +178,7 @@ TEST_CASE("timer wake-ups come late by at most the bound, seeded")
     CHECK(run(8, jittery) != first);
 }
 
-TEST_CASE("a crash on entering a boot phase stops the node; a restart boots it")
+TEST_CASE("a crash on entering a boot phase stops the node, and a restart boots it")
 {
     for (const char* phase : {"platform", "memory", "net", "app start"}) {
         World world({.seed = 2});
