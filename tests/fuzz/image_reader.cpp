@@ -1,6 +1,7 @@
 // Fuzzes the gantryfs reader (kernel/fs/image.cpp) with arbitrary images: the
 // input is the disk's content (zero-padded to whole sectors); its last byte's
-// low bit picks 512- or 4096-byte sectors. A mounted image must be
+// low bit picks 512- or 4096-byte sectors, and its next bit re-seals the
+// image (recomputes both checksums) so mutations reach the checks behind them. A mounted image must be
 // self-consistent: every listed path looks up to its own entry, every file
 // reads back exactly its size, in pieces as in one go.
 #include "image_builder.hpp"
@@ -19,6 +20,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size)
     u32 sector = (size > 0 && (data[size - 1] & 1)) ? 4096 : 512;
     std::vector<u8> disk(data, data + size);
     disk.resize((size + sector - 1) / sector * sector, 0);
+    if (size > 0 && (data[size - 1] & 2) && disk.size() >= superblock_bytes)
+        gantry::testing::reseal_image(disk, gantry::testing::raw_superblock(disk));
     gantry::testing::MemorySectorSource source(disk, sector);
     auto probed = ImageFs::probe(source);
     if (!probed.ok())

@@ -60,12 +60,13 @@ inline std::vector<u8> build_image(ImageFiles files)
 }
 
 // Recomputes the index checksum (from the superblock's counts) and the
-// superblock's own checksum. Does nothing useful if the counts are absurd.
+// superblock's own checksum (and rewrites magic, version and reserved bytes
+// canonically). Leaves the index checksum alone if the counts are absurd.
 inline void reseal_image(std::vector<u8>& image, const fs::ImageSuperblock& super)
 {
     u64 index_bytes = static_cast<u64>(super.entry_count) * fs::entry_bytes + super.names_bytes;
     fs::ImageSuperblock sealed = super;
-    if (super.index_offset + index_bytes <= image.size())
+    if (super.index_offset <= image.size() && index_bytes <= image.size() - super.index_offset)
         sealed.index_crc = fs::crc32c(0, Bytes(image.data() + super.index_offset, index_bytes));
     fs::emit_superblock(sealed, MutableBytes(image.data(), fs::superblock_bytes));
 }
