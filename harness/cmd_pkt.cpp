@@ -42,6 +42,7 @@ options:
                      contains TEXT counts as diverged, with REASON
   --baseline FILE    compare with FILE ("FOLDER OK PASSED" lines: OK = passed +
                      diverged): exit 1 only if a folder has fewer of either
+  --pcap DIR         write each script's wire capture to DIR/NAME.pcap
   --quiet            print only failures and the summary
   --verbose          print every event of every script as it runs
 exit status: 0 every script passed, diverged or does not apply; 1 a script
@@ -54,6 +55,7 @@ struct PktInput {
     std::string json_path;
     std::string baseline_path;
     std::string divergences_path;
+    std::string pcap_dir;
     pkt::RunOptions options;
     bool quiet = false;
 };
@@ -94,7 +96,7 @@ PktInput parse_args(Args args)
     for (usize i = 0; i < args.size(); ++i) {
         std::string_view arg = args[i];
         bool takes_value = arg == "--json" || arg == "--define" || arg == "--permit" ||
-                           arg == "--baseline" || arg == "--divergences";
+                           arg == "--baseline" || arg == "--divergences" || arg == "--pcap";
         if (takes_value && i + 1 >= args.size())
             throw CommandError(std::string(arg) + " needs a value", "see gantry pkt --help");
         if (arg == "--json") {
@@ -103,6 +105,11 @@ PktInput parse_args(Args args)
             input.baseline_path = args[++i];
         } else if (arg == "--divergences") {
             input.divergences_path = args[++i];
+        } else if (arg == "--pcap") {
+            input.pcap_dir = args[++i];
+            std::error_code error;
+            if (!fs::is_directory(input.pcap_dir, error))
+                throw CommandError("--pcap: '" + input.pcap_dir + "' is not a directory");
         } else if (arg == "--define") {
             if (!defined)
                 input.options.defines.clear();
@@ -328,7 +335,12 @@ int cmd_pkt(Args args)
     for (const auto& [folder, path] : input.scripts) {
         pkt::ScriptResult result;
         try {
-            result = pkt::run_script_file(path, input.options);
+            pkt::RunOptions options = input.options;
+            if (!input.pcap_dir.empty())
+                options.pcap_path = (fs::path(input.pcap_dir) /
+                                     fs::path(path).filename().replace_extension(".pcap"))
+                                        .string();
+            result = pkt::run_script_file(path, options);
         } catch (const std::exception& error) {
             result.path = path;
             result.outcome = Outcome::error;

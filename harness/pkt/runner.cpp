@@ -9,7 +9,6 @@
 #include <gantry/net/stack/stack.hpp>
 #include <gantry/sim/world.hpp>
 
-#include <cstdlib>
 #include <deque>
 #include <fstream>
 #include <memory>
@@ -274,7 +273,7 @@ private:
         m_local = m_world.add_node(local);
         m_remote = m_world.add_node(remote);
         m_world.add_link(sim::Endpoint::node(m_local), sim::Endpoint::node(m_remote),
-                         {.name = "wire", .pcap_path = std::getenv("GANTRY_PKT_PCAP") ? std::getenv("GANTRY_PKT_PCAP") : ""});
+                         {.name = "wire", .pcap_path = m_options.pcap_path});
         m_agent.remote = net::Ipv4Address::from_u32(remote_ip);
         m_addresses.local_ip = local_ip;
         m_addresses.remote_ip = remote_ip;

@@ -37,6 +37,7 @@ struct RunOptions {
     // (docs/conformance.md, "Permitted divergences", lists them and why).
     std::vector<std::string> permitted = {"window-sws", "dsack"};
     bool verbose = false; // print each event as it runs
+    std::string pcap_path = {}; // capture the wire between node and peer (libpcap)
 };
 
 struct ScriptResult {

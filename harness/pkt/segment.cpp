@@ -110,7 +110,9 @@ void encode_option(std::vector<std::uint8_t>& out, const TcpOptionSpec& option)
         out.insert(out.end(), {2, 4});
         put16(out, static_cast<std::uint16_t>(option.value));
         break;
-    case Kind::wscale: out.insert(out.end(), {3, 3, static_cast<std::uint8_t>(option.value)}); break;
+    case Kind::wscale:
+        out.insert(out.end(), {3, 3, static_cast<std::uint8_t>(option.value)});
+        break;
     case Kind::sack_permitted: out.insert(out.end(), {4, 2}); break;
     case Kind::sack:
         out.push_back(5);
@@ -287,7 +289,8 @@ std::vector<std::uint8_t> build_tcp_frame(const Addresses& addresses, const Wire
     std::vector<std::uint8_t> pseudo;
     put32(pseudo, addresses.remote_ip);
     put32(pseudo, addresses.local_ip);
-    std::uint32_t sum = sum16(pseudo.data(), 8) + protocol_tcp + static_cast<std::uint32_t>(tcp.size());
+    std::uint32_t sum =
+        sum16(pseudo.data(), 8) + protocol_tcp + static_cast<std::uint32_t>(tcp.size());
     set16(tcp, 16, fold(sum16(tcp.data(), tcp.size(), sum)));
     std::vector<std::uint8_t> out;
     put_ethernet(out, addresses.local_mac, addresses.remote_mac, ethertype_ipv4);

@@ -27,7 +27,8 @@ struct WireSegment {
     std::uint16_t destination_port = 0;
     std::uint32_t seq = 0;
     std::uint32_t ack = 0;
-    std::uint8_t flags = 0; // FIN 0x01 SYN 0x02 RST 0x04 PSH 0x08 ACK 0x10 URG 0x20 ECE 0x40 CWR 0x80
+    // FIN 0x01 SYN 0x02 RST 0x04 PSH 0x08 ACK 0x10 URG 0x20 ECE 0x40 CWR 0x80
+    std::uint8_t flags = 0;
     std::uint16_t window = 0;
     std::uint16_t urgent = 0;
     std::vector<TcpOptionSpec> options; // in wire order, nop and eol included

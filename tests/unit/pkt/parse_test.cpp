@@ -40,7 +40,8 @@ TEST_CASE("pkt parser: header options and times", "[pkt]")
 {
     Script script = parse("--ip_version=ipv4\n--tolerance_usecs=75000\n"
                           " 0.00 close(3) = 0\n+0.1 close(4) = 0\n* > S 0:0(0) <...>\n"
-                          "1.00...6.00 connect(3, ..., ...) = -1 ETIMEDOUT (Operation timed out)\n");
+                          "1.00...6.00 connect(3, ..., ...) = -1 ETIMEDOUT "
+                          "(Operation timed out)\n");
     REQUIRE(script.options.size() == 2);
     CHECK(script.options[0].name == "ip_version");
     CHECK(script.options[0].value == "ipv4");

@@ -76,7 +76,8 @@ TEST_CASE("pkt runner: what does not apply says why; what does not parse is an e
     CHECK(sysctl.line == 1);
     ScriptResult call = run("0 socket(..., SOCK_DGRAM, IPPROTO_UDP) = 3\n");
     CHECK(call.outcome == Outcome::not_applicable);
-    ScriptResult broken = run("0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n+0 > S 0:0(0) <md5 x>\n");
+    ScriptResult broken =
+        run("0 socket(..., SOCK_STREAM, IPPROTO_TCP) = 3\n+0 > S 0:0(0) <md5 x>\n");
     CHECK(broken.outcome == Outcome::error);
     CHECK(broken.line == 2);
 }
