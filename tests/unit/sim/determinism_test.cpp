@@ -107,8 +107,12 @@ TEST_CASE("the world's trace is one readable file with every node's records")
         ++records_per_node[record.node];
         if (record.kind == TraceKind::node_info)
             ++node_infos[record.node];
+        if (record.kind == TraceKind::sim_fault)
+            CHECK(record.node == no_node); // the world's own records, not a node's
     }
-    CHECK(records_per_node.size() == 7);
+    // Seven nodes, and the world itself (the sim_fault record of the crash).
+    CHECK(records_per_node.size() == 8);
+    CHECK(records_per_node[no_node] >= 1);
     for (u32 node = 0; node < 6; ++node)
         CHECK(node_infos[node] == 1);
     CHECK(node_infos[6] == 2); // the ticker booted twice
