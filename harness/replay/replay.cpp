@@ -626,22 +626,23 @@ void byte_difference(const std::vector<u8>& expected, const std::vector<u8>& act
         detail.push_back(fmt("payload lengths differ: expected %zu bytes, got %zu (the first %zu "
                              "agree)",
                              base + expected.size(), base + actual.size(), base + common));
-    detail.push_back(hex_window("  expected", expected, std::min(at, expected.size() - (expected.empty() ? 0 : 1))));
-    detail.push_back(hex_window("  actual  ", actual, std::min(at, actual.size() - (actual.empty() ? 0 : 1))));
+    // Centre both windows on the first difference (or the last byte there is).
+    auto centre = [at](const std::vector<u8>& bytes) {
+        return bytes.empty() ? usize{0} : std::min(at, bytes.size() - 1);
+    };
+    detail.push_back(hex_window("  expected", expected, centre(expected)));
+    detail.push_back(hex_window("  actual  ", actual, centre(actual)));
 }
 
 void add_context(const Conversation& conv, TimeNs before, Divergence& divergence)
 {
-    std::vector<const Item*> lines;
-    std::vector<bool> from_client;
+    // The recorded exchange of this conversation up to the divergence, both ways.
+    std::vector<std::pair<TimeNs, std::string>> merged;
     for (const Item& item : conv.client)
         if (item.time <= before)
-            lines.push_back(&item), from_client.push_back(true);
-    std::vector<std::pair<TimeNs, std::string>> merged;
-    for (usize i = 0; i < lines.size(); ++i)
-        merged.emplace_back(lines[i]->time,
-                            fmt("record %llu  client > %s", (unsigned long long)lines[i]->ref,
-                                lines[i]->summary.c_str()));
+            merged.emplace_back(item.time, fmt("record %llu  client > %s",
+                                               static_cast<unsigned long long>(item.ref),
+                                               item.summary.c_str()));
     for (const std::vector<Item>* list : {&conv.expected.items, &conv.expected.events})
         for (const Item& item : *list)
             if (item.time < before)
