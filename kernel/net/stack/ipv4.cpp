@@ -5,6 +5,8 @@
 #include <gantry/kernel.hpp>
 #include <gantry/net/endian.hpp>
 #include <gantry/net/stack/stack.hpp>
+#include <gantry/net/tcp/connection.hpp>
+#include <gantry/net/tcp/wire.hpp>
 #include <gantry/net/wire/arp.hpp>
 #include <gantry/net/wire/ethernet.hpp>
 #include <gantry/nic.hpp>
@@ -89,12 +91,34 @@ void NetStack::receive_l4(L4Input& input, TimeNs now)
     case IpProtocol::tcp:
         if (m_tcp) // TCP checks and copies what it keeps; the buffer stays ours
             return m_tcp->input(input.ip.source, input.ip.destination, input.payload, now);
-        [[fallthrough]];
+        return reset_closed_port(input, now);
     default:
         // RFC 1122 3.2.2.1: a host SHOULD say "protocol unreachable".
         send_icmp_error(input, 3, 2, now);
         return drop_rx(DropReason::unknown_protocol);
     }
+}
+
+// Nothing on this node has used TCP yet, so it is not created and every port
+// is CLOSED: RFC 9293 3.10.7.1 answers with a reset (TCP speaks here), not
+// with "protocol unreachable". Creating TCP for it would cost every node that
+// never uses TCP its socket tables.
+void NetStack::reset_closed_port(L4Input& input, TimeNs now)
+{
+    if (input.ip.destination != m_address.address)
+        return drop_rx(DropReason::not_for_us); // never answer a broadcast
+    auto checked = TcpPacket::check(input.payload, input.ip.source, input.ip.destination);
+    if (!checked.ok())
+        return drop_rx(drop_reason_from(checked.error()));
+    TcpRepr repr = TcpRepr::parse(checked.value());
+    drop_rx(DropReason::port_unreachable);
+    auto reset = TcpConnection::reset_for(repr, checked.value().payload().size());
+    if (!reset)
+        return; // a reset is never answered with one
+    u8 buffer[TcpPacket::header_len_max];
+    MutableBytes segment(buffer, reset->header_len());
+    reset->emit(segment, input.ip.destination, input.ip.source, Bytes{});
+    (void)send_ipv4(input.ip.source, IpProtocol::tcp, segment, Bytes{}, now);
 }
 
 std::optional<Ipv4Address> NetStack::route(Ipv4Address destination) const

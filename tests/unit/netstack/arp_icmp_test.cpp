@@ -1,6 +1,8 @@
 // The stack's link and network layers, driven frame by frame with explicit time.
 #include "net_fixture.hpp"
 
+#include <gantry/net/tcp/wire.hpp>
+
 using namespace gantry;
 using namespace gantry::testing;
 using net::DropReason;
@@ -271,4 +273,55 @@ TEST_CASE("ping times out at its deadline")
     f.tk.run_until_idle();
     REQUIRE(error);
     CHECK(*error == net::PingError::timed_out);
+}
+
+namespace {
+
+Frame tcp_segment(u8 flags, u32 seq, u32 ack)
+{
+    net::TcpRepr repr;
+    repr.source_port = 40000;
+    repr.destination_port = 80;
+    repr.seq = net::SeqNumber(seq);
+    repr.ack = net::SeqNumber(ack);
+    repr.flags = flags;
+    repr.window = 1000;
+    Frame segment(repr.header_len());
+    repr.emit(MutableBytes(segment.data(), segment.size()), peer_ip, our_ip, Bytes{});
+    return segment;
+}
+
+} // namespace
+
+TEST_CASE("TCP to a node that never used TCP gets a reset, not protocol unreachable")
+{
+    // RFC 9293 3.10.7.1: the port is CLOSED. The stack creates TCP only when
+    // something uses it, so this is answered without creating it.
+    NetFixture f;
+    f.learn_peer();
+    f.deliver(from_peer_ip(ipv4(peer_ip, our_ip, net::IpProtocol::tcp,
+                                tcp_segment(net::TcpFlags::syn, 1000, 0))));
+    auto sent = f.nic.take_sent();
+    REQUIRE(sent.size() == 1);
+    SentIpv4 reply = parse_sent_ipv4(sent[0]);
+    CHECK(reply.ip.protocol == net::IpProtocol::tcp);
+    auto packet = net::TcpPacket::check(Bytes(reply.payload), our_ip, peer_ip);
+    REQUIRE(packet.ok());
+    net::TcpRepr reset = net::TcpRepr::parse(packet.value());
+    CHECK(reset.has(net::TcpFlags::rst));
+    CHECK(reset.has(net::TcpFlags::ack));
+    CHECK(reset.ack.value() == 1001); // SEG.SEQ + SEG.LEN of the SYN
+    CHECK(reset.source_port == 80);
+    CHECK(reset.destination_port == 40000);
+    CHECK(f.stack->counters().icmp_errors_tx == 0);
+    CHECK(f.stack->counters().dropped(DropReason::port_unreachable) == 1);
+
+    // A reset is never answered, and a segment with a bad checksum is dropped.
+    f.deliver(from_peer_ip(ipv4(peer_ip, our_ip, net::IpProtocol::tcp,
+                                tcp_segment(net::TcpFlags::rst, 5, 0))));
+    Frame bad = tcp_segment(net::TcpFlags::ack, 7, 9);
+    bad[16] ^= 0x55;
+    f.deliver(from_peer_ip(ipv4(peer_ip, our_ip, net::IpProtocol::tcp, bad)));
+    CHECK(f.nic.take_sent().empty());
+    CHECK(f.stack->counters().dropped(DropReason::bad_checksum) == 1);
 }

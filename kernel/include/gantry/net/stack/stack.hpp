@@ -221,6 +221,7 @@ private:
     void receive_icmp(L4Input& input, TimeNs now);
     void receive_echo_reply(const L4Input& input, u16 ident, u16 sequence, TimeNs now);
     void receive_udp(L4Input& input, TimeNs now);
+    void reset_closed_port(L4Input& input, TimeNs now);
 
     // Send path.
     Status<SendError> send_ipv4(Ipv4Address destination, IpProtocol protocol, Bytes head,
