@@ -3,7 +3,7 @@
 # namespace that scripts/netns-test creates and always removes. They print
 # "skipped: <why>" and pass without root or /dev/net/tun.
 if(TARGET echo)
-    foreach(net_test ping ping-frag arping udp-echo tcp-echo faults dhcp dns)
+    foreach(net_test ping ping-frag arping udp-echo tcp-echo tcp-echo-50m faults dhcp dns)
         add_test(NAME "net interop: ${net_test}"
                  COMMAND ${PROJECT_SOURCE_DIR}/scripts/netns-test ${net_test} ${CMAKE_BINARY_DIR})
         set_tests_properties("net interop: ${net_test}" PROPERTIES TIMEOUT 60)
