@@ -6,24 +6,6 @@ namespace kv {
 
 namespace {
 
-constexpr u32 crc32c_polynomial = 0x82f63b78; // reflected Castagnoli
-
-constexpr auto make_crc_table()
-{
-    struct Table {
-        u32 entries[256];
-    } table{};
-    for (u32 i = 0; i < 256; ++i) {
-        u32 crc = i;
-        for (int bit = 0; bit < 8; ++bit)
-            crc = (crc & 1) ? (crc >> 1) ^ crc32c_polynomial : crc >> 1;
-        table.entries[i] = crc;
-    }
-    return table;
-}
-
-constexpr auto crc_table = make_crc_table();
-
 void put_u16(u8* out, u16 value)
 {
     out[0] = static_cast<u8>(value);
@@ -69,14 +51,6 @@ constexpr usize magic_at = 0, length_at = 4, crc_at = 8, prev_at = 12, sequence_
 constexpr usize crc_covers_from = prev_at;
 
 } // namespace
-
-u32 crc32c(u32 crc, Bytes data)
-{
-    crc = ~crc;
-    for (u8 byte : data)
-        crc = crc_table.entries[(crc ^ byte) & 0xff] ^ (crc >> 8);
-    return ~crc;
-}
 
 u32 encode_record(u8* out, RecordOp op, u64 sequence, u32 prev_crc, Bytes key, Bytes value)
 {

@@ -24,6 +24,7 @@
 #pragma once
 
 #include <gantry/block.hpp>
+#include <gantry/crc32c.hpp>
 #include <gantry/sched.hpp>
 
 namespace kv {
@@ -38,9 +39,8 @@ constexpr usize record_bytes_max = record_header_bytes + key_bytes_max + value_b
 
 enum class RecordOp : u8 { set = 1, del = 2 };
 
-// CRC-32C (Castagnoli, reflected polynomial 0x82F63B78). crc32c(0, a + b) ==
-// crc32c(crc32c(0, a), b).
-u32 crc32c(u32 crc, Bytes data);
+// The log's checksum (gantry/crc32c.hpp, shared with gantryfs images).
+using gantry::crc32c;
 
 struct Record {
     RecordOp op;

@@ -2,27 +2,12 @@
 // checked before it is used as an offset, a length or a loop bound.
 #include <gantry/fs/image.hpp>
 
-#include <array>
 
 namespace gantry::fs {
 
 using namespace std::string_view_literals;
 
 namespace {
-
-constexpr std::array<u32, 256> make_crc32c_table()
-{
-    std::array<u32, 256> table{};
-    for (u32 i = 0; i < 256; i++) {
-        u32 crc = i;
-        for (int bit = 0; bit < 8; bit++)
-            crc = (crc & 1) ? (crc >> 1) ^ 0x82F63B78u : crc >> 1;
-        table[i] = crc;
-    }
-    return table;
-}
-
-constexpr std::array<u32, 256> crc32c_table = make_crc32c_table();
 
 // Superblock field offsets (docs/image-format.md, "Superblock").
 constexpr usize sb_magic = 0;
@@ -70,14 +55,6 @@ constexpr u64 data_start(u64 index_offset, u32 entry_count, u32 names_bytes)
 }
 
 } // namespace
-
-u32 crc32c(u32 crc, Bytes data)
-{
-    crc = ~crc;
-    for (u8 byte : data)
-        crc = crc32c_table[(crc ^ byte) & 0xff] ^ (crc >> 8);
-    return ~crc;
-}
 
 std::string_view describe(ImageError error)
 {

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <gantry/block.hpp>
+#include <gantry/crc32c.hpp>
 #include <gantry/result.hpp>
 #include <gantry/types.hpp>
 
@@ -29,9 +30,8 @@ inline constexpr u32 names_bytes_max = 4 * 1024 * 1024;
 inline constexpr usize path_bytes_max = 255;
 inline constexpr usize sector_bytes_max = 4096;
 
-// CRC-32C (Castagnoli, reflected 0x82F63B78), as in iSCSI and ext4. Start with
-// crc = 0; feed pieces in order (crc32c(crc32c(0, a), b) == crc32c(0, a + b)).
-u32 crc32c(u32 crc, Bytes data);
+// The images' checksum (gantry/crc32c.hpp).
+using gantry::crc32c;
 
 enum class ImageError : u8 {
     io_error,         // the disk failed a read
