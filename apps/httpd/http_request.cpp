@@ -1,6 +1,8 @@
 // RFC 9112 request parsing; see http_request.hpp for the decisions made.
 #include "http_request.hpp"
 
+#include <gantry/fs/image.hpp>
+
 
 namespace httpd {
 
@@ -303,26 +305,6 @@ constexpr Type types[] = {
     {"gz"sv, "application/gzip"sv},
 };
 
-// The rules of gantryfs paths (gantry::fs::valid_path, docs/image-format.md),
-// restated so the parser links without the core; the fuzz target checks that
-// the two agree.
-bool servable_path(std::string_view path)
-{
-    if (path.empty() || path.size() > path_bytes_max)
-        return false;
-    usize component_start = 0;
-    for (usize i = 0; i <= path.size(); i++) {
-        if (i < path.size() && path[i] == '\0')
-            return false;
-        if (i < path.size() && path[i] != '/')
-            continue;
-        std::string_view component(path.data() + component_start, i - component_start);
-        if (component.empty() || component == "."sv || component == ".."sv)
-            return false;
-        component_start = i + 1;
-    }
-    return true;
-}
 
 int hex_value(char c)
 {
@@ -367,7 +349,7 @@ std::string_view target_to_path(std::string_view target, char* out, usize out_by
             out[length++] = c;
     }
     std::string_view path(out, length);
-    if (!servable_path(path))
+    if (!gantry::fs::valid_path(path))
         return {};
     return path;
 }
