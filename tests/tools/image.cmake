@@ -44,3 +44,15 @@ foreach(test_name "image: trivial boots and exits 0"
         set_tests_properties("${test_name}" PROPERTIES TIMEOUT 60)
     endif()
 endforeach()
+
+# Images on devices (virtio-net on a tap in a private netns, virtio-blk on a
+# file) against Linux peers: scripts/vm-net-test. They need the gantry binary
+# (gantry boot, gantry mkimage) and the app images.
+if(TARGET httpd_image AND TARGET kv_image)
+    foreach(vm_test httpd kv-power-off)
+        add_test(NAME "image: ${vm_test} over virtio-net and virtio-blk"
+                 COMMAND ${PROJECT_SOURCE_DIR}/scripts/vm-net-test ${vm_test} ${CMAKE_BINARY_DIR})
+        set_tests_properties("image: ${vm_test} over virtio-net and virtio-blk" PROPERTIES
+                             TIMEOUT 150 SKIP_REGULAR_EXPRESSION "^skipped:")
+    endforeach()
+endif()
