@@ -46,6 +46,8 @@ options:
                   disk 0 first)
   --ip A.B.C.D/N, --gw A.B.C.D, --dns A.B.C.D, --dhcp, --log-level LEVEL
                   kernel options, passed on the guest's command line
+  --trace FILE    write the guest's binary trace to FILE (over a second serial
+                  port); open it with gantry trace or gantry-viz
   --append TEXT   more of the guest's command line, e.g. "-- --port 8080" for
                   the app's own arguments (after --)
 exit status: the app's exit code (0..125); 1 the guest panicked, faulted, hung,
@@ -66,6 +68,7 @@ struct BootOptions {
     std::vector<std::string> disks;  // FILE[,ro]
     std::string kernel_options;      // --ip ... for the guest's command line
     std::string append;
+    std::string trace_path;
 };
 
 // How one QEMU run ended.
@@ -164,6 +167,11 @@ BootOptions parse_args(Args args)
             options.kernel_options += std::string(arg) + " " + value + " ";
         } else if (arg == "--dhcp") {
             options.kernel_options += "--dhcp ";
+        } else if (arg == "--trace") {
+            options.trace_path = value_of(args, i);
+            if (options.trace_path.find(',') != std::string::npos)
+                throw CommandError("--trace: a comma in the file name is not supported");
+            options.kernel_options += "--trace ";
         } else if (arg == "--append") {
             options.append = value_of(args, i);
         } else if (arg.starts_with("-")) {
@@ -494,6 +502,9 @@ int cmd_boot(Args args)
         devices = net_arguments(options.net);
     for (std::string& word : disk_arguments(options.disks))
         devices.push_back(std::move(word));
+    if (!options.trace_path.empty())
+        devices.insert(devices.end(), {"-chardev", "file,id=trace,path=" + options.trace_path,
+                                       "-device", "isa-serial,chardev=trace,index=1"});
     std::string cmdline = options.kernel_options + options.append;
     while (!cmdline.empty() && cmdline.back() == ' ')
         cmdline.pop_back();

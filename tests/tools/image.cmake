@@ -56,3 +56,17 @@ if(TARGET httpd_image AND TARGET kv_image)
                              TIMEOUT 150 SKIP_REGULAR_EXPRESSION "^skipped:")
     endforeach()
 endif()
+
+# A booted image's trace, written over the second serial port by
+# `gantry boot --trace`, reads like any other trace.
+if(TARGET hello_image AND TARGET gantry)
+    add_test(NAME "image: hello's trace over COM2 is a readable trace"
+             COMMAND sh -c "command -v qemu-system-x86_64 > /dev/null || { echo 'skipped: no QEMU'; exit 0; }; \
+d=$(mktemp -d) && trap 'rm -rf $d' EXIT && \
+$<TARGET_FILE:gantry> boot hello --tcg --timeout 60 --trace $d/hello.gtrace > $d/console.txt && \
+$<TARGET_FILE:gantry> trace dump $d/hello.gtrace > $d/dump.txt && \
+grep -q 'node_info app=\"hello\" platform=\"x86_64-pvh\"' $d/dump.txt && \
+grep -q 'fiber_switch' $d/dump.txt && grep -q 'kernel_exit' $d/dump.txt")
+    set_tests_properties("image: hello's trace over COM2 is a readable trace" PROPERTIES
+                         TIMEOUT 90 SKIP_REGULAR_EXPRESSION "^skipped:")
+endif()

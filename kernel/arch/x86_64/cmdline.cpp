@@ -115,8 +115,8 @@ void set_error(BootArgs& out, std::string_view error, std::string_view token)
 // One kernel option and, for those that take one, its value.
 void parse_option(std::string_view name, Tokens& tokens, BootArgs& out)
 {
-    if (name == "--dhcp") {
-        out.dhcp = true;
+    if (name == "--dhcp" || name == "--trace") {
+        (name == "--dhcp" ? out.dhcp : out.trace) = true;
         return;
     }
     std::string_view value;
@@ -124,7 +124,7 @@ void parse_option(std::string_view name, Tokens& tokens, BootArgs& out)
                              name == "--log-level";
     if (!takes_value)
         return set_error(out, "unknown kernel option (known: --ip --gw --dns --dhcp "
-                              "--log-level, then -- and the app's arguments)", name);
+                              "--trace --log-level, then -- and the app's arguments)", name);
     if (!tokens.next(value))
         return set_error(out, "option needs a value", name);
     bool ok = false;

@@ -2,7 +2,7 @@
 // same kernel options as a hosted app's command line, then `--` and the app's
 // own arguments, e.g.
 //
-//     --ip 10.0.0.2/24 --gw 10.0.0.1 -- --port 80
+//     --ip 10.0.0.2/24 --gw 10.0.0.1 --trace -- --port 80
 //
 // plus the `virtio_mmio.device=SIZE@ADDRESS:IRQ` entries VMMs append to say
 // where their virtio-mmio devices are (QEMU microvm, Firecracker); those are
@@ -32,6 +32,7 @@ struct BootArgs {
     net::Ipv4Address gateway;
     net::Ipv4Address dns;
     bool dhcp = false;
+    bool trace = false; // --trace: the binary trace goes out on COM2
     LogLevel log_level = LogLevel::info;
     std::string_view app_args[app_args_max];
     usize app_arg_count = 0;

@@ -89,6 +89,7 @@ KernelConfig config_from(const BootArgs& args)
     config.gateway = args.gateway;
     config.dns = args.dns;
     config.dhcp = args.dhcp ? NetDhcp::on : NetDhcp::off;
+    config.trace = args.trace;
     return config;
 }
 
@@ -108,6 +109,15 @@ KernelConfig config_from(const BootArgs& args)
     devices.start(args, memory);
     const TimeNs machine_ready = clock.ticks_to_ns(rdtsc() - origin_tsc);
     BareMetalPlatform platform(clock, memory, devices);
+    if (args.trace && !platform.enable_trace_port())
+        serial_write("gantry: --trace: no second serial port (COM2) for the trace; "
+                     "none is written\n");
+    if (args.trace) {
+        // A trace file starts with the format's header; the records follow.
+        u8 header[trace_file_header_bytes];
+        Tracer::encode_file_header(header);
+        platform.trace_sink_write(Bytes(header, sizeof(header)));
+    }
 
     Kernel kernel(platform, config_from(args));
     print_banner(kernel, memory, clock, platform);
@@ -125,6 +135,7 @@ KernelConfig config_from(const BootArgs& args)
         fail("app", "out of memory starting the app");
     const int code = run(kernel);
     kernel.print("gantry: app {} exited with code {}\n", image_app_name(), code);
+    kernel.trace().flush();
     power_off(debug_exit_value(code));
 }
 

@@ -40,6 +40,18 @@ void BareMetalPlatform::idle_until(TimeNs deadline)
 
 void BareMetalPlatform::console_write(std::string_view text) { serial_write(text); }
 
+bool BareMetalPlatform::enable_trace_port()
+{
+    m_trace_port = trace_port_init();
+    return m_trace_port;
+}
+
+void BareMetalPlatform::trace_sink_write(Bytes bytes)
+{
+    if (m_trace_port)
+        trace_port_write(bytes);
+}
+
 std::span<const MemoryRegion> BareMetalPlatform::memory_regions()
 {
     return {m_memory.regions, m_memory.region_count};

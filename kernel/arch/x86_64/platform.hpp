@@ -23,6 +23,10 @@ public:
     void console_write(std::string_view text) override;
     void fill_entropy(MutableBytes out) override;
     std::span<const MemoryRegion> memory_regions() override;
+    bool trace_sink_enabled() override { return m_trace_port; }
+    void trace_sink_write(Bytes bytes) override;
+    // Sends the trace to COM2 when it exists; false when the VM has none.
+    bool enable_trace_port();
     Nic* nic(usize index) override { return index == 0 ? m_devices.nic() : nullptr; }
     BlockDevice* block_device(usize index) override { return m_devices.disk(index); }
 
@@ -35,6 +39,7 @@ private:
     const BootMemory& m_memory;
     Devices& m_devices;
     bool m_has_rdrand = false;
+    bool m_trace_port = false;
     u64 m_fallback_state = 0;
 };
 
