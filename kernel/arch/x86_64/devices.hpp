@@ -4,6 +4,7 @@
 // Polled: the idle loop asks has_work().
 #pragma once
 
+#include "apic.hpp"
 #include "cmdline.hpp"
 #include "pvh.hpp"
 
@@ -34,7 +35,9 @@ public:
     // Finds and starts the devices; their rings and buffers are carved from
     // the top of `memory`'s largest region, before the kernel gets the rest.
     // Problems are printed on the console and leave the device out.
-    void start(const BootArgs& args, BootMemory& memory);
+    // Devices whose interrupt line the command line names are routed to
+    // `interrupts` (when ready) so a halted vCPU wakes on their work.
+    void start(const BootArgs& args, BootMemory& memory, Interrupts& interrupts);
 
     Nic* nic() { return m_nic; }
     BlockDevice* disk(usize index) { return index < m_disk_count ? m_disks[index] : nullptr; }
@@ -42,15 +45,19 @@ public:
     bool any() const { return m_nic != nullptr || m_disk_count > 0; }
     // A frame arrived or a disk request completed.
     bool has_work();
+    // Every device can wake a halted vCPU (so idle may halt).
+    bool all_interrupt_driven() const { return m_all_routed; }
+    void ack_interrupts();
 
 private:
     struct Found {
         u64 address;
         virtio::DeviceType type;
+        u32 irq;
     };
 
-    usize find(const BootArgs& args, Found* out, usize max);
-    void start_one(const Found& found);
+    usize find(const BootArgs& args, const Interrupts& interrupts, Found* out, usize max);
+    void start_one(const Found& found, Interrupts& interrupts);
     template<typename T>
     T* place();
 
@@ -58,6 +65,7 @@ private:
     virtio::VirtioNet* m_nic = nullptr;
     virtio::VirtioBlk* m_disks[disks_max] = {};
     usize m_disk_count = 0;
+    bool m_all_routed = true;
 };
 
 } // namespace gantry::x86
