@@ -1,6 +1,7 @@
 #include "devices.hpp"
 
 #include "serial.hpp"
+#include "traps.hpp"
 
 #include <new>
 
@@ -72,7 +73,8 @@ usize Devices::find(const BootArgs& args, const Interrupts& interrupts, Found* o
             }
     // PCI devices come in slot order, which is also the -device order.
     PciVirtioDevice pci[found_max];
-    const usize pci_count = find_pci_virtio(pci, max - count);
+    const usize pci_count =
+        find_pci_virtio(pci, max - count, interrupts.ready() ? vector_wakeup : 0);
     for (usize i = 0; i < pci_count; ++i)
         out[count++] = Found{pci[i].common, pci[i].type, irq_none, true, pci[i]};
     return count;
@@ -88,7 +90,8 @@ T* Devices::place()
 void Devices::start_one(const Found& found, Interrupts& interrupts)
 {
     // Without a routed line the device cannot wake a halted vCPU: idle spins.
-    const bool routed = found.irq != irq_none && interrupts.route_device_line(found.irq);
+    const bool routed = found.pci ? found.pci_device.msix
+                                  : found.irq != irq_none && interrupts.route_device_line(found.irq);
     virtio::Registers* window = nullptr;
     if (found.pci) {
         if (auto* pci = place<PciVirtioRegisters>())

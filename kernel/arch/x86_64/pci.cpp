@@ -13,6 +13,8 @@ constexpr u16 device_modern_base = 0x1040;     // 0x1040 + device type
 constexpr u16 device_transitional_net = 0x1000;
 constexpr u16 device_transitional_block = 0x1001;
 constexpr u8 capability_vendor = 0x09;
+constexpr u8 capability_msix = 0x11;
+constexpr u64 lapic_message_address = 0xfee00000; // destination APIC 0, physical
 constexpr u8 cfg_common = 1, cfg_notify = 2, cfg_isr = 3, cfg_device = 4;
 constexpr u64 mapped_end = 4ull * 1024 * 1024 * 1024;
 
@@ -111,9 +113,38 @@ bool read_capabilities(PciVirtioDevice& device)
     return true;
 }
 
+// Points MSI-X table entry 0 at the local APIC with `vector` and enables
+// MSI-X; false if the device has no MSI-X or its table is out of reach.
+bool enable_msix(const PciVirtioDevice& device, u8 vector)
+{
+    const u8 bus = device.bus, slot = device.slot, function = device.function;
+    u8 pointer = config_read8(bus, slot, function, 0x34) & 0xfc;
+    for (int guard = 0; pointer != 0 && guard < 48; ++guard) {
+        if (config_read8(bus, slot, function, pointer) == capability_msix) {
+            const u32 table = config_read32(bus, slot, function, static_cast<u8>(pointer + 4));
+            const u64 base = bar_address(bus, slot, function, static_cast<u8>(table & 7));
+            if (base == 0 || base >= mapped_end)
+                return false;
+            const u64 entry = base + (table & ~u32{7});
+            *reinterpret_cast<volatile u32*>(entry + 0) = static_cast<u32>(lapic_message_address);
+            *reinterpret_cast<volatile u32*>(entry + 4) = 0;
+            *reinterpret_cast<volatile u32*>(entry + 8) = vector;
+            *reinterpret_cast<volatile u32*>(entry + 12) = 0; // unmasked
+            // Message control is the upper half of the capability's first dword:
+            // set Enable (bit 15), clear Function Mask (bit 14).
+            const u32 header = config_read32(bus, slot, function, pointer);
+            const u32 control = ((header >> 16) | 0x8000) & ~u32{0x4000};
+            config_write32(bus, slot, function, pointer, (header & 0xffff) | (control << 16));
+            return true;
+        }
+        pointer = config_read8(bus, slot, function, static_cast<u8>(pointer + 1)) & 0xfc;
+    }
+    return false;
+}
+
 } // namespace
 
-usize find_pci_virtio(PciVirtioDevice* out, usize max)
+usize find_pci_virtio(PciVirtioDevice* out, usize max, u8 wakeup_vector)
 {
     usize count = 0;
     for (u8 slot = 0; slot < 32 && count < max; ++slot) {
@@ -133,6 +164,7 @@ usize find_pci_virtio(PciVirtioDevice* out, usize max)
         // Memory decoding and bus mastering (the device reads our rings).
         const u32 command = config_read32(0, slot, 0, 0x04);
         config_write32(0, slot, 0, 0x04, (command & 0xffff) | 0x6);
+        device.msix = wakeup_vector != 0 && enable_msix(device, wakeup_vector);
         out[count++] = device;
     }
     return count;
@@ -157,10 +189,12 @@ constexpr u32 common_device_feature_select = 0x00;
 constexpr u32 common_device_feature = 0x04;
 constexpr u32 common_driver_feature_select = 0x08;
 constexpr u32 common_driver_feature = 0x0c;
+constexpr u32 common_msix_config = 0x10;
 constexpr u32 common_device_status = 0x14;
 constexpr u32 common_config_generation = 0x15;
 constexpr u32 common_queue_select = 0x16;
 constexpr u32 common_queue_size = 0x18;
+constexpr u32 common_queue_msix_vector = 0x1a;
 constexpr u32 common_queue_enable = 0x1c;
 constexpr u32 common_queue_notify_off = 0x1e;
 constexpr u32 common_queue_desc = 0x20;
@@ -204,6 +238,11 @@ void PciVirtioRegisters::write32(u32 offset, u32 value)
     case virtio::reg::queue_ready:
         if (value == 1 && m_queue < queues_max)
             m_notify_offset[m_queue] = mmio_read<u16>(common + common_queue_notify_off);
+        // Every queue signals through MSI-X entry 0; configuration changes do not.
+        if (value == 1 && m_device.msix) {
+            mmio_write<u16>(common + common_msix_config, 0xffff);
+            mmio_write<u16>(common + common_queue_msix_vector, 0);
+        }
         return mmio_write<u16>(common + common_queue_enable, static_cast<u16>(value));
     case virtio::reg::queue_notify:
         if (value < queues_max)

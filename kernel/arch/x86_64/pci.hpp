@@ -3,7 +3,8 @@
 // register set the drivers speak onto a modern virtio-pci device's
 // capabilities (common, notify, ISR and device configuration, virtio 1.x
 // section 4.1.4). The same drivers thus run on QEMU's pc and q35 machines.
-// PCI devices are polled: INTx/MSI-X are not wired up, so idle spins with them.
+// Interrupts come by MSI-X, straight to the local APIC's wake-up vector: no
+// I/O APIC routing, and edge semantics, as idle's halt needs (apic.hpp).
 #pragma once
 
 #include <gantry/virtio/mmio.hpp>
@@ -15,12 +16,14 @@ struct PciVirtioDevice {
     virtio::DeviceType type;
     u64 common, notify, isr, device; // addresses of the capability windows
     u32 notify_multiplier;
+    bool msix; // MSI-X entry 0 sends the wake-up vector; queues use it
 };
 
 // Finds modern-capable virtio devices on bus 0, in slot order (the order of
 // QEMU's -device options), and enables their memory decoding and bus
 // mastering. Devices whose windows are not below 4 GiB are reported and skipped.
-usize find_pci_virtio(PciVirtioDevice* out, usize max);
+// With `wakeup_vector` non-zero, MSI-X is enabled on devices that have it.
+usize find_pci_virtio(PciVirtioDevice* out, usize max, u8 wakeup_vector);
 
 class PciVirtioRegisters final : public virtio::Registers {
 public:
