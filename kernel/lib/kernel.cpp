@@ -275,6 +275,8 @@ TimeNs Kernel::poll()
         deadline = net_deadline < deadline ? net_deadline : deadline;
     }
     m_tracer.idle(deadline);
+    if (m_config.trace_flush_when_idle)
+        m_tracer.flush();
     return deadline;
 }
 
