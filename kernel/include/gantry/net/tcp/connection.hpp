@@ -12,7 +12,8 @@
 // congestion avoidance, fast retransmit and NewReno fast recovery), RFC 3042
 // (limited transmit), RFC 7323
 // (window scale, timestamps with RTTM, PAWS without the 24-day idle rule),
-// RFC 2018 (SACK-permitted and SACK blocks on receive) and RFC 6675 in part
+// RFC 2018 (SACK-permitted and SACK blocks on receive), RFC 2883 (D-SACK
+// for duplicate data received) and RFC 6675 in part
 // (a scoreboard of received SACK blocks steers which holes fast recovery
 // retransmits; no pipe estimate: NewReno's window inflation governs),
 // RFC 1122 4.2.3.2 (delayed ACK), 4.2.3.3/4.2.3.4 (receiver SWS avoidance,
@@ -237,6 +238,8 @@ private:
     void update_send_window(const TcpRepr& repr);
     void process_text(const TcpRepr& repr, Bytes payload, TimeNs now);
     void store_ooo(SeqNumber seq, Bytes payload);
+    void note_duplicate(SeqNumber left, SeqNumber right);
+    void note_held_duplicate(SeqNumber seq, usize length);
     void drain_ooo(TimeNs now);
     void process_fin(TimeNs now);
     void take_options(const TcpRepr& syn);
@@ -304,6 +307,8 @@ private:
     TcpRing m_recv;
     Received m_fin_received = Received::no;
     std::optional<SeqNumber> m_ooo_fin; // a FIN that arrived past a hole
+    // RFC 2883: the duplicate data the next ACK reports as its first SACK block.
+    std::optional<TcpSackBlock> m_dsack;
     OooRange m_ooo[ooo_ranges_max] = {};
     usize m_ooo_count = 0;
     usize m_ooo_bytes = 0;
