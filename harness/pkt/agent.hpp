@@ -54,6 +54,9 @@ struct AgentState {
     usize send_buffer_bytes = 32768;    // net.inet.tcp.sendspace
     usize window_scale_bytes = 2097152; // kern.ipc.maxsockbuf sizes the window scale
     TimeNs connect_timeout_ns = 75 * ns_per_s; // net.inet.tcp.keepinit
+    // net.inet.tcp.icmp_may_rst: 1 (FreeBSD's default) lets ICMP hard errors
+    // end a connection that is opening, as Gantry does by default.
+    net::IcmpHardErrors icmp_hard_errors = net::IcmpHardErrors::abort_opening;
     bool peer_syn_seen = false; // the MSS is known: FreeBSD rounds the buffer then
 };
 

@@ -74,7 +74,8 @@ constexpr Knob profile[] = {
     {"net.inet.tcp.rexmit_slop", "200", "Gantry's RTO floor is 200 ms (RFC 6298 2.4 allows)"},
     {"net.inet.tcp.rexmit_drop_options", "0", "SYN retransmissions keep their options"},
     {"net.inet.tcp.drop_synfin", "0", "a SYN with FIN is processed as a SYN"},
-    {"net.inet.tcp.icmp_may_rst", "0", "ICMP errors never reset a connection"},
+    {"net.inet.tcp.icmp_may_rst", "0,1",
+     "ICMP hard errors end an opening connection (applied to new connections)"},
     {"net.inet.tcp.keepinit", "*", "the connect() deadline (applied)"},
 };
 
@@ -160,6 +161,9 @@ std::optional<Stop> check_command(const std::string& command, int line, AgentSta
             agent.send_buffer_bytes = std::stoul(value);
         if (name == "kern.ipc.maxsockbuf")
             agent.window_scale_bytes = std::stoul(value);
+        if (name == "net.inet.tcp.icmp_may_rst")
+            agent.icmp_hard_errors = value == "1" ? net::IcmpHardErrors::abort_opening
+                                                  : net::IcmpHardErrors::ignore;
         if (name == "net.inet.tcp.keepinit")
             agent.connect_timeout_ns = static_cast<TimeNs>(std::stoull(value)) * ns_per_ms;
         return std::nullopt;
@@ -450,7 +454,7 @@ private:
             {"net_prohibited", 9}, {"host_prohibited", 10}, {"net_unreachable_for_tos", 11},
             {"host_unreachable_for_tos", 12}, {"packet_filtered", 13},
             {"precedence_violation", 14}, {"precedence_cutoff", 15},
-            {"ttl_exceeded", 0}, {"frag_reass_exceeded", 1},
+            {"ttl_exceeded", 0}, {"ttl_exceeded_in_transit", 0}, {"frag_reass_exceeded", 1},
             {"code_0", 0}, {"code_1", 1}, {"code_2", 2}};
         std::optional<u8> type;
         for (const auto& [name, value] : types)

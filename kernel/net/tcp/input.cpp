@@ -36,6 +36,10 @@ void TcpConnection::take_options(const TcpRepr& syn)
         m_ts_recent = syn.timestamps->value;
         m_smss -= 12; // every segment carries the 12-byte option (RFC 9293 3.7.1)
     }
+    if (m_path_mss != 0) { // an ICMP "fragmentation needed" came first (RFC 1191)
+        u32 path = m_path_mss - (m_timestamps == Negotiated::yes ? 12 : 0);
+        m_smss = path < m_smss ? path : m_smss;
+    }
     constexpr u32 smss_min = 64;
     m_smss = m_smss < smss_min ? smss_min : m_smss;
     m_cwnd = m_smss > 2190 ? 2 * m_smss : (m_smss > 1095 ? 3 * m_smss : 4 * m_smss);
