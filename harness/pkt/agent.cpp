@@ -107,6 +107,9 @@ net::TcpSocketOptions options_for(const AgentState& state, const FileDescriptor&
     options.send_buffer_bytes = fd.send_buffer_bytes;
     options.window_scale_bytes = state.window_scale_bytes;
     options.icmp_hard_errors = state.icmp_hard_errors;
+    options.keepalive_idle_ns = fd.keepalive_idle_ns;
+    options.keepalive_interval_ns = fd.keepalive_interval_ns;
+    options.keepalive_probes_max = fd.keepalive_probes_max;
     return options;
 }
 
@@ -172,6 +175,9 @@ private:
         FileDescriptor fd;
         fd.receive_buffer_bytes = m_state.receive_buffer_bytes;
         fd.send_buffer_bytes = m_state.send_buffer_bytes;
+        fd.keepalive_idle_ns = m_state.keepalive_idle_ns;
+        fd.keepalive_interval_ns = m_state.keepalive_interval_ns;
+        fd.keepalive_probes_max = m_state.keepalive_probes_max;
         m_state.fds[number] = fd;
         m_call.result = number;
     }
@@ -201,6 +207,18 @@ private:
             TimeNs timeout = fd.connect_timeout_ns ? fd.connect_timeout_ns
                                                    : m_state.connect_timeout_ns;
             m_call.value_out = std::to_string(timeout / ns_per_s);
+            return;
+        }
+        if (level == "IPPROTO_TCP" && option == "TCP_KEEPIDLE") { // seconds
+            m_call.value_out = std::to_string(fd.keepalive_idle_ns / ns_per_s);
+            return;
+        }
+        if (level == "IPPROTO_TCP" && option == "TCP_KEEPINTVL") {
+            m_call.value_out = std::to_string(fd.keepalive_interval_ns / ns_per_s);
+            return;
+        }
+        if (level == "IPPROTO_TCP" && option == "TCP_KEEPCNT") {
+            m_call.value_out = std::to_string(fd.keepalive_probes_max);
             return;
         }
         if (level != "SOL_SOCKET") {
@@ -241,6 +259,14 @@ private:
             before_open) {
             fd.connect_timeout_ns = static_cast<TimeNs>(*number) * ns_per_s; // the deadline
             return;
+        }
+        if (level == "IPPROTO_TCP" && number && *number > 0 && before_open) {
+            if (option == "TCP_KEEPIDLE")
+                return void(fd.keepalive_idle_ns = static_cast<TimeNs>(*number) * ns_per_s);
+            if (option == "TCP_KEEPINTVL")
+                return void(fd.keepalive_interval_ns = static_cast<TimeNs>(*number) * ns_per_s);
+            if (option == "TCP_KEEPCNT")
+                return void(fd.keepalive_probes_max = static_cast<u32>(*number));
         }
         if (level == "SOL_SOCKET" && option == "SO_RCVBUF" && number && before_open) {
             fd.receive_buffer_bytes = static_cast<usize>(*number);

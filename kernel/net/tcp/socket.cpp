@@ -297,6 +297,12 @@ TcpConfig TcpStack::config_for(const TcpSocketOptions& options) const
     config.delayed_ack = options.delayed_ack;
     config.keepalive = options.keepalive;
     config.icmp_hard_errors = options.icmp_hard_errors;
+    if (options.keepalive_idle_ns > 0)
+        config.keepalive_idle_ns = options.keepalive_idle_ns;
+    if (options.keepalive_interval_ns > 0)
+        config.keepalive_interval_ns = options.keepalive_interval_ns;
+    if (options.keepalive_probes_max > 0)
+        config.keepalive_probes_max = options.keepalive_probes_max;
     return config;
 }
 

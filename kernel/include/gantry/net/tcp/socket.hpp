@@ -105,6 +105,10 @@ struct TcpSocketOptions {
     DelayedAck delayed_ack = DelayedAck::on;
     Keepalive keepalive = Keepalive::off;
     IcmpHardErrors icmp_hard_errors = IcmpHardErrors::abort_opening;
+    // Keepalive timing (RFC 1122 4.2.3.6); 0 takes the stack's.
+    TimeNs keepalive_idle_ns = 0;
+    TimeNs keepalive_interval_ns = 0;
+    u32 keepalive_probes_max = 0;
 };
 
 struct TcpStackConfig {
