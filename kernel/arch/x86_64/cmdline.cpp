@@ -74,6 +74,13 @@ bool parse_mmio_device(std::string_view text, MmioDeviceEntry& out)
     u64 bytes = 0;
     if (!parse_unsigned(size, bytes) || !parse_unsigned(address, out.address))
         return false;
+    out.irq = irq_none;
+    if (colon != std::string_view::npos) {
+        u64 irq = 0;
+        if (!parse_unsigned(rest.substr(colon + 1), irq) || irq > 255)
+            return false;
+        out.irq = static_cast<u32>(irq);
+    }
     out.bytes = bytes * multiplier;
     return out.bytes != 0;
 }

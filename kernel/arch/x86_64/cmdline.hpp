@@ -17,7 +17,9 @@ namespace gantry::x86 {
 struct MmioDeviceEntry {
     u64 address;
     u64 bytes;
+    u32 irq; // the I/O APIC input of its interrupt line; irq_none if not given
 };
+inline constexpr u32 irq_none = ~u32{0};
 
 struct BootArgs {
     static constexpr usize text_bytes_max = 2048;

@@ -1,6 +1,7 @@
 #include "devices.hpp"
 
 #include "serial.hpp"
+#include "traps.hpp"
 
 #include <new>
 
@@ -42,24 +43,40 @@ u8* carve(BootMemory& memory, u64 bytes)
 
 } // namespace
 
-usize Devices::find(const BootArgs& args, Found* out, usize max)
+usize Devices::find(const BootArgs& args, const Interrupts& interrupts, Found* out, usize max)
 {
     usize count = 0;
-    auto probe = [&](u64 address) {
+    auto probe = [&](u64 address, u32 irq) {
         MmioWindow window(address);
         if (window.read32(virtio::reg::magic) != virtio::mmio_magic)
             return;
         const u32 id = window.read32(virtio::reg::device_id);
         if (id == 0 || count == max)
             return;
-        out[count++] = Found{address, static_cast<virtio::DeviceType>(id)};
+        out[count++] = Found{address, static_cast<virtio::DeviceType>(id), irq, false, {}};
     };
     for (usize i = 0; i < args.mmio_device_count; ++i)
-        probe(args.mmio_devices[i].address);
+        probe(args.mmio_devices[i].address, args.mmio_devices[i].irq);
     if (args.mmio_device_count == 0) {
         for (usize i = 0; i < microvm_mmio_count; ++i)
-            probe(microvm_mmio_base + i * virtio::mmio_window_bytes);
+            probe(microvm_mmio_base + i * virtio::mmio_window_bytes,
+                  interrupts.microvm_virtio_gsi(static_cast<u32>(i)));
     }
+    // Highest address first: QEMU fills microvm's transports from the top
+    // down, so this is the order of the -device options (disk 0 = the first).
+    for (usize i = 0; i < count; ++i)
+        for (usize j = i + 1; j < count; ++j)
+            if (out[j].address > out[i].address) {
+                Found swap = out[i];
+                out[i] = out[j];
+                out[j] = swap;
+            }
+    // PCI devices come in slot order, which is also the -device order.
+    PciVirtioDevice pci[found_max];
+    const usize pci_count =
+        find_pci_virtio(pci, max - count, interrupts.ready() ? vector_wakeup : 0);
+    for (usize i = 0; i < pci_count; ++i)
+        out[count++] = Found{pci[i].common, pci[i].type, irq_none, true, pci[i]};
     return count;
 }
 
@@ -70,12 +87,20 @@ T* Devices::place()
     return memory ? static_cast<T*>(memory) : nullptr;
 }
 
-void Devices::start_one(const Found& found)
+void Devices::start_one(const Found& found, Interrupts& interrupts)
 {
-    auto* window = place<MmioWindow>();
+    // Without a routed line the device cannot wake a halted vCPU: idle spins.
+    const bool routed = found.pci ? found.pci_device.msix
+                                  : found.irq != irq_none && interrupts.route_device_line(found.irq);
+    virtio::Registers* window = nullptr;
+    if (found.pci) {
+        if (auto* pci = place<PciVirtioRegisters>())
+            window = new (pci) PciVirtioRegisters(found.pci_device);
+    } else if (auto* mmio = place<MmioWindow>()) {
+        window = new (mmio) MmioWindow(found.address);
+    }
     if (!window)
         return report("device", found.address, "out of DMA memory");
-    new (window) MmioWindow(found.address);
     if (found.type == virtio::DeviceType::net) {
         if (m_nic)
             return report("net", found.address, "only one NIC is supported; ignored");
@@ -86,6 +111,9 @@ void Devices::start_one(const Found& found)
         if (auto started = nic->start(m_arena); !started.ok())
             return report("net", found.address, virtio::to_string(started.error()));
         m_nic = nic;
+        if (routed)
+            nic->enable_interrupts();
+        m_all_routed &= routed;
     } else if (found.type == virtio::DeviceType::block) {
         if (m_disk_count == disks_max)
             return report("blk", found.address, "at most 4 disks; ignored");
@@ -96,15 +124,18 @@ void Devices::start_one(const Found& found)
         if (auto started = disk->start(m_arena); !started.ok())
             return report("blk", found.address, virtio::to_string(started.error()));
         m_disks[m_disk_count++] = disk;
+        if (routed)
+            disk->enable_interrupts();
+        m_all_routed &= routed;
     } else {
         report("device", found.address, "not a net or block device; ignored");
     }
 }
 
-void Devices::start(const BootArgs& args, BootMemory& memory)
+void Devices::start(const BootArgs& args, BootMemory& memory, Interrupts& interrupts)
 {
     Found found[found_max];
-    const usize count = find(args, found, found_max);
+    const usize count = find(args, interrupts, found, found_max);
     if (count == 0)
         return;
     u8* dma = carve(memory, dma_bytes);
@@ -113,17 +144,16 @@ void Devices::start(const BootArgs& args, BootMemory& memory)
         return;
     }
     m_arena = virtio::DmaArena(dma, dma_bytes);
-    // Highest address first: QEMU fills microvm's transports from the top
-    // down, so this is the order of the -device options (disk 0 = the first).
     for (usize i = 0; i < count; ++i)
-        for (usize j = i + 1; j < count; ++j)
-            if (found[j].address > found[i].address) {
-                Found swap = found[i];
-                found[i] = found[j];
-                found[j] = swap;
-            }
-    for (usize i = 0; i < count; ++i)
-        start_one(found[i]);
+        start_one(found[i], interrupts);
+}
+
+void Devices::ack_interrupts()
+{
+    if (m_nic)
+        m_nic->ack_interrupts();
+    for (usize i = 0; i < m_disk_count; ++i)
+        m_disks[i]->ack_interrupts();
 }
 
 bool Devices::has_work()

@@ -3,6 +3,7 @@
 // then runs the same kernel core and app as the hosted and simulated platforms,
 // and powers off with the app's exit code (power.hpp has the mapping).
 
+#include "apic.hpp"
 #include "clock.hpp"
 #include "cmdline.hpp"
 #include "devices.hpp"
@@ -64,8 +65,12 @@ void print_banner(Kernel& kernel, const BootMemory& memory, TscClock& clock,
                  platform.has_rdrand() ? "rdrand" : "TSC-mixed (weak: no rdrand)");
 }
 
-void print_devices(Kernel& kernel, Devices& devices)
+void print_devices(Kernel& kernel, Devices& devices, Interrupts& interrupts)
 {
+    kernel.print("gantry: idle {}\n",
+                 !interrupts.ready()                   ? "spins (no local APIC)"
+                 : devices.all_interrupt_driven()      ? "halts until the APIC timer or a device interrupt"
+                                                       : "spins (a device has no interrupt line)");
     if (Nic* nic = devices.nic()) {
         char mac[net::MacAddress::text_bytes_max];
         nic->mac().to_chars(mac);
@@ -105,10 +110,13 @@ KernelConfig config_from(const BootArgs& args)
     }
     TscClock clock;
     clock.calibrate(origin_tsc);
+    Interrupts interrupts;
+    if (!interrupts.init(clock))
+        serial_write("gantry: no usable local APIC: idle spins instead of halting\n");
     Devices devices;
-    devices.start(args, memory);
+    devices.start(args, memory, interrupts);
     const TimeNs machine_ready = clock.ticks_to_ns(rdtsc() - origin_tsc);
-    BareMetalPlatform platform(clock, memory, devices);
+    BareMetalPlatform platform(clock, memory, devices, interrupts);
     if (args.trace && !platform.enable_trace_port())
         serial_write("gantry: --trace: no second serial port (COM2) for the trace; "
                      "none is written\n");
@@ -121,7 +129,7 @@ KernelConfig config_from(const BootArgs& args)
 
     Kernel kernel(platform, config_from(args));
     print_banner(kernel, memory, clock, platform);
-    print_devices(kernel, devices);
+    print_devices(kernel, devices, interrupts);
     // Time zero is the image's first C++ instruction: the phase covers CPU set-up,
     // the memory map, the clock calibration and starting the devices.
     kernel.record_phase("machine", 0, machine_ready);

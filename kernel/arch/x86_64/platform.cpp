@@ -23,8 +23,8 @@ u64 splitmix64(u64& state)
 } // namespace
 
 BareMetalPlatform::BareMetalPlatform(TscClock& clock, const BootMemory& memory,
-                                     Devices& devices)
-    : m_clock(clock), m_memory(memory), m_devices(devices)
+                                     Devices& devices, Interrupts& interrupts)
+    : m_clock(clock), m_memory(memory), m_devices(devices), m_interrupts(interrupts)
 {
     m_has_rdrand = (cpuid(1).ecx & cpuid_rdrand) != 0;
     m_fallback_state = rdtsc();
@@ -34,8 +34,21 @@ void BareMetalPlatform::idle_until(TimeNs deadline)
 {
     if (deadline == deadline_none && !m_devices.any())
         GANTRY_PANIC("idle with no deadline and no device that could wake the kernel");
-    while (m_clock.now() < deadline && !m_devices.has_work())
-        pause();
+    const bool may_halt = m_interrupts.ready() && m_devices.all_interrupt_driven();
+    for (;;) {
+        const TimeNs now = m_clock.now();
+        if (now >= deadline)
+            return;
+        // Acknowledge first, then look: work that lands after the look raises a
+        // fresh edge, which stays pending and ends the hlt at once.
+        m_devices.ack_interrupts();
+        if (m_devices.has_work())
+            return;
+        if (may_halt)
+            m_interrupts.halt_for(deadline == deadline_none ? deadline_none : deadline - now);
+        else
+            pause();
+    }
 }
 
 void BareMetalPlatform::console_write(std::string_view text) { serial_write(text); }

@@ -1,9 +1,10 @@
 // gantry::Platform on bare metal (x86-64, PVH). One instance, created by the boot
 // entry (main.cpp) on the boot stack, living until the VM powers off.
 //
-// Polled, with no interrupts: idle_until() spins on the TSC and the devices'
-// used rings with `pause` (no hlt, no LAPIC timer yet). An idle kernel with no
-// deadline and no device panics, because nothing could ever wake it.
+// idle_until() halts the vCPU until the local APIC timer reaches the kernel's
+// deadline or a device's interrupt line fires (apic.hpp); it spins with `pause`
+// instead when there is no usable APIC or a device without a routed line. An
+// idle kernel with no deadline and no device panics: nothing could wake it.
 #pragma once
 
 #include "clock.hpp"
@@ -16,7 +17,8 @@ namespace gantry::x86 {
 
 class BareMetalPlatform final : public Platform {
 public:
-    BareMetalPlatform(TscClock& clock, const BootMemory& memory, Devices& devices);
+    BareMetalPlatform(TscClock& clock, const BootMemory& memory, Devices& devices,
+                      Interrupts& interrupts);
 
     TimeNs now() override { return m_clock.now(); }
     void idle_until(TimeNs deadline) override;
@@ -38,6 +40,7 @@ private:
     TscClock& m_clock;
     const BootMemory& m_memory;
     Devices& m_devices;
+    Interrupts& m_interrupts;
     bool m_has_rdrand = false;
     bool m_trace_port = false;
     u64 m_fallback_state = 0;

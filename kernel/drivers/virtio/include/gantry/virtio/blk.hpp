@@ -25,6 +25,9 @@ public:
     bool has_completions();
     bool broken() const { return m_queue.broken(); }
     bool has_flush() const { return m_has_flush; }
+    // Interrupts for completions (a platform that halts while idle).
+    void enable_interrupts() { m_queue.set_interrupts(true); }
+    void ack_interrupts() { m_transport.ack_interrupts(); }
 
 private:
     struct RequestHeader {

@@ -36,6 +36,9 @@ public:
     bool has_received();
     const Stats& stats() const { return m_stats; }
     bool broken() const { return m_rx.broken() || m_tx.broken(); }
+    // Interrupts for received frames (a platform that halts while idle).
+    void enable_interrupts() { m_rx.set_interrupts(true); }
+    void ack_interrupts() { m_transport.ack_interrupts(); }
 
 private:
     static constexpr u16 rx_queue = 0;

@@ -77,6 +77,9 @@ public:
     bool pop_used(UsedElement& out);
     bool has_used() const;
     bool broken() const { return m_broken; }
+    // Asks the device to interrupt when it uses buffers (off by default: the
+    // drivers poll, and hosted and simulated models have no interrupts).
+    void set_interrupts(bool on) { m_avail->flags = on ? 0 : avail_flag_no_interrupt; }
     // Chains handed to the device and not yet returned.
     u16 in_flight() const { return static_cast<u16>(m_size - m_free_count) ; }
 

@@ -31,6 +31,13 @@ public:
     bool needs_reset() { return (m_registers.read32(reg::status) & status::needs_reset) != 0; }
 
     void notify(u16 queue) { m_registers.write32(reg::queue_notify, queue); }
+    // Clears the device's interrupt status, lowering its line, so the next
+    // used buffer raises it again (an edge the platform can wake on).
+    void ack_interrupts()
+    {
+        if (const u32 pending = m_registers.read32(reg::interrupt_status))
+            m_registers.write32(reg::interrupt_ack, pending);
+    }
     void let_device_run() { m_registers.let_device_run(); }
 
     // Little-endian fields of the configuration space, read consistently
