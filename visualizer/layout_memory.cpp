@@ -75,6 +75,8 @@ PageMapGeometry page_map_geometry(const Rect& rect, const PageMap& map)
 std::vector<PageRun> page_runs(const PageMapGeometry& g, const PageMap& map)
 {
     std::vector<PageRun> runs;
+    if (g.region_cell.size() != map.region_pages.size())
+        return runs; // an empty rectangle: nothing was placed
     for (const PageBlock& block : map.used) {
         if (block.region >= map.region_pages.size() || block.first_page >= map.region_pages[block.region])
             continue; // outside any described region: a corrupt trace, nothing to place
@@ -109,7 +111,7 @@ std::vector<Rect> cell_rects(const PageMapGeometry& g, u64 first, u64 last)
 std::optional<std::pair<u8, u64>> page_at(const PageMapGeometry& g, const PageMap& map, int x,
                                           int y)
 {
-    if (!g.rect.contains(x, y))
+    if (!g.rect.contains(x, y) || g.region_cell.size() != map.region_pages.size())
         return std::nullopt;
     u64 cell = u64((y - g.rect.y) / g.cell_px) * u64(g.columns) + u64((x - g.rect.x) / g.cell_px);
     for (usize region = map.region_pages.size(); region-- > 0;) {

@@ -161,6 +161,9 @@ TEST_CASE("page map geometry: cells, runs across rows, and the page under a pixe
     CHECK(page->first == 1);
     CHECK(page->second == 4);
     CHECK_FALSE(page_at(g, map, 10 + 14 * 2, 5 + 9 * 2)); // cell 149: past every region
+    PageMapGeometry none = page_map_geometry({0, 0, 0, 0}, map); // no room: nothing placed
+    CHECK(page_runs(none, map).empty());
+    CHECK_FALSE(page_at(none, map, 0, 0));
 }
 
 TEST_CASE("heap bars: one per class and one for large allocations, on a shared scale")
