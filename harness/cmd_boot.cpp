@@ -39,6 +39,8 @@ options:
                   use KVM only if it exits as expected, else TCG)
   --timeout S     kill QEMU after S seconds (default 60)
   --mem SIZE      guest RAM, QEMU syntax (default 64M)
+  --machine M     microvm (default: virtio-mmio devices), pc or q35 (virtio-pci
+                  devices; SeaBIOS runs first and prints its banner)
   --dry-run       print the QEMU command line and exit
   --net KIND,...  a virtio-net NIC on a QEMU network backend (-netdev syntax):
                   user[,hostfwd=tcp::8080-:80]  tap,ifname=IF  socket,...
@@ -69,6 +71,7 @@ struct BootOptions {
     std::string kernel_options;      // --ip ... for the guest's command line
     std::string append;
     std::string trace_path;
+    std::string machine = "microvm";
 };
 
 // How one QEMU run ended.
@@ -167,6 +170,10 @@ BootOptions parse_args(Args args)
             options.kernel_options += std::string(arg) + " " + value + " ";
         } else if (arg == "--dhcp") {
             options.kernel_options += "--dhcp ";
+        } else if (arg == "--machine") {
+            options.machine = value_of(args, i);
+            if (options.machine != "microvm" && options.machine != "pc" && options.machine != "q35")
+                throw CommandError("--machine: '" + options.machine + "' is not microvm, pc or q35");
         } else if (arg == "--trace") {
             options.trace_path = value_of(args, i);
             if (options.trace_path.find(',') != std::string::npos)
@@ -243,7 +250,7 @@ std::string find_qemu()
 
 // -netdev/-device for --net: the kind QEMU knows, our id, and the defaults a
 // tap needs (no scripts; no vnet header: the driver sends plain frames).
-std::vector<std::string> net_arguments(const std::string& spec)
+std::vector<std::string> net_arguments(const std::string& spec, bool pci)
 {
     std::string kind = spec.substr(0, spec.find(','));
     if (kind != "user" && kind != "tap" && kind != "socket")
@@ -263,10 +270,13 @@ std::vector<std::string> net_arguments(const std::string& spec)
                 std::string::npos)
                 netdev += std::string(",") + option;
     }
-    return {"-netdev", netdev, "-device", "virtio-net-device,netdev=net0"};
+    // romfile=: no iPXE option ROM (the image boots directly, and it would
+    // slow SeaBIOS down).
+    return {"-netdev", netdev, "-device",
+            pci ? "virtio-net-pci,netdev=net0,romfile=" : "virtio-net-device,netdev=net0"};
 }
 
-std::vector<std::string> disk_arguments(const std::vector<std::string>& disks)
+std::vector<std::string> disk_arguments(const std::vector<std::string>& disks, bool pci)
 {
     std::vector<std::string> arguments;
     for (std::size_t i = 0; i < disks.size(); ++i) {
@@ -286,22 +296,25 @@ std::vector<std::string> disk_arguments(const std::vector<std::string>& disks)
         arguments.insert(arguments.end(),
                          {"-drive", "file=" + file + ",if=none,id=" + id + ",format=raw" +
                                         (read_only ? ",readonly=on" : ""),
-                          "-device", "virtio-blk-device,drive=" + id});
+                          "-device", std::string(pci ? "virtio-blk-pci" : "virtio-blk-device") +
+                                         ",drive=" + id});
     }
     return arguments;
 }
 
 std::vector<std::string> qemu_command(const std::string& qemu, const std::string& accel,
                                       const std::string& mem, const std::string& image,
-                                      const std::vector<std::string>& extra)
+                                      const std::vector<std::string>& extra,
+                                      const std::string& machine = "microvm")
 {
     std::vector<std::string> command = {
-        qemu, "-M", "microvm", "-accel", accel, "-m", mem, "-nodefaults", "-no-user-config",
+        qemu, "-M", machine, "-accel", accel, "-m", mem, "-nodefaults", "-no-user-config",
         "-nographic", "-no-reboot", "-serial", "stdio", "-device",
-        "isa-debug-exit,iobase=0xf4,iosize=0x04", "-kernel", image,
-        // QEMU 7.2 still defaults virtio-mmio to the legacy interface; the
-        // drivers speak virtio 1.x only.
-        "-global", "virtio-mmio.force-legacy=false"};
+        "isa-debug-exit,iobase=0xf4,iosize=0x04", "-kernel", image};
+    // QEMU 7.2 still defaults virtio-mmio to the legacy interface; the drivers
+    // speak virtio 1.x only.
+    if (machine == "microvm")
+        command.insert(command.end(), {"-global", "virtio-mmio.force-legacy=false"});
     command.insert(command.end(), extra.begin(), extra.end());
     return command;
 }
@@ -499,8 +512,8 @@ int cmd_boot(Args args)
     std::string qemu = find_qemu();
     std::vector<std::string> devices;
     if (!options.net.empty())
-        devices = net_arguments(options.net);
-    for (std::string& word : disk_arguments(options.disks))
+        devices = net_arguments(options.net, options.machine != "microvm");
+    for (std::string& word : disk_arguments(options.disks, options.machine != "microvm"))
         devices.push_back(std::move(word));
     if (!options.trace_path.empty())
         devices.insert(devices.end(), {"-chardev", "file,id=trace,path=" + options.trace_path,
@@ -512,7 +525,7 @@ int cmd_boot(Args args)
         devices.insert(devices.end(), {"-append", cmdline});
     devices.insert(devices.end(), options.extra.begin(), options.extra.end());
     std::string accel = choose_accel(options, qemu, image);
-    auto command = qemu_command(qemu, accel, options.mem, image, devices);
+    auto command = qemu_command(qemu, accel, options.mem, image, devices, options.machine);
     if (options.dry_run) {
         for (std::size_t i = 0; i < command.size(); ++i)
             std::printf(command[i].find(' ') == std::string::npos ? "%s%s" : "%s'%s'", i ? " " : "",

@@ -55,6 +55,11 @@ if(TARGET httpd_image AND TARGET kv_image)
         set_tests_properties("image: ${vm_test} over virtio-net and virtio-blk" PROPERTIES
                              TIMEOUT 150 SKIP_REGULAR_EXPRESSION "^skipped:")
     endforeach()
+    # The same drivers over virtio-pci on QEMU's pc machine.
+    add_test(NAME "image: httpd over virtio-pci on the pc machine"
+             COMMAND ${PROJECT_SOURCE_DIR}/scripts/vm-net-test httpd ${CMAKE_BINARY_DIR} pc)
+    set_tests_properties("image: httpd over virtio-pci on the pc machine" PROPERTIES
+                         TIMEOUT 150 SKIP_REGULAR_EXPRESSION "^skipped:")
 endif()
 
 # A booted image's trace, written over the second serial port by

@@ -1,6 +1,7 @@
 #include "devices.hpp"
 
 #include "serial.hpp"
+#include "traps.hpp"
 
 #include <new>
 
@@ -52,7 +53,7 @@ usize Devices::find(const BootArgs& args, const Interrupts& interrupts, Found* o
         const u32 id = window.read32(virtio::reg::device_id);
         if (id == 0 || count == max)
             return;
-        out[count++] = Found{address, static_cast<virtio::DeviceType>(id), irq};
+        out[count++] = Found{address, static_cast<virtio::DeviceType>(id), irq, false, {}};
     };
     for (usize i = 0; i < args.mmio_device_count; ++i)
         probe(args.mmio_devices[i].address, args.mmio_devices[i].irq);
@@ -61,6 +62,21 @@ usize Devices::find(const BootArgs& args, const Interrupts& interrupts, Found* o
             probe(microvm_mmio_base + i * virtio::mmio_window_bytes,
                   interrupts.microvm_virtio_gsi(static_cast<u32>(i)));
     }
+    // Highest address first: QEMU fills microvm's transports from the top
+    // down, so this is the order of the -device options (disk 0 = the first).
+    for (usize i = 0; i < count; ++i)
+        for (usize j = i + 1; j < count; ++j)
+            if (out[j].address > out[i].address) {
+                Found swap = out[i];
+                out[i] = out[j];
+                out[j] = swap;
+            }
+    // PCI devices come in slot order, which is also the -device order.
+    PciVirtioDevice pci[found_max];
+    const usize pci_count =
+        find_pci_virtio(pci, max - count, interrupts.ready() ? vector_wakeup : 0);
+    for (usize i = 0; i < pci_count; ++i)
+        out[count++] = Found{pci[i].common, pci[i].type, irq_none, true, pci[i]};
     return count;
 }
 
@@ -74,11 +90,17 @@ T* Devices::place()
 void Devices::start_one(const Found& found, Interrupts& interrupts)
 {
     // Without a routed line the device cannot wake a halted vCPU: idle spins.
-    const bool routed = found.irq != irq_none && interrupts.route_device_line(found.irq);
-    auto* window = place<MmioWindow>();
+    const bool routed = found.pci ? found.pci_device.msix
+                                  : found.irq != irq_none && interrupts.route_device_line(found.irq);
+    virtio::Registers* window = nullptr;
+    if (found.pci) {
+        if (auto* pci = place<PciVirtioRegisters>())
+            window = new (pci) PciVirtioRegisters(found.pci_device);
+    } else if (auto* mmio = place<MmioWindow>()) {
+        window = new (mmio) MmioWindow(found.address);
+    }
     if (!window)
         return report("device", found.address, "out of DMA memory");
-    new (window) MmioWindow(found.address);
     if (found.type == virtio::DeviceType::net) {
         if (m_nic)
             return report("net", found.address, "only one NIC is supported; ignored");
@@ -122,15 +144,6 @@ void Devices::start(const BootArgs& args, BootMemory& memory, Interrupts& interr
         return;
     }
     m_arena = virtio::DmaArena(dma, dma_bytes);
-    // Highest address first: QEMU fills microvm's transports from the top
-    // down, so this is the order of the -device options (disk 0 = the first).
-    for (usize i = 0; i < count; ++i)
-        for (usize j = i + 1; j < count; ++j)
-            if (found[j].address > found[i].address) {
-                Found swap = found[i];
-                found[i] = found[j];
-                found[j] = swap;
-            }
     for (usize i = 0; i < count; ++i)
         start_one(found[i], interrupts);
 }

@@ -1,11 +1,12 @@
 // The image's devices: virtio-mmio windows found from the command line (or, on
-// QEMU microvm without one, by probing its fixed window), each driven by the
-// same virtio drivers the hosted and simulated platforms test against models.
-// Polled: the idle loop asks has_work().
+// QEMU microvm without one, by probing its fixed window), or virtio-pci devices
+// on bus 0 (QEMU pc and q35), each driven by the same virtio drivers the hosted
+// and simulated platforms test against models.
 #pragma once
 
 #include "apic.hpp"
 #include "cmdline.hpp"
+#include "pci.hpp"
 #include "pvh.hpp"
 
 #include <gantry/virtio/blk.hpp>
@@ -51,9 +52,11 @@ public:
 
 private:
     struct Found {
-        u64 address;
+        u64 address; // the MMIO window, or the common configuration of a PCI device
         virtio::DeviceType type;
         u32 irq;
+        bool pci;
+        PciVirtioDevice pci_device;
     };
 
     usize find(const BootArgs& args, const Interrupts& interrupts, Found* out, usize max);
