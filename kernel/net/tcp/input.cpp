@@ -358,7 +358,7 @@ void TcpConnection::on_new_ack(const TcpRepr& repr, u32 acked, TimeNs now)
     if (m_snd_nxt < m_snd_una)
         m_snd_nxt = m_snd_una;
     m_retries = 0;
-    m_tlp = TlpState::idle;
+    m_tlp_probes = 0;
     if (m_recovery == Recovery::fast && !sack_recovery() && m_snd_una < m_recover) {
         newreno_partial_ack(data_acked, now);
     } else {

@@ -255,13 +255,25 @@ TEST_CASE("TLP: a lost tail is probed after two RTTs, not after the RTO (RFC 898
         f.send_app(pattern(3 * mss));
         auto flight = f.sent();
         REQUIRE(flight.size() == 3);
+        TimeNs sent_at = f.now;
         f.fire();
+        TimeNs timeout = 2 * rtt + TcpConnection::tlp_slack_ns;
+        CHECK(f.now - sent_at == timeout);
         SentSegment probe = f.sent_one();
         CHECK(probe.repr.seq == flight.back().repr.seq);
         CHECK(f.connection->stats().tail_loss_probes == 1);
-        // Only one probe: next comes the RTO.
+        // Still nothing: more probes, each after twice the wait, then the RTO.
+        for (u32 probes = 2; probes <= TcpConnection::tlp_probes_max; probes++) {
+            TimeNs before = f.now;
+            f.fire();
+            CHECK(f.now - before == timeout << (probes - 1));
+            CHECK(f.sent_one().repr.seq == flight.back().repr.seq);
+            CHECK(f.connection->stats().tail_loss_probes == probes);
+        }
+        CHECK(f.connection->stats().timeouts == 0);
         f.fire();
         CHECK(f.connection->stats().timeouts == 1);
+        CHECK(f.connection->stats().tail_loss_probes == TcpConnection::tlp_probes_max);
     }
 }
 
@@ -318,8 +330,8 @@ TEST_CASE("RTO with a SACK peer: SACKed segments are not sent again (RFC 6675 5.
     f.sent(); // new data: two segments left the pipe
     f.fire(); // RACK's timer: the first segment is retransmitted
     REQUIRE(f.sent()[0].repr.seq == SeqNumber(una));
-    f.fire(); // nothing answers: the probe
-    REQUIRE(f.connection->stats().tail_loss_probes == 1);
+    while (f.connection->stats().tail_loss_probes < TcpConnection::tlp_probes_max)
+        f.fire(); // nothing answers: the probes
     f.sent();
     f.fire(); // still nothing: the RTO, one segment (the loss window)
     CHECK(f.connection->stats().timeouts == 1);

@@ -187,6 +187,10 @@ public:
     // segment is out (WCDelAckT); 2 ms of slack otherwise, as Linux adds.
     static constexpr TimeNs tlp_delayed_ack_ns = 200 * ns_per_ms;
     static constexpr TimeNs tlp_slack_ns = 2 * ns_per_ms;
+    // Probes in a row without news from the peer before only the RTO is left;
+    // each waits twice as long as the one before (as QUIC's PTO, RFC 9002
+    // 6.2.4; RFC 8985 sends one).
+    static constexpr u32 tlp_probes_max = 3;
 
     static Result<TcpConnection*, TcpError> create(Heap& heap, const TcpConfig& config,
                                                    TcpOutput& output, const TcpSecret& secret);
@@ -265,7 +269,6 @@ private:
     // until everything sent before it is acknowledged (RFC 6582 3.2 step 4).
     enum class Recovery : u8 { none, fast, timeout };
     enum class Reordering : u8 { not_seen, seen };
-    enum class TlpState : u8 { idle, probed };
     enum class Negotiated : u8 { no, yes };
     enum class Opened : u8 { actively, passively };
 
@@ -433,7 +436,7 @@ private:
     u32 m_prior_ssthresh = 0;
     u32 m_undo_retransmits = 0;
     SeqNumber m_undo_marker; // SND.UNA when the recovery began
-    TlpState m_tlp = TlpState::idle;
+    u32 m_tlp_probes = 0; // probes sent since the peer last told us something
 
     // Timers (deadline_none when off).
     TimeNs m_rto_at = deadline_none;
