@@ -157,7 +157,11 @@ TimeNs TcpConnection::rack_reordering_window() const
 void TcpConnection::rack_detect_loss(TimeNs now)
 {
     m_reorder_at = deadline_none;
-    if (!m_rack_valid)
+    // Without SACKed data or a recovery under way every record left was sent
+    // after everything delivered (cumulative ACKs deliver in order; a probe
+    // resends the highest record): nothing can be declared lost, and the
+    // walk over the scoreboard on every ACK is skipped.
+    if (!m_rack_valid || (m_scoreboard.sacked_records() == 0 && m_recovery == Recovery::none))
         return;
     TimeNs window = rack_reordering_window();
     bool found = false;
