@@ -226,6 +226,8 @@ void World::wake(NodeId id)
 void World::finish_exited(Node& node)
 {
     node.exit_code = node.kernel->exit_code();
+    if (m_incarnation_end)
+        m_incarnation_end(node.id, *node.kernel);
     // An orderly end, as on the hosted platform: the app and the kernel are
     // destroyed (on the runner, in case a destructor asserts).
     bool ok = call_on_node(node, [](World&, Node& n) {
@@ -248,6 +250,8 @@ void World::stop_node(Node& node, NodeState state)
         // running a destructor: a crash or a failure leaves no chance to clean up.
         // A panic inside this flush is ignored: the node is already stopping.
         call_on_node(node, [](World&, Node& n) { n.kernel->trace().flush(); });
+        if (m_incarnation_end)
+            m_incarnation_end(node.id, *node.kernel);
     }
     node.kernel = nullptr;
     node.app = nullptr;

@@ -99,6 +99,25 @@ struct TcpSocketOptions {
     Keepalive keepalive = Keepalive::off;
 };
 
+// What the whole stack did, over every connection it ever had (closed ones
+// included) and every listener: the counters a scenario's `counter` check and
+// a node's exit report read.
+struct TcpStackTotals {
+    u64 connections = 0;        // connections that had a TCB (active and passive)
+    u64 retransmits = 0;
+    u64 timeouts = 0;
+    u64 fast_retransmits = 0;
+    u64 zero_window_probes = 0;
+    u64 keepalive_probes = 0;
+    u64 challenge_acks = 0;
+    u64 ooo_segments = 0;
+    u64 syn_cookies_sent = 0;
+    u64 syn_cookies_accepted = 0;
+    u64 accept_overflows = 0;
+    u64 resets_sent = 0;
+    u64 bad_segments = 0;
+};
+
 struct TcpStackConfig {
     TcpConfig tcp; // per connection; buffers default smaller than a lone TCB's
     usize sockets_max = 256;
@@ -203,6 +222,7 @@ public:
     usize connections_in(TcpState state, u16 local_port = 0) const;
     u64 resets_sent() const { return m_resets_sent; }
     u64 bad_segments() const { return m_bad_segments; }
+    TcpStackTotals totals() const;
 
     // TcpOutput: a TCB's segment, emitted into the scratch frame.
     void tcp_transmit(TcpEndpoint local, TcpEndpoint remote, const TcpRepr& repr,
@@ -243,6 +263,7 @@ private:
     TimeNs m_stats_at = deadline_none;
     u64 m_resets_sent = 0;
     u64 m_bad_segments = 0;
+    TcpStackTotals m_released; // the connections already released, summed
 };
 
 } // namespace gantry::net

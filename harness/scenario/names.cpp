@@ -1,0 +1,53 @@
+// Names the loader checks scenarios against: workload kinds and the counters
+// a `counter:` check may read (the runner fills exactly these; a unit test
+// keeps the two in step).
+#include "scenario.hpp"
+
+#include <gantry/net/stack/counters.hpp>
+
+namespace gantry::harness {
+
+const char* workload_name(WorkloadKind kind)
+{
+    switch (kind) {
+    case WorkloadKind::none: return "app";
+    case WorkloadKind::http_client: return "http_client";
+    case WorkloadKind::kv_client: return "kv_client";
+    case WorkloadKind::syn_flood: return "syn_flood";
+    }
+    return "?";
+}
+
+std::vector<std::string> node_counter_names()
+{
+    std::vector<std::string> names = {"node.incarnations", "node.boot_crashes",
+                                      "node.alloc_failures_injected",
+                                      "node.timer_wakeups_delayed"};
+    for (const char* protocol : {"ethernet", "arp", "ipv4", "icmp", "udp"})
+        for (const char* field : {"rx_packets", "rx_bytes", "tx_packets", "tx_bytes"})
+            names.push_back(std::string("net.") + protocol + "." + field);
+    for (const char* field : {"fragments_rx", "datagrams_reassembled", "fragments_tx",
+                              "datagrams_fragmented", "arp_requests_tx", "arp_replies_tx",
+                              "icmp_echo_replies", "icmp_errors_tx", "drops"})
+        names.push_back(std::string("net.") + field);
+    for (usize reason = 1; reason <= net::drop_reason_max; ++reason)
+        names.push_back(std::string("net.drops.") +
+                        net::drop_reason_name(static_cast<net::DropReason>(reason)));
+    for (const char* field : {"connections", "retransmits", "timeouts", "fast_retransmits",
+                              "zero_window_probes", "keepalive_probes", "challenge_acks",
+                              "ooo_segments", "syn_cookies_sent", "syn_cookies_accepted",
+                              "accept_overflows", "resets_sent", "bad_segments"})
+        names.push_back(std::string("tcp.") + field);
+    for (const char* field : {"allocations", "frees", "failures"})
+        names.push_back(std::string("heap.") + field);
+    return names;
+}
+
+std::vector<std::string> link_counter_names()
+{
+    return {"sent",           "delivered",        "duplicated",    "corrupted",
+            "reordered",      "dropped",          "dropped.loss",  "dropped.queue_full",
+            "dropped.mtu",    "dropped.partition", "dropped.node_down"};
+}
+
+} // namespace gantry::harness
