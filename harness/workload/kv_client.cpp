@@ -85,6 +85,7 @@ private:
             if (exchange(kernel) && answer(kernel, record))
                 return true;
             drop_connection();
+            kernel.sched().sleep_for(reconnect_pause_ns); // the server may be down a while
         }
         return false;
     }
