@@ -223,7 +223,9 @@ void TcpConnection::transmit(TimeNs now)
         length = length < m_smss ? length : m_smss;
         if (length == 0 && unsent_len > 0)
             break; // window or cwnd closed (the persist timer handles a zero window)
-        if (nagle_holds(length, unsent_len))
+        // Nagle and sender SWS avoidance hold new data only: what was sent
+        // before goes again whole (after an RTO or a smaller path MTU).
+        if (m_snd_nxt >= m_snd_max && nagle_holds(length, unsent_len))
             break;
         if (send_data(m_snd_nxt, length, now) == 0)
             break;
