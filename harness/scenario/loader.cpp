@@ -415,6 +415,8 @@ void read_kv_client(MapReader& map, WorkloadSpec& spec)
                                         "than 100");
     if (YAML::Node value = map.get("give_up"); value.IsDefined())
         spec.give_up_ns = map.duration(value, "give_up");
+    if (YAML::Node value = map.get("value_bytes"); value.IsDefined())
+        spec.value_bytes = static_cast<u32>(map.integer(value, "value_bytes", 0, 256));
 }
 
 void read_syn_flood(MapReader& map, WorkloadSpec& spec)
@@ -902,6 +904,7 @@ HttpCheckSpec read_http_check(const YAML::Node& yaml, const std::string& file)
 {
     MapReader map(yaml, file, "an http check");
     HttpCheckSpec http;
+    http.node = map.string("node");
     http.path = map.string("path");
     if (YAML::Node value = map.get("status"); value.IsDefined())
         http.status = static_cast<int>(map.integer(value, "status", 100, 599));
@@ -936,6 +939,16 @@ KvCheckSpec read_kv_check(MapReader& map, const YAML::Node& value, const std::st
     return kv;
 }
 
+// `counter: {node: N}` and `http: {node: N}` say what the check's `node:` says.
+void merge_node(CheckSpec& check, const std::string& inner)
+{
+    if (inner.empty())
+        return;
+    if (check.node != "*" && check.node != inner)
+        throw ScenarioError(check.mark, "the check's 'node' and the 'node' inside it differ");
+    check.node = inner;
+}
+
 // counter, http, kv_linearizable; returns how many it found.
 int read_workload_check(MapReader& map, const std::string& file, CheckSpec& check)
 {
@@ -943,12 +956,7 @@ int read_workload_check(MapReader& map, const std::string& file, CheckSpec& chec
     if (YAML::Node value = map.get("counter"); value.IsDefined()) {
         check.kind = CheckKind::counter;
         check.counter = read_counter_check(value, file);
-        if (!check.counter.node.empty()) {
-            if (check.node != "*" && check.node != check.counter.node)
-                throw ScenarioError(check.mark, "the check's 'node' and the counter's 'node' "
-                                                "differ");
-            check.node = check.counter.node;
-        }
+        merge_node(check, check.counter.node);
         ++found;
     }
     if (YAML::Node value = map.get("http"); value.IsDefined()) {
@@ -956,6 +964,7 @@ int read_workload_check(MapReader& map, const std::string& file, CheckSpec& chec
         check.http = value.IsScalar() && value.Scalar() == "ok"
                          ? HttpCheckSpec{}
                          : read_http_check(value, file);
+        merge_node(check, check.http.node);
         ++found;
     }
     if (YAML::Node value = map.get("kv_linearizable"); value.IsDefined()) {

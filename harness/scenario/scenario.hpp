@@ -88,6 +88,7 @@ struct WorkloadSpec {
     std::string key_prefix = "k"; // clients with the same prefix share keys
     u32 get_percent = 30;
     u32 del_percent = 0;
+    u32 value_bytes = 0; // values padded to this length (0: just the write's name)
     TimeNs give_up_ns = 30 * ns_per_s; // stop reconnecting after this long without progress
     // syn_flood
     double rate = 1000;  // SYNs per second
@@ -232,6 +233,7 @@ struct CounterCheckSpec {
 
 // `http:` judges the responses the http clients recorded.
 struct HttpCheckSpec {
+    std::string node;       // `http: {node: N, ...}` (the same as the check's `node:`)
     std::string path;       // empty: every path
     int status = 200;
     std::string sha256;     // hex; empty: the served image's file when it is a directory

@@ -143,6 +143,13 @@ const KvRecord* lost_write(const std::vector<const KvRecord*>& history, const Kv
     return nullptr;
 }
 
+// Values can be 256 bytes; a report needs only enough to tell them apart.
+std::string short_value(const std::string& value)
+{
+    constexpr usize shown_max = 24;
+    return value.size() <= shown_max ? value : value.substr(0, shown_max) + "...";
+}
+
 std::string describe_op(const KvRecord& record)
 {
     const char* verb = record.op == KvRecord::Op::set ? "SET " : record.op == KvRecord::Op::get
@@ -150,7 +157,7 @@ std::string describe_op(const KvRecord& record)
                                                                      : "DEL ";
     std::string text = verb + record.key;
     if (record.op == KvRecord::Op::set)
-        text += "=" + record.value;
+        text += "=" + short_value(record.value);
     text += " invoked at " + std::to_string(record.invoked / ns_per_us) + " us";
     if (record.answered)
         text += ", answered at " + std::to_string(*record.answered / ns_per_us) + " us";
@@ -166,9 +173,11 @@ std::string judge_read(const std::vector<const KvRecord*>& history, const KvReco
             if (write->op == KvRecord::Op::set && write->value == read.value)
                 sources.push_back(write);
         if (sources.empty())
-            return describe_op(read) + " returned '" + read.value + "', which no client wrote";
+            return describe_op(read) + " returned '" + short_value(read.value) +
+                   "', which no client wrote";
         if (sources.front()->invoked > *read.answered)
-            return describe_op(read) + " returned '" + read.value + "' before it was written";
+            return describe_op(read) + " returned '" + short_value(read.value) +
+                   "' before it was written";
     } else {
         sources.push_back(nullptr); // the initial state
         for (const KvRecord* write : history)
@@ -181,7 +190,7 @@ std::string judge_read(const std::vector<const KvRecord*>& history, const KvReco
         if (!lost)
             return {};
     }
-    return describe_op(read) + (read.found ? " returned '" + read.value + "'" : " found nothing") +
+    return describe_op(read) + (read.found ? " returned '" + short_value(read.value) + "'" : " found nothing") +
            ", but " + describe_op(*lost) + " was acknowledged before the read began: an "
            "acknowledged write was lost";
 }

@@ -118,8 +118,12 @@ private:
         KvRecord record{m_node, m_spec.server, op, m_spec.key_prefix + std::to_string(key),
                         {}, false, kernel.now(), std::nullopt, false};
         // Values name the record, which no other write shares.
-        if (op == KvRecord::Op::set)
+        if (op == KvRecord::Op::set) {
             record.value = "w" + std::to_string(index);
+            if (record.value.size() < m_spec.value_bytes) // longer records span sectors
+                record.value += "-" + std::string(m_spec.value_bytes - record.value.size() - 1,
+                                                  static_cast<char>('a' + index % 26));
+        }
         const char* verb = op == KvRecord::Op::set ? "SET " : op == KvRecord::Op::get ? "GET "
                                                                                       : "DEL ";
         std::string line = verb + record.key +
