@@ -553,7 +553,9 @@ std::string describe(const Scenario& scenario, const CheckOutcome& outcome)
     usize index = static_cast<usize>(outcome.check - scenario.checks.data()) + 1;
     std::string text = "check " + std::to_string(index) + " (" + outcome.check->mark.text() +
                        "): " + outcome.detail;
-    if (scenario.liveness.enabled)
+    // A history check judges the safety phase as much as the end: it is no
+    // statement about convergence.
+    if (scenario.liveness.enabled && outcome.check->kind != CheckKind::kv_linearizable)
         text += " (not converged " + std::to_string(scenario.liveness.within_ns / ns_per_ms) +
                 " ms after faults stopped at " +
                 std::to_string(scenario.liveness.after_ns / ns_per_ms) + " ms)";
