@@ -128,6 +128,8 @@ std::vector<NodeRef> build_nodes(const Scenario& scenario, sim::World& world,
         config.ip = net::Ipv4Address::from_u32(spec.ip);
         config.prefix = spec.prefix;
         config.gateway = net::Ipv4Address::from_u32(spec.gateway);
+        config.dns = net::Ipv4Address::from_u32(spec.dns);
+        config.dhcp = spec.dhcp ? NetDhcp::on : NetDhcp::off;
         config.faults = node_faults(spec.kernel_faults);
         config.boot_crash_phase = spec.boot_crash_phase;
         config.start_ns = spec.start_ns;
@@ -336,7 +338,7 @@ void schedule_exit_samples(const Scenario& scenario, sim::World& world,
         ExitSample* sample = &samples.back();
         world.at(check.time_ns, [sample, &nodes](sim::World& w) {
             for (const NodeRef& node : nodes)
-                if (sample->check->node == "*" || sample->check->node == node.spec->name)
+                if (node_selected(sample->check->node, node.spec->name))
                     sample->states.emplace_back(node.spec->name, w.state(node.id));
         });
     }
@@ -346,7 +348,7 @@ CheckOutcome judge_exit_code(const CheckSpec& check, const sim::World& world,
                              const std::vector<NodeRef>& nodes)
 {
     for (const NodeRef& node : nodes) {
-        if (check.node != "*" && check.node != node.spec->name)
+        if (!node_selected(check.node, node.spec->name))
             continue;
         auto code = world.exit_code(node.id);
         if (!code)
@@ -365,7 +367,7 @@ CheckOutcome judge_log(const CheckSpec& check, const sim::World& world,
 {
     bool want = check.kind == CheckKind::log_contains;
     for (const NodeRef& node : nodes) {
-        if (check.node != "*" && check.node != node.spec->name)
+        if (!node_selected(check.node, node.spec->name))
             continue;
         bool found = world.console(node.id).find(check.text) != std::string::npos;
         if (found != want)
@@ -381,7 +383,7 @@ CheckOutcome judge_failures(const CheckSpec* check, const sim::World& world,
 {
     for (const sim::NodeFailure& failure : world.failures()) {
         const std::string& name = nodes.at(failure.node).spec->name;
-        if (check && check->node != "*" && check->node != name)
+        if (check && !node_selected(check->node, name))
             continue;
         return {check, false, "node " + name + " failed: " + failure.describe()};
     }
@@ -509,6 +511,7 @@ RunOutcome run_scenario(const Scenario& scenario, const RunOptions& options)
     WorkloadLog log;
     log.http_planned.resize(scenario.nodes.size());
     log.syn_sent.resize(scenario.nodes.size());
+    log.service_counters.resize(scenario.nodes.size());
     std::vector<NodeRef> nodes = build_nodes(scenario, world, options, log);
     // Node ids are the nodes' places in the file (add_node counts from 0).
     CounterBook counters(scenario.nodes.size());
@@ -522,8 +525,10 @@ RunOutcome run_scenario(const Scenario& scenario, const RunOptions& options)
     schedule_exit_samples(scenario, world, nodes, samples);
 
     sim::RunResult result = world.run_until_idle(scenario.duration_ns);
-    for (const NodeRef& node : nodes)
+    for (const NodeRef& node : nodes) {
         counters.add_world(node.id, world, node.id);
+        counters.add_service(node.id, log.service_counters.at(node.id));
+    }
     RunOutcome outcome;
     outcome.seed = options.seed;
     outcome.checks = judge(scenario, world, nodes, samples, {log, counters});

@@ -91,6 +91,8 @@ void World::boot(Node& node)
     config.ip = node.config.ip;
     config.prefix = node.config.prefix;
     config.gateway = node.config.gateway;
+    config.dns = node.config.dns;
+    config.dhcp = node.config.dhcp;
     node.kernel = new (node.arena->base()) Kernel(*node.platform, config);
     node.state = NodeState::running;
     ++node.boots;

@@ -187,6 +187,15 @@ private:
     std::vector<std::string> m_allowed;
 };
 
+u32 read_address(const MapReader& map, const YAML::Node& value, const std::string& key)
+{
+    auto address = parse_ipv4(map.scalar(value, key));
+    if (!address || *address == 0)
+        throw ScenarioError(map.mark(value), "'" + key + "': '" + value.Scalar() +
+                                                 "' is not an IPv4 address (example: 10.0.0.1)");
+    return *address;
+}
+
 void read_node_address(MapReader& map, NodeSpec& node)
 {
     if (YAML::Node ip = map.get("ip"); ip.IsDefined()) {
@@ -216,6 +225,14 @@ void read_node_address(MapReader& map, NodeSpec& node)
                                                        "' is not an IPv4 address "
                                                        "(example: 10.0.0.254)");
         node.gateway = *address;
+    }
+    if (YAML::Node dns = map.get("dns"); dns.IsDefined())
+        node.dns = read_address(map, dns, "dns");
+    if (YAML::Node dhcp = map.get("dhcp"); dhcp.IsDefined()) {
+        node.dhcp = map.boolean(dhcp, "dhcp");
+        if (node.dhcp && node.ip != 0)
+            throw ScenarioError(map.mark(dhcp), "a node takes its address from 'dhcp: true' or "
+                                                "from 'ip', not both");
     }
 }
 
@@ -346,15 +363,6 @@ void read_node_disks(MapReader& map, const std::string& file, NodeSpec& node)
 
 // Workload clients (docs/scenarios.md, "Workload clients") ---------------------
 
-u32 read_address(const MapReader& map, const YAML::Node& value, const std::string& key)
-{
-    auto address = parse_ipv4(map.scalar(value, key));
-    if (!address || *address == 0)
-        throw ScenarioError(map.mark(value), "'" + key + "': '" + value.Scalar() +
-                                                 "' is not an IPv4 address (example: 10.0.0.1)");
-    return *address;
-}
-
 void read_workload_common(MapReader& map, WorkloadSpec& spec, const char* server_key)
 {
     spec.server = read_address(map, map.require(server_key), server_key);
@@ -434,6 +442,53 @@ void read_syn_flood(MapReader& map, WorkloadSpec& spec)
     spec.for_ns = map.duration(map.require("for"), "for");
 }
 
+void read_dhcp_server(MapReader& map, WorkloadSpec& spec)
+{
+    spec.kind = WorkloadKind::dhcp_server;
+    YAML::Node pool = map.require("pool");
+    if (!pool.IsSequence() || pool.size() != 2)
+        throw ScenarioError(map.mark(pool), "'pool' must be [first, last], e.g. "
+                                            "[10.0.0.100, 10.0.0.250]");
+    spec.pool_first = read_address(map, pool[0], "pool");
+    spec.pool_last = read_address(map, pool[1], "pool");
+    if (spec.pool_last < spec.pool_first || spec.pool_last - spec.pool_first >= 65536)
+        throw ScenarioError(map.mark(pool), "'pool' must run from a first address to a last "
+                                            "one no lower, at most 65536 addresses");
+    if (YAML::Node value = map.get("lease"); value.IsDefined()) {
+        TimeNs lease = map.duration(value, "lease");
+        if (lease < ns_per_s || lease > TimeNs{1'000'000} * ns_per_s)
+            throw ScenarioError(map.mark(value), "'lease' must be from 1s to 1000000s");
+        spec.lease_s = static_cast<u32>(lease / ns_per_s);
+    }
+    if (YAML::Node value = map.get("router"); value.IsDefined())
+        spec.router = read_address(map, value, "router");
+    if (YAML::Node value = map.get("dns"); value.IsDefined()) {
+        if (!value.IsSequence() || value.size() == 0 || value.size() > 3)
+            throw ScenarioError(map.mark(value), "'dns' must list 1 to 3 server addresses");
+        for (const auto& server : value)
+            spec.dns_servers.push_back(read_address(map, server, "dns"));
+    }
+}
+
+void read_dns_server(MapReader& map, WorkloadSpec& spec)
+{
+    spec.kind = WorkloadKind::dns_server;
+    YAML::Node records = map.require("records");
+    if (!records.IsMap() || records.size() == 0 || records.size() > 256)
+        throw ScenarioError(map.mark(records), "'records' must map 1 to 256 names to "
+                                               "addresses, e.g. {www.example.test: 10.0.0.80}");
+    for (auto it = records.begin(); it != records.end(); ++it) {
+        std::string name = map.scalar(it->first, "records");
+        if (name.empty() || name.size() > 253 ||
+            name.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789.-") != std::string::npos)
+            throw ScenarioError(map.mark(it->first), "'" + name + "' is not a lowercase host "
+                                                              "name");
+        spec.records.emplace_back(name, read_address(map, it->second, "records"));
+    }
+    if (YAML::Node value = map.get("ttl"); value.IsDefined())
+        spec.ttl_s = static_cast<u32>(map.duration(value, "ttl") / ns_per_s);
+}
+
 // A node runs `app`, or is one of the workload clients.
 void read_node_program(MapReader& map, const std::string& file, NodeSpec& node)
 {
@@ -443,7 +498,9 @@ void read_node_program(MapReader& map, const std::string& file, NodeSpec& node)
     };
     constexpr Kind kinds[] = {{"http_client", read_http_client},
                               {"kv_client", read_kv_client},
-                              {"syn_flood", read_syn_flood}};
+                              {"syn_flood", read_syn_flood},
+                              {"dhcp_server", read_dhcp_server},
+                              {"dns_server", read_dns_server}};
     int found = 0;
     if (YAML::Node app = map.get("app"); app.IsDefined()) {
         node.app = map.scalar(app, "app");
@@ -462,7 +519,8 @@ void read_node_program(MapReader& map, const std::string& file, NodeSpec& node)
     }
     if (found != 1)
         throw ScenarioError(map.mark(), "a node needs exactly one of 'app' (an app's name) or "
-                                        "a workload client: http_client, kv_client, syn_flood");
+                                        "a workload client or service: http_client, kv_client, "
+                                        "syn_flood, dhcp_server, dns_server");
 }
 
 NodeSpec read_node(const YAML::Node& yaml, const std::string& file)
@@ -1291,8 +1349,11 @@ void check_workloads(const Scenario& scenario)
         if (link_of(node, scenario).empty())
             throw ScenarioError(node.mark, "workload client '" + node.name + "' needs a link "
                                            "to reach its server");
-        if (node.ip == 0)
-            throw ScenarioError(node.mark, "workload client '" + node.name + "' needs an 'ip'");
+        bool dhcp_ok = node.workload.kind == WorkloadKind::http_client ||
+                       node.workload.kind == WorkloadKind::kv_client;
+        if (node.ip == 0 && !(dhcp_ok && node.dhcp))
+            throw ScenarioError(node.mark, "node '" + node.name + "' needs an 'ip'" +
+                                               (dhcp_ok ? " (or 'dhcp: true')" : ""));
     }
 }
 
@@ -1326,9 +1387,9 @@ void check_workload_check(const Scenario& scenario, const CheckSpec& check)
             require_counter_name(check.counter.name, link_counter_names(), "a link",
                                  check.mark);
         } else {
-            if (check.node == "*")
-                throw ScenarioError(check.mark, "a counter check needs 'node' (or a 'link' "
-                                                "inside 'counter')");
+            if (check.node.ends_with("*"))
+                throw ScenarioError(check.mark, "a counter check needs 'node' naming one node "
+                                                "(or a 'link' inside 'counter')");
             std::vector<std::string> known = node_counter_names();
             const NodeSpec* node = scenario.find_node(check.node);
             for (usize disk = 0; node && disk < node->disks.size(); ++disk)
@@ -1351,6 +1412,14 @@ void check_workload_check(const Scenario& scenario, const CheckSpec& check)
         throw ScenarioError(check.mark, "a kv_linearizable check needs a kv_client node");
 }
 
+void require_pattern_matches(const Scenario& scenario, const CheckSpec& check)
+{
+    for (const NodeSpec& node : scenario.nodes)
+        if (node_selected(check.node, node.name))
+            return;
+    throw ScenarioError(check.mark, "no node's name matches '" + check.node + "'");
+}
+
 void check_references(Scenario& scenario)
 {
     Names names(scenario);
@@ -1363,7 +1432,9 @@ void check_references(Scenario& scenario)
         check_chaos(scenario, names, chaos);
     check_workloads(scenario);
     for (const CheckSpec& check : scenario.checks) {
-        if (check.node != "*")
+        if (check.node.ends_with("*"))
+            require_pattern_matches(scenario, check);
+        else
             names.require_node(check.node, check.mark);
         check_workload_check(scenario, check);
     }

@@ -14,6 +14,8 @@ const char* workload_name(WorkloadKind kind)
     case WorkloadKind::http_client: return "http_client";
     case WorkloadKind::kv_client: return "kv_client";
     case WorkloadKind::syn_flood: return "syn_flood";
+    case WorkloadKind::dhcp_server: return "dhcp_server";
+    case WorkloadKind::dns_server: return "dns_server";
     }
     return "?";
 }
@@ -40,6 +42,10 @@ std::vector<std::string> node_counter_names()
         names.push_back(std::string("tcp.") + field);
     for (const char* field : {"allocations", "frees", "failures"})
         names.push_back(std::string("heap.") + field);
+    // What the service kinds count (0 on other nodes).
+    for (const char* name : {"dhcp.offers", "dhcp.acks", "dhcp.naks", "dhcp.leases",
+                             "dns.queries", "dns.answers", "dns.nxdomain"})
+        names.push_back(name);
     return names;
 }
 

@@ -69,6 +69,8 @@ enum class WorkloadKind : u8 {
     http_client, // GETs paths from an HTTP server, records status and body SHA-256
     kv_client,   // SETs and GETs on a kv server, records every operation's history
     syn_flood,   // raw SYNs from spoofed addresses at a rate, never completing
+    dhcp_server, // leases addresses from a pool (RFC 2131), with a router and DNS servers
+    dns_server,  // answers A queries from a fixed table (RFC 1035), NXDOMAIN otherwise
 };
 const char* workload_name(WorkloadKind kind);
 
@@ -93,6 +95,15 @@ struct WorkloadSpec {
     // syn_flood
     double rate = 1000;  // SYNs per second
     TimeNs for_ns = 1 * ns_per_s;
+    // dhcp_server
+    u32 pool_first = 0;
+    u32 pool_last = 0;
+    u32 lease_s = 3600;
+    u32 router = 0;
+    std::vector<u32> dns_servers;
+    // dns_server
+    std::vector<std::pair<std::string, u32>> records;
+    u32 ttl_s = 60;
     SourceMark mark;
 };
 
@@ -107,6 +118,8 @@ struct NodeSpec {
     u32 ip = 0;
     u8 prefix = 24;
     u32 gateway = 0;
+    u32 dns = 0;        // the resolver's DNS server (0: none, or the lease's)
+    bool dhcp = false;  // the address comes from a DHCP server (needs a link, no ip)
     KernelFaultsSpec kernel_faults;
     std::string boot_crash_phase; // the first boot crashes entering it; empty: no
     TimeNs start_ns = 0;          // virtual time of the first boot
@@ -259,9 +272,18 @@ struct ReplayCheckSpec {
     bool expect_match = true;        // expect: match | diverge
 };
 
+// A check's `node:`: a name, "*" for every node, or a prefix ending in "*"
+// ("host-*") for every node whose name starts with it.
+inline bool node_selected(const std::string& pattern, const std::string& name)
+{
+    if (!pattern.empty() && pattern.back() == '*')
+        return name.compare(0, pattern.size() - 1, pattern, 0, pattern.size() - 1) == 0;
+    return pattern == name;
+}
+
 struct CheckSpec {
     CheckKind kind;
-    std::string node; // a node name, or "*" for every node
+    std::string node; // a node name, "*" for every node, or "prefix*"
     int exit_code = 0;
     std::string text;
     TimeNs time_ns = 0;

@@ -81,7 +81,9 @@ void CounterBook::add_world(usize node, sim::World& world, sim::NodeId id)
     std::map<std::string, u64>& into = m_nodes.at(node);
     add_net(into, net::NetCounters{});
     add_tcp(into, net::TcpStackTotals{});
-    for (const char* name : {"heap.allocations", "heap.frees", "heap.failures"})
+    for (const char* name : {"heap.allocations", "heap.frees", "heap.failures", "dhcp.offers",
+                             "dhcp.acks", "dhcp.naks", "dhcp.leases", "dns.queries",
+                             "dns.answers", "dns.nxdomain"})
         into[name] += 0;
     if (Kernel* kernel = world.kernel(id))
         add_kernel(node, *kernel);
@@ -103,6 +105,12 @@ void CounterBook::add_world(usize node, sim::World& world, sim::NodeId id)
         into[prefix + "writes_torn"] = c.writes_torn;
         into[prefix + "writes_kept"] = c.writes_kept;
     }
+}
+
+void CounterBook::add_service(usize node, const std::map<std::string, u64>& counters)
+{
+    for (const auto& [name, value] : counters)
+        m_nodes.at(node)[name] += value;
 }
 
 std::map<std::string, u64> link_counters(const sim::LinkCounters& c)

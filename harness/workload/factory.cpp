@@ -7,6 +7,9 @@ App* make_http_client(Kernel& kernel, const WorkloadSpec& spec, WorkloadLog& log
 App* make_kv_client(Kernel& kernel, const WorkloadSpec& spec, WorkloadLog& log, usize node);
 App* make_syn_flood(Kernel& kernel, const WorkloadSpec& spec, u32 own_ip, WorkloadLog& log,
                     usize node);
+App* make_dhcp_server(Kernel& kernel, const WorkloadSpec& spec, u32 own_ip, u8 prefix,
+                      WorkloadLog& log, usize node);
+App* make_dns_server(Kernel& kernel, const WorkloadSpec& spec, WorkloadLog& log, usize node);
 
 sim::SimAppFactory workload_factory(const NodeSpec& node, WorkloadLog& log, usize node_index)
 {
@@ -24,6 +27,14 @@ sim::SimAppFactory workload_factory(const NodeSpec& node, WorkloadLog& log, usiz
     case WorkloadKind::syn_flood:
         return [spec, into, node_index, ip = node.ip](Kernel& kernel) {
             return make_syn_flood(kernel, *spec, ip, *into, node_index);
+        };
+    case WorkloadKind::dhcp_server:
+        return [spec, into, node_index, ip = node.ip, prefix = node.prefix](Kernel& kernel) {
+            return make_dhcp_server(kernel, *spec, ip, prefix, *into, node_index);
+        };
+    case WorkloadKind::dns_server:
+        return [spec, into, node_index](Kernel& kernel) {
+            return make_dns_server(kernel, *spec, *into, node_index);
         };
     case WorkloadKind::none:
         break;

@@ -15,7 +15,7 @@ constexpr TimeNs never = deadline_none; // an unanswered operation's completion
 
 bool applies_to(const CheckSpec& check, const Scenario& scenario, usize client)
 {
-    return check.node == "*" || scenario.nodes.at(client).name == check.node;
+    return node_selected(check.node, scenario.nodes.at(client).name);
 }
 
 // The file an http_client's path names on its server's disk 0, when that disk

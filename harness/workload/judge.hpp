@@ -17,6 +17,7 @@ public:
     explicit CounterBook(usize nodes) : m_nodes(nodes) {}
     void add_kernel(usize node, Kernel& kernel);
     void add_world(usize node, sim::World& world, sim::NodeId id);
+    void add_service(usize node, const std::map<std::string, u64>& counters);
     const std::map<std::string, u64>& node(usize index) const { return m_nodes.at(index); }
 
 private:

@@ -11,6 +11,7 @@
 #include <gantry/app.hpp>
 #include <gantry/sim/world.hpp>
 
+#include <map>
 #include <optional>
 #include <string>
 #include <vector>
@@ -49,6 +50,9 @@ struct WorkloadLog {
     // Requests each http client planned (paths x repeat), by node index.
     std::vector<u64> http_planned;
     std::vector<u64> syn_sent; // by node index
+    // What service nodes (dhcp_server, dns_server) counted, by node index;
+    // counter checks read them as dhcp.* and dns.*.
+    std::vector<std::map<std::string, u64>> service_counters;
 };
 
 // The factory for a workload node; the spec and the log must outlive the world.

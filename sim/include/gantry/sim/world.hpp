@@ -90,6 +90,8 @@ struct NodeConfig {
     net::Ipv4Address ip = {};             // the stack's address (unspecified: none)
     u8 prefix = 24;
     net::Ipv4Address gateway = {};
+    net::Ipv4Address dns = {};            // the resolver's server (a DHCP lease's replace it)
+    NetDhcp dhcp = NetDhcp::off;          // on: the stack takes its address from DHCP
     // The node's disks (platform().block_device(i)): made with the node, they
     // outlive its crashes and restarts (docs/simulator.md, "Disks").
     std::vector<DiskConfig> disks = {};
