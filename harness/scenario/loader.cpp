@@ -1242,8 +1242,11 @@ void check_fault(const Scenario& scenario, const Names& names, const FaultSpec& 
         names.require_node(fault.node, fault.mark);
     }
     if (latest_time(fault) > scenario.duration_ns)
-        throw ScenarioError(fault.mark, "this fault can happen after the run ends "
-                                        "(raise 'duration' or move 'at' / 'random_within')");
+        throw ScenarioError(fault.mark, fault.random ? "this fault can happen after the run ends "
+                                                       "(raise 'duration' or move "
+                                                       "'random_within')"
+                                                     : "this fault happens after the run ends "
+                                                       "(raise 'duration' or move 'at')");
 }
 
 std::string link_of(const NodeSpec& node, const Scenario& scenario)
@@ -1285,10 +1288,14 @@ void check_liveness_faults(const Scenario& scenario)
     TimeNs after = scenario.liveness.after_ns;
     for (const FaultSpec& fault : scenario.faults) {
         if (latest_time(fault) > after || (!fault.random && fault.at_ns == after))
-            throw ScenarioError(fault.mark, "this fault can happen in the liveness phase (from " +
+            throw ScenarioError(fault.mark, std::string(fault.random ? "this fault can happen"
+                                                                     : "this fault happens") +
+                                                " in the liveness phase (from " +
                                                 std::to_string(after / ns_per_ms) +
                                                 " ms, liveness.after), when faults have "
-                                                "stopped; move it before");
+                                                "stopped; move " +
+                                                (fault.random ? "the window" : "'at'") +
+                                                " before it");
         if (fault.kind == FaultKind::loss_burst && latest_time(fault) + fault.for_ns > after)
             throw ScenarioError(fault.mark, "this loss burst lasts into the liveness phase; "
                                             "shorten 'for' or move 'at'");
