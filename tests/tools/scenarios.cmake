@@ -144,3 +144,17 @@ add_test(NAME "scenario sweep: ${GANTRY_SWEEP_SEEDS} more seeds of every scenari
                  ${GANTRY_SWEEP_SEEDS} 2)
 set_tests_properties("scenario sweep: ${GANTRY_SWEEP_SEEDS} more seeds of every scenario"
                      PROPERTIES TIMEOUT 600 PROCESSORS 2)
+
+# random_within faults (issue 6): gantry shrink first gives each its time for
+# the seed (or drops it when its probability says no), then cuts them down;
+# the result has no random_within left and fails the same way.
+add_test(NAME "gantry shrink: resolves random_within faults, then cuts them down"
+         COMMAND sh -c "d=$(mktemp -d) && $<TARGET_FILE:gantry> shrink \
+tests/scenarios/random-crash.yaml --seed 3 --out $d/s.yaml > $d/log.txt; s=$?; \
+cat $d/log.txt $d/s.yaml; test $s -eq 0 && \
+grep -q 'resolved 4 random_within fault(s) for seed 3: 3 of them happen' $d/log.txt && \
+grep -q '1 of 3 faults left' $d/log.txt && ! grep -q 'random_within' $d/s.yaml && \
+grep -q 'crash: beta' $d/s.yaml && \
+$<TARGET_FILE:gantry> sim $d/s.yaml --seed 3 > $d/run.txt; r=$?; cat $d/run.txt; \
+test $r -eq 1 && grep -q 'node beta did not exit' $d/run.txt; x=$?; rm -rf $d; exit $x"
+         WORKING_DIRECTORY ${PROJECT_SOURCE_DIR})
