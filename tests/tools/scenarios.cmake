@@ -132,8 +132,8 @@ add_test(NAME "scenario schema: rejects a bad chaos rate"
                  ${PROJECT_SOURCE_DIR}/scenarios/broken/bad-rate.yaml)
 
 # The CI seed sweep (issue 6): 20 more seeds (6..25) of every scenario, with
-# the 5% determinism self-check; about 40-75 s on 2 cores (measured, see
-# scripts/scenario-sweep). SCENARIO_SWEEP_SEEDS raises it for a nightly run.
+# the 5% determinism self-check; 30 s of CPU, 46-73 s of wall time on the
+# loaded 2-core machines (measured, see scripts/scenario-sweep). SCENARIO_SWEEP_SEEDS raises it for a nightly run.
 if(DEFINED ENV{SCENARIO_SWEEP_SEEDS})
     set(GANTRY_SWEEP_SEEDS $ENV{SCENARIO_SWEEP_SEEDS})
 else()
