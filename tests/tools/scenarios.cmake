@@ -158,3 +158,20 @@ grep -q 'crash: beta' $d/s.yaml && \
 $<TARGET_FILE:gantry> sim $d/s.yaml --seed 3 > $d/run.txt; r=$?; cat $d/run.txt; \
 test $r -eq 1 && grep -q 'node beta did not exit' $d/run.txt; x=$?; rm -rf $d; exit $x"
          WORKING_DIRECTORY ${PROJECT_SOURCE_DIR})
+
+# The teaching scenarios' points are real: the bloated link's small requests
+# do take more than 400 ms (the bound the lean link meets), and the zero
+# window probes come from the browser's pause (without it there are none).
+add_test(NAME "gantry sim: slow-link-bufferbloat's deep queue delays small requests past 400 ms"
+         COMMAND sh -c "d=$(mktemp -d) && sed -e 's/node: browser-b, latency_max: 10s/node: browser-b, latency_max: 400ms/' \
+-e \"s#image: site#image: $PWD/scenarios/site#g\" scenarios/slow-link-bufferbloat.yaml > $d/s.yaml && \
+$<TARGET_FILE:gantry> sim $d/s.yaml --seed 1 > $d/out.txt; r=$?; cat $d/out.txt; \
+test $r -eq 1 && grep -q \"browser-b's GET /style.css at .* took\" $d/out.txt; x=$?; rm -rf $d; exit $x"
+         WORKING_DIRECTORY ${PROJECT_SOURCE_DIR})
+add_test(NAME "gantry sim: zero-window's probes come from the browser's pause"
+         COMMAND sh -c "d=$(mktemp -d) && sed -e 's/read_pause: 3s/read_pause: 0s/' \
+-e \"s#image: site#image: $PWD/scenarios/site#\" scenarios/zero-window.yaml > $d/s.yaml && \
+$<TARGET_FILE:gantry> sim $d/s.yaml --seed 1 > $d/out.txt; r=$?; cat $d/out.txt; \
+test $r -eq 1 && grep -q 'tcp.zero_window_probes is 0, below the minimum 2' $d/out.txt; x=$?; \
+rm -rf $d; exit $x"
+         WORKING_DIRECTORY ${PROJECT_SOURCE_DIR})
