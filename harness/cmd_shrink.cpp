@@ -194,7 +194,12 @@ YAML::Node fault_yaml(const FaultSpec& fault)
             node["partition"] = pair_of(fault.node, fault.node2);
         }
         break;
-    case FaultKind::heal: node["heal"] = pair_of(fault.node, fault.node2); break;
+    case FaultKind::heal:
+        if (fault.heal_all)
+            node["heal"] = "all";
+        else
+            node["heal"] = pair_of(fault.node, fault.node2);
+        break;
     case FaultKind::loss_burst: {
         YAML::Node burst;
         burst["link"] = fault.link;
@@ -258,40 +263,45 @@ void expand_chaos_blocks(YAML::Node& root, const Scenario& scenario, u64 seed)
                 scenario.chaos.size(), generated.size(), static_cast<unsigned long long>(seed));
 }
 
-// Gives each random_within fault of the file the time it has for `seed`, and
-// drops those that do not happen for it: their streams are named by their
-// places in the file, which shrinking is about to change. Returns how many
-// there were.
-usize resolve_random_within(YAML::Node& root, const Scenario& scenario, u64 seed)
+// Gives each random_within fault of the file the time it has for `seed` (or
+// drops it when it does not happen for it) and writes each `every:` fault
+// out once per time: random faults draw from streams named by their places
+// in the file, which shrinking is about to change, and a repeated fault is
+// cut down one time at a time. Returns how many faults were random or
+// repeated.
+usize resolve_file_faults(YAML::Node& root, const Scenario& scenario, u64 seed)
 {
     usize random = 0;
-    for (const FaultSpec& fault : scenario.faults)
+    usize repeated = 0;
+    for (const FaultSpec& fault : scenario.faults) {
         random += fault.random ? 1 : 0;
-    if (random == 0)
+        repeated += fault.every_ns != 0 ? 1 : 0;
+    }
+    if (random + repeated == 0)
         return 0;
     std::vector<FaultSpec> resolved = resolve_random_faults(scenario, seed);
     YAML::Node faults(YAML::NodeType::Sequence);
-    usize next = 0; // the resolved list keeps the file's order, minus dropped faults
-    for (usize index = 0; index < scenario.faults.size(); ++index) {
-        YAML::Node fault = YAML::Clone(root["faults"][index]);
-        const FaultSpec& original = scenario.faults[index];
-        bool kept = next < resolved.size() && resolved[next].mark.line == original.mark.line &&
-                    resolved[next].mark.column == original.mark.column;
-        if (!kept)
-            continue; // a random fault that does not happen for this seed
-        if (original.random) {
-            fault.remove("random_within");
-            fault.remove("probability");
-            fault["at"] = format_duration(resolved[next].at_ns);
-        }
-        faults.push_back(fault);
-        ++next;
-    }
+    for (const FaultSpec& fault : resolved)
+        faults.push_back(fault_yaml(fault));
     root["faults"] = faults;
-    std::printf("  resolved %zu random_within fault(s) for seed %llu: %zu of them happen\n", random,
-                static_cast<unsigned long long>(seed),
-                random - (scenario.faults.size() - resolved.size()));
-    return random;
+    // Resolved faults keep the marks of the file's faults they came from.
+    auto resolved_from = [&](bool (*which)(const FaultSpec&)) {
+        usize count = 0;
+        for (const FaultSpec& fault : resolved)
+            for (const FaultSpec& original : scenario.faults)
+                if (which(original) && original.mark.line == fault.mark.line &&
+                    original.mark.column == fault.mark.column)
+                    ++count;
+        return count;
+    };
+    if (random > 0)
+        std::printf("  resolved %zu random_within fault(s) for seed %llu: %zu of them happen\n",
+                    random, static_cast<unsigned long long>(seed),
+                    resolved_from([](const FaultSpec& f) { return f.random; }));
+    if (repeated > 0)
+        std::printf("  wrote out %zu repeated fault(s) as %zu faults\n", repeated,
+                    resolved_from([](const FaultSpec& f) { return f.every_ns != 0; }));
+    return random + repeated;
 }
 
 // Shortens the run to just past the failure, if the failure survives that.
@@ -337,7 +347,7 @@ int cmd_shrink(Args args)
         std::printf("shrinking %s, seed %llu:\n", input.path.c_str(),
                     static_cast<unsigned long long>(input.seed));
         Scenario original = load_scenario_text(text.str(), input.path);
-        usize random = resolve_random_within(root, original, input.seed);
+        usize random = resolve_file_faults(root, original, input.seed);
         expand_chaos_blocks(root, original, input.seed);
         usize faults_before = root["faults"] ? root["faults"].size() : 0;
         if (!original.chaos.empty() || random > 0) {

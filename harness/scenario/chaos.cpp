@@ -262,7 +262,18 @@ std::vector<FaultSpec> resolve_random_faults(const Scenario& scenario, u64 seed)
             if (!happens)
                 continue;
         }
-        faults.push_back(std::move(fault));
+        if (fault.every_ns == 0) {
+            faults.push_back(std::move(fault));
+            continue;
+        }
+        // A repeated fault: one concrete fault per time.
+        TimeNs every = fault.every_ns;
+        TimeNs until = fault.until_ns;
+        fault.every_ns = fault.until_ns = 0;
+        for (TimeNs at = fault.at_ns; at <= until; at += every) {
+            faults.push_back(fault);
+            faults.back().at_ns = at;
+        }
     }
     return faults;
 }

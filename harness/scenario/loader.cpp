@@ -731,7 +731,29 @@ int read_kernel_fault(MapReader& map, const std::string& file, FaultSpec& fault)
     return found;
 }
 
-// `at: D`, or `random_within: [FROM, UNTIL]` with an optional `probability`.
+// `every: D` and `until: T` after `at`: the fault repeats.
+void read_fault_repeat(const MapReader& map, const YAML::Node& every, const YAML::Node& until,
+                       FaultSpec& fault)
+{
+    if (every.IsDefined() != until.IsDefined())
+        throw ScenarioError(fault.mark, "a repeated fault needs both 'every' (the interval) "
+                                        "and 'until' (the time of the last one at most)");
+    if (!every.IsDefined())
+        return;
+    fault.every_ns = map.duration(every, "every");
+    fault.until_ns = map.duration(until, "until");
+    if (fault.every_ns == 0)
+        throw ScenarioError(map.mark(every), "'every' must be longer than 0");
+    if (fault.until_ns < fault.at_ns)
+        throw ScenarioError(map.mark(until), "'until' must not come before 'at'");
+    if ((fault.until_ns - fault.at_ns) / fault.every_ns >= fault_repeats_max)
+        throw ScenarioError(map.mark(every), "this fault would repeat more than " +
+                                                 std::to_string(fault_repeats_max) +
+                                                 " times; raise 'every' or lower 'until'");
+}
+
+// `at: D` (optionally repeated with `every` and `until`), or
+// `random_within: [FROM, UNTIL]` with an optional `probability`.
 void read_fault_time(MapReader& map, FaultSpec& fault)
 {
     YAML::Node at = map.get("at");
@@ -740,13 +762,19 @@ void read_fault_time(MapReader& map, FaultSpec& fault)
     if (at.IsDefined() == within.IsDefined())
         throw ScenarioError(fault.mark, "a fault needs exactly one of 'at' (a time) or "
                                         "'random_within' ([from, until]: a time drawn per seed)");
+    YAML::Node every = map.get("every");
+    YAML::Node until = map.get("until");
     if (at.IsDefined()) {
         fault.at_ns = map.duration(at, "at");
         if (probability.IsDefined())
             throw ScenarioError(map.mark(probability), "'probability' goes with "
                                                        "'random_within', not 'at'");
+        read_fault_repeat(map, every, until, fault);
         return;
     }
+    if (every.IsDefined() || until.IsDefined())
+        throw ScenarioError(fault.mark, "'every' and 'until' go with 'at', not "
+                                        "'random_within'");
     if (!within.IsSequence() || within.size() != 2)
         throw ScenarioError(map.mark(within), "'random_within' must be [from, until], e.g. "
                                               "[1s, 3s]");
@@ -1203,6 +1231,8 @@ void check_links(const Scenario& scenario, const Names& names)
 // The latest time a fault can happen (a random_within fault: its window's end).
 TimeNs latest_time(const FaultSpec& fault)
 {
+    if (fault.every_ns != 0)
+        return fault.at_ns + (fault.until_ns - fault.at_ns) / fault.every_ns * fault.every_ns;
     return fault.random ? fault.random_until_ns : fault.at_ns;
 }
 

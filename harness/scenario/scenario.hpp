@@ -187,8 +187,15 @@ struct FaultSpec {
     TimeNs random_from_ns = 0;
     TimeNs random_until_ns = 0;
     u32 probability_ppm = 1'000'000;
+    // every: the fault happens at `at`, then every `every_ns`, up to `until_ns`
+    // (resolve_random_faults writes out each time).
+    TimeNs every_ns = 0;
+    TimeNs until_ns = 0;
     SourceMark mark;
 };
+
+// The most times an `every:` fault may repeat (the loader refuses more).
+inline constexpr u64 fault_repeats_max = 10'000;
 
 // Random faults at rates (docs/scenarios.md, "Chaos"), in the spirit of
 // FoundationDB's buggify and TigerBeetle's VOPR. expand_chaos turns a block
@@ -322,8 +329,9 @@ Scenario load_scenario_text(const std::string& text, const std::string& file_nam
 std::vector<FaultSpec> expand_chaos(const Scenario& scenario, u64 seed);
 
 // The file's faults for `seed`: each random_within fault gets its time, or is
-// dropped when its probability says it does not happen. Each draws from its
-// own stream (the fault's place in the file), so faults do not shift each other.
+// dropped when its probability says it does not happen (each draws from its
+// own stream, the fault's place in the file, so faults do not shift each
+// other), and each `every:` fault is written out once per time.
 std::vector<FaultSpec> resolve_random_faults(const Scenario& scenario, u64 seed);
 
 // Every fault of a run for `seed`, in the order the runner schedules them: the

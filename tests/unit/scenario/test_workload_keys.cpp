@@ -210,3 +210,33 @@ TEST_CASE("scenario: chaos with one-way partitions and kernel faults")
             crashes_both.push_back(fault.at_ns);
     CHECK(crashes_older == crashes_both);
 }
+
+TEST_CASE("scenario: a fault repeated with every and until")
+{
+    Scenario s = load(R"(faults:
+  - at: 1s
+    every: 500ms
+    until: 3s
+    pause: writer
+  - at: 1200ms
+    every: 500ms
+    until: 3s
+    resume: writer
+)");
+    std::vector<FaultSpec> faults = resolve_random_faults(s, 1);
+    REQUIRE(faults.size() == 9); // 1.0 .. 3.0 s (5) and 1.2 .. 2.7 s (4)
+    CHECK(faults[0].at_ns == ns_per_s);
+    CHECK(faults[4].at_ns == 3 * ns_per_s);
+    CHECK(faults[5].at_ns == 1200 * ns_per_ms);
+    CHECK(faults[8].at_ns == 2700 * ns_per_ms);
+    for (const FaultSpec& fault : faults)
+        CHECK(fault.every_ns == 0);
+    CHECK_THAT(error_of("faults:\n  - {at: 1s, every: 100us, until: 9s, crash: web}\n"),
+               Catch::Contains("would repeat more than 10000 times"));
+    CHECK_THAT(error_of("faults:\n  - {at: 1s, every: 1s, crash: web}\n"),
+               Catch::Contains("needs both 'every'"));
+    CHECK_THAT(error_of("faults:\n  - {at: 1s, every: 1s, until: 11s, crash: web}\n"),
+               Catch::Contains("after the run ends"));
+    CHECK_THAT(error_of("faults:\n  - {random_within: [1s, 2s], every: 1s, until: 3s, crash: web}\n"),
+               Catch::Contains("go with 'at'"));
+}
