@@ -99,6 +99,15 @@ struct TcpSocketOptions {
     Keepalive keepalive = Keepalive::off;
 };
 
+struct TcpStackConfig {
+    TcpConfig tcp; // per connection; buffers default smaller than a lone TCB's
+    usize sockets_max = 256;
+    usize listeners_max = 16;
+    TimeNs connect_timeout_default_ns = 75 * ns_per_s;
+    // A tcp_stats trace record per connection this often (only while tracing).
+    TimeNs stats_interval_ns = 100 * ns_per_ms;
+};
+
 // What the whole stack did, over every connection it ever had (closed ones
 // included) and every listener: the counters a scenario's `counter` check and
 // a node's exit report read.
@@ -116,15 +125,6 @@ struct TcpStackTotals {
     u64 accept_overflows = 0;
     u64 resets_sent = 0;
     u64 bad_segments = 0;
-};
-
-struct TcpStackConfig {
-    TcpConfig tcp; // per connection; buffers default smaller than a lone TCB's
-    usize sockets_max = 256;
-    usize listeners_max = 16;
-    TimeNs connect_timeout_default_ns = 75 * ns_per_s;
-    // A tcp_stats trace record per connection this often (only while tracing).
-    TimeNs stats_interval_ns = 100 * ns_per_ms;
 };
 
 class TcpListener {
@@ -196,6 +196,8 @@ public:
                                               Ipv4Address address,
                                               const TcpStackConfig& config = {});
     static void destroy(Kernel& kernel, TcpStack* stack);
+    // Everything the stack counted, closed connections included.
+    TcpStackTotals totals() const;
 
     TcpStack(Kernel& kernel, TcpIpOutput& ip, Ipv4Address address,
              const TcpStackConfig& config);
@@ -222,7 +224,6 @@ public:
     usize connections_in(TcpState state, u16 local_port = 0) const;
     u64 resets_sent() const { return m_resets_sent; }
     u64 bad_segments() const { return m_bad_segments; }
-    TcpStackTotals totals() const;
 
     // TcpOutput: a TCB's segment, emitted into the scratch frame.
     void tcp_transmit(TcpEndpoint local, TcpEndpoint remote, const TcpRepr& repr,
@@ -253,6 +254,7 @@ private:
     Ipv4Address m_address;
     TcpStackConfig m_config;
     TcpSecret m_secret;
+    TcpStackTotals m_released; // the connections already released, summed
     Timer m_timer;
     bool m_timer_reserved = false; // its slot in the TimerQueue, so arming cannot fail
     TcpSocket** m_sockets = nullptr;   // config.sockets_max slots
@@ -263,7 +265,6 @@ private:
     TimeNs m_stats_at = deadline_none;
     u64 m_resets_sent = 0;
     u64 m_bad_segments = 0;
-    TcpStackTotals m_released; // the connections already released, summed
 };
 
 } // namespace gantry::net
