@@ -95,6 +95,8 @@ KernelConfig config_from(const BootArgs& args)
     config.dns = args.dns;
     config.dhcp = args.dhcp ? NetDhcp::on : NetDhcp::off;
     config.trace = args.trace;
+    // A VM is often stopped by killing it: the trace must not sit in a buffer.
+    config.trace_flush_when_idle = args.trace;
     return config;
 }
 
