@@ -510,8 +510,6 @@ RunOutcome run_scenario(const Scenario& scenario, const RunOptions& options)
         config.trace_path = options.out_dir + "/trace.gtrace";
     sim::World world(config);
     WorkloadLog log;
-    log.http_planned.resize(scenario.nodes.size());
-    log.syn_sent.resize(scenario.nodes.size());
     log.service_counters.resize(scenario.nodes.size());
     std::vector<NodeRef> nodes = build_nodes(scenario, world, options, log);
     // Node ids are the nodes' places in the file (add_node counts from 0).

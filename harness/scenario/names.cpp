@@ -49,7 +49,7 @@ std::vector<std::string> node_counter_names()
         names.push_back(std::string("heap.") + field);
     // What the service kinds count (0 on other nodes).
     for (const char* name : {"dhcp.offers", "dhcp.acks", "dhcp.naks", "dhcp.leases",
-                             "dns.queries", "dns.answers", "dns.nxdomain"})
+                             "dns.queries", "dns.answers", "dns.nxdomain", "syn_flood.sent"})
         names.push_back(name);
     return names;
 }

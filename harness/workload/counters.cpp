@@ -83,7 +83,7 @@ void CounterBook::add_world(usize node, sim::World& world, sim::NodeId id)
     add_tcp(into, net::TcpStackTotals{});
     for (const char* name : {"heap.allocations", "heap.frees", "heap.failures", "dhcp.offers",
                              "dhcp.acks", "dhcp.naks", "dhcp.leases", "dns.queries",
-                             "dns.answers", "dns.nxdomain"})
+                             "dns.answers", "dns.nxdomain", "syn_flood.sent"})
         into[name] += 0;
     if (Kernel* kernel = world.kernel(id))
         add_kernel(node, *kernel);

@@ -67,7 +67,7 @@ public:
             drain(kernel);
             sent += send_syn(kernel) ? 1 : 0;
         }
-        m_log.syn_sent[m_node] += sent;
+        m_log.service_counters.at(m_node)["syn_flood.sent"] += sent;
         kernel.log().info("syn_flood: {} SYNs sent in {} ms", sent, m_spec.for_ns / ns_per_ms);
         return 0;
     }

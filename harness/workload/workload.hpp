@@ -47,11 +47,8 @@ struct KvRecord {
 struct WorkloadLog {
     std::vector<HttpRecord> http;
     std::vector<KvRecord> kv;
-    // Requests each http client planned (paths x repeat), by node index.
-    std::vector<u64> http_planned;
-    std::vector<u64> syn_sent; // by node index
-    // What service nodes (dhcp_server, dns_server) counted, by node index;
-    // counter checks read them as dhcp.* and dns.*.
+    // What the built-in kinds counted, by node index; counter checks read
+    // them as dhcp.*, dns.* and syn_flood.*.
     std::vector<std::map<std::string, u64>> service_counters;
 };
 
