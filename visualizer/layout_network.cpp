@@ -111,7 +111,8 @@ std::vector<FrameArrow> visible_arrows(const TraceModel& model, const Layout& la
     std::unordered_set<u64> seen; // pixel geometry + fate: one line per pixel path
     for (usize i = first_at_or_after(frames, scale.window.from);
          i < frames.size() && frames[i].time <= last; ++i) {
-        if (frames[i].sent > scale.window.to)
+        if (frames[i].sent > scale.window.to ||
+            !frame_matches(layout.network->filter, model, frames[i]))
             continue;
         std::optional<FrameArrow> arrow = frame_arrow(model, *layout.network, scale, i);
         if (!arrow)
