@@ -387,6 +387,10 @@ void Viewer::filter_panel()
         filter_to_selection(true);
     ImGui::EndDisabled();
     ImGui::SameLine();
+    ImGui::BeginDisabled(!m_overlay.selected || !hit_protocol(model(), *m_overlay.selected));
+    if (ImGui::Button("its protocol (p)"))
+        filter_to_selection(false);
+    ImGui::EndDisabled();
     if (ImGui::Button("clear (c)"))
         filter = {};
     if (m_headerless_frames > 0 && filter.active())

@@ -91,6 +91,9 @@ if(TARGET gantry)
     gantry_viz_check("quickstart: network filter by protocol and by connection"
         "W='--view network --from 0 --to 120ms --size 1400x260' && $VIZ quickstart/trace.gtrace $W --png qfa.png --layout-json qfa.json && $VIZ quickstart/trace.gtrace $W --protocol icmp,arp --png qfp.png --layout-json qfp.json && $CHECK filter qfa.png qfa.json qfp.png qfp.json --protocols icmp,arp && conn=$(/usr/bin/python3 -c 'import json; print(next(a[6] for a in json.load(open(\"qfa.json\"))[\"network\"][\"arrows\"] if a[5] == \"udp\"))') && $VIZ quickstart/trace.gtrace $W --connection $conn --png qfc.png --layout-json qfc.json && $CHECK filter qfa.png qfa.json qfc.png qfc.json --connection $conn"
         viz_quickstart)
+    gantry_viz_check("interactive network filter under Xvfb: c clears --protocol"
+        "${PROJECT_SOURCE_DIR}/visualizer/tools/viz_filter_window_test.sh quickstart/trace.gtrace"
+        viz_quickstart)
     gantry_viz_check("quickstart: network view zoomed on the partition"
         "$VIZ quickstart/trace.gtrace --view network --from 55ms --to 80ms --size 900x200 --png qz.png --layout-json qz.json && $CHECK arrows qz.png qz.json 1"
         viz_quickstart)
