@@ -243,9 +243,10 @@ std::vector<ConnectionCount> list_connections(const TraceModel& model, usize lim
         auto [protocols, a, a_port, b, b_port] = key;
         out.push_back({{protocols, {a, a_port}, {b, b_port}}, frames});
     }
-    std::stable_sort(out.begin(), out.end(), [](const ConnectionCount& x, const ConnectionCount& y) {
+    auto busier = [](const ConnectionCount& x, const ConnectionCount& y) {
         return x.frames > y.frames;
-    });
+    };
+    std::stable_sort(out.begin(), out.end(), busier);
     if (out.size() > limit)
         out.resize(limit);
     return out;

@@ -52,7 +52,8 @@ void confirm_by_receiver(const TraceModel& model, const LinkFrame& frame,
     auto received = [&](const NetEvent& sent) {
         for (usize i = first_at_or_after(receiver->net_rx, frame.time);
              i < receiver->net_rx.size() && receiver->net_rx[i].time == frame.time; ++i)
-            if (receiver->net_rx[i].length == frame.length && same_headers(receiver->net_rx[i], sent))
+            if (receiver->net_rx[i].length == frame.length &&
+                same_headers(receiver->net_rx[i], sent))
                 return true;
         return false;
     };

@@ -144,7 +144,8 @@ void render_tcp(Canvas& canvas, const TraceModel& model, const Layout& layout)
         legend += "; " + std::to_string(tcp.hidden) + " more connection(s): --view tcp";
     int legend_x = label_column_px;
     if (tcp.filtered > 0) { // the network filter's connection: the other rows are left out
-        std::string shown = "FILTER: " + std::to_string(tcp.filtered) + " other connection(s) left out";
+        std::string shown =
+            "FILTER: " + std::to_string(tcp.filtered) + " other connection(s) left out";
         int w = text_width(shown.size()) + 8;
         canvas.fill({legend_x - 2, tcp.panel.y + 3, w, glyph_h + 4}, palette::filter);
         canvas.text(legend_x + 2, tcp.panel.y + 5, shown, palette::background, tcp.plot.w);

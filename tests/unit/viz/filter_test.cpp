@@ -176,7 +176,8 @@ TEST_CASE("filter: by connection, both directions of that conversation and nothi
     auto listed = list_connections(model, 100);
     const NetConnection* udp = nullptr;
     for (const ConnectionCount& entry : listed)
-        if (entry.connection.a.address == udp_client_ip || entry.connection.b.address == udp_client_ip)
+        if (entry.connection.a.address == udp_client_ip ||
+            entry.connection.b.address == udp_client_ip)
             udp = &entry.connection;
     REQUIRE(udp != nullptr);
     CHECK(udp->protocols == protocol_bit(NetProtocol::udp));
