@@ -357,9 +357,11 @@ void World::set_clock_drift(NodeId id, i64 drift_ppm)
     // clock now reaches the deadline sooner, an earlier wake-up replaces it; if
     // later, the old one stays and polls early, which is harmless (the kernel
     // fires nothing before its own clock says so) and schedules the next
-    // wake-up through the new drift. A busy node polls soon anyway.
+    // wake-up through the new drift. A busy node polls soon anyway, and so
+    // does one whose deadline has passed (its wake-up is only late, on purpose).
     if (node.state == NodeState::running && !node.busy_since &&
-        node.last_deadline != deadline_none)
+        node.last_deadline != deadline_none &&
+        node.last_deadline > node.clock.local_time(m_now))
         after_poll(node, node.last_deadline);
     trace_fault(SimFault::clock_drift, id, static_cast<u32>(static_cast<i32>(drift_ppm)));
 }

@@ -194,3 +194,6 @@ grep -q 'clock_drift: {node: pinger, ppm: 50000}' $d/s.yaml && \
 $<TARGET_FILE:gantry> sim $d/s.yaml --seed 1 > $d/run.txt; r=$?; cat $d/run.txt; \
 test $r -eq 1 && grep -q 'lacks \"icmp_seq=40 time=2.000 ms\"' $d/run.txt; x=$?; rm -rf $d; exit $x"
          WORKING_DIRECTORY ${PROJECT_SOURCE_DIR})
+add_test(NAME "gantry sim: the liveness phase sets clocks back to their node's drift"
+         COMMAND $<TARGET_FILE:gantry> sim tests/scenarios/drift-liveness.yaml --seeds 1..2 --quiet
+         WORKING_DIRECTORY ${PROJECT_SOURCE_DIR})
