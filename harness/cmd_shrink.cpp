@@ -232,6 +232,14 @@ YAML::Node fault_yaml(const FaultSpec& fault)
         node["disk_faults"] = faults;
         break;
     }
+    case FaultKind::clock_drift: {
+        YAML::Node drift;
+        drift["node"] = fault.node;
+        drift["ppm"] = fault.drift_ppm;
+        drift.SetStyle(YAML::EmitterStyle::Flow);
+        node["clock_drift"] = drift;
+        break;
+    }
     case FaultKind::boot_crash: {
         YAML::Node crash;
         crash["node"] = fault.node;

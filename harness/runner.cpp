@@ -251,8 +251,8 @@ void schedule_kernel_fault(sim::World& world, const std::vector<NodeRef>& nodes,
 // The liveness phase begins: every fault stops, and what faults left broken
 // is mended (docs/scenarios.md, "Safety and liveness"): partitions heal,
 // links lose their loss, duplication, reordering and corruption, kernels
-// their kernel-level faults, disks their injected errors; crashed nodes boot
-// and paused ones resume.
+// their kernel-level faults, disks their injected errors, clocks go back to
+// the file's drift; crashed nodes boot and paused ones resume.
 void schedule_liveness(const Scenario& scenario, sim::World& world,
                        const std::vector<NodeRef>& nodes)
 {
@@ -265,6 +265,8 @@ void schedule_liveness(const Scenario& scenario, sim::World& world,
         for (const NodeRef& node : nodes) {
             w.set_node_faults(node.id, {});
             w.crash_in_boot_phase(node.id, {});
+            if (w.clock_drift(node.id) != static_cast<i64>(node.spec->clock_drift_ppm))
+                w.set_clock_drift(node.id, static_cast<i64>(node.spec->clock_drift_ppm));
             for (usize index = 0; sim::SimDisk* disk = w.disk(node.id, index); ++index)
                 disk->set_error_rates(0, 0);
             if (w.state(node.id) == sim::NodeState::crashed)
@@ -288,6 +290,13 @@ void schedule_faults(const Scenario& scenario, const std::vector<FaultSpec>& fau
         }
         if (fault.kind == FaultKind::kernel_faults || fault.kind == FaultKind::boot_crash) {
             schedule_kernel_fault(world, nodes, fault);
+            continue;
+        }
+        if (fault.kind == FaultKind::clock_drift) {
+            sim::NodeId node = id_of(nodes, fault.node);
+            world.at(fault.at_ns, [node, ppm = fault.drift_ppm](sim::World& w) {
+                w.set_clock_drift(node, ppm);
+            });
             continue;
         }
         if (fault.kind == FaultKind::disk_faults) {

@@ -693,6 +693,31 @@ int read_network_fault(MapReader& map, const std::string& file, FaultSpec& fault
     return found;
 }
 
+// clock_drift: {node, ppm}: a whole number of parts per million, signed.
+void read_clock_drift(const YAML::Node& value, const std::string& file, FaultSpec& fault)
+{
+    MapReader drift(value, file, "a clock_drift fault");
+    fault.kind = FaultKind::clock_drift;
+    fault.node = drift.required_string("node");
+    YAML::Node ppm = drift.require("ppm");
+    std::string text = drift.scalar(ppm, "ppm");
+    const char* first = text.data();
+    if (!text.empty() && text[0] == '+')
+        ++first; // from_chars takes no '+'; "+50000" reads naturally for a fast clock
+    i64 number = 0;
+    auto [end, error] = std::from_chars(first, text.data() + text.size(), number);
+    if (error != std::errc() || end != text.data() + text.size() ||
+        number < clock_drift_fault_ppm_min || number > clock_drift_fault_ppm_max)
+        throw ScenarioError(drift.mark(ppm),
+                            "'ppm' must be a whole number from " +
+                                std::to_string(clock_drift_fault_ppm_min) + " to " +
+                                std::to_string(clock_drift_fault_ppm_max) +
+                                " (parts per million: 50000 runs the clock 5% fast, "
+                                "-1000 0.1% slow, 0 on time)");
+    fault.drift_ppm = number;
+    drift.finish();
+}
+
 // kernel_faults: {node, alloc_fail, timer_late, timer_jitter}, disk_faults:
 // {node, disk, read_errors, write_errors} and boot_crash: {node, phase};
 // returns how many of them it found.
@@ -718,6 +743,10 @@ int read_kernel_fault(MapReader& map, const std::string& file, FaultSpec& fault)
         if (YAML::Node rate = disk.get("write_errors"); rate.IsDefined())
             fault.write_error_ppm = disk.percent(rate, "write_errors");
         disk.finish();
+        ++found;
+    }
+    if (YAML::Node value = map.get("clock_drift"); value.IsDefined()) {
+        read_clock_drift(value, file, fault);
         ++found;
     }
     if (YAML::Node value = map.get("boot_crash"); value.IsDefined()) {
@@ -816,8 +845,8 @@ FaultSpec read_fault(const YAML::Node& yaml, const std::string& file)
     if (found != 1)
         throw ScenarioError(fault.mark, "a fault needs exactly one of crash, restart, pause, "
                                         "resume (naming a node), partition, heal, loss_burst, "
-                                        "kernel_faults, disk_faults, boot_crash, beside 'at' or "
-                                        "'random_within'");
+                                        "kernel_faults, disk_faults, clock_drift, boot_crash, "
+                                        "beside 'at' or 'random_within'");
     map.finish();
     return fault;
 }

@@ -162,6 +162,7 @@ enum class FaultKind : u8 {
     kernel_faults, // sets the node's kernel-level faults from then on
     boot_crash,    // the node reboots at once and crashes entering `phase`
     disk_faults,   // a node's disk fails reads and writes at these rates from then on
+    clock_drift,   // the node's clock runs at drift_ppm from then on
 };
 
 struct FaultSpec {
@@ -179,6 +180,7 @@ struct FaultSpec {
     u32 disk = 0;                // disk_faults: which of the node's disks
     u32 read_error_ppm = 0;      // disk_faults
     u32 write_error_ppm = 0;     // disk_faults
+    i64 drift_ppm = 0;           // clock_drift
     bool generated = false; // expanded from a chaos block (mark: the block)
     // random_within: instead of `at`, a time drawn uniformly from [from, until)
     // for each seed, and the fault happens only with `probability`
@@ -193,6 +195,11 @@ struct FaultSpec {
     TimeNs until_ns = 0;
     SourceMark mark;
 };
+
+// The range of a clock_drift fault's ppm: a clock may stop almost (but never
+// run backwards) or run up to twice as fast.
+inline constexpr i64 clock_drift_fault_ppm_min = -999'999;
+inline constexpr i64 clock_drift_fault_ppm_max = 1'000'000;
 
 // The most times an `every:` fault may repeat (the loader refuses more).
 inline constexpr u64 fault_repeats_max = 10'000;

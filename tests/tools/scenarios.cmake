@@ -175,3 +175,25 @@ $<TARGET_FILE:gantry> sim $d/s.yaml --seed 1 > $d/out.txt; r=$?; cat $d/out.txt;
 test $r -eq 1 && grep -q 'tcp.zero_window_probes is 0, below the minimum 2' $d/out.txt; x=$?; \
 rm -rf $d; exit $x"
          WORKING_DIRECTORY ${PROJECT_SOURCE_DIR})
+
+# clock_drift faults (issue 6): clock-drift.yaml's checks fail without its
+# drift fault (so they do show the drift), and gantry shrink keeps the one
+# drift change that breaks a check, writing it back as a clock_drift fault.
+add_test(NAME "gantry sim: clock-drift's checks fail without the drift fault"
+         COMMAND sh -c "d=$(mktemp -d) && sed -e '/at: 205ms/,+1d' scenarios/clock-drift.yaml > $d/s.yaml && \
+! grep -q 'clock_drift: {node: pinger' $d/s.yaml && \
+$<TARGET_FILE:gantry> sim $d/s.yaml --seed 1 > $d/out.txt; r=$?; cat $d/out.txt; \
+test $r -eq 1 && grep -q 'lacks \"icmp_seq=40 time=2.100 ms\"' $d/out.txt && \
+grep -q 'node pinger was running at the deadline' $d/out.txt; x=$?; rm -rf $d; exit $x"
+         WORKING_DIRECTORY ${PROJECT_SOURCE_DIR})
+add_test(NAME "gantry shrink: keeps the clock_drift fault that breaks the check"
+         COMMAND sh -c "d=$(mktemp -d) && $<TARGET_FILE:gantry> shrink \
+tests/scenarios/drift-breaks-rtt.yaml --seed 1 --out $d/s.yaml > $d/log.txt; s=$?; \
+cat $d/log.txt $d/s.yaml; test $s -eq 0 && grep -q '1 of 5 faults left' $d/log.txt && \
+grep -q 'clock_drift: {node: pinger, ppm: 50000}' $d/s.yaml && \
+$<TARGET_FILE:gantry> sim $d/s.yaml --seed 1 > $d/run.txt; r=$?; cat $d/run.txt; \
+test $r -eq 1 && grep -q 'lacks \"icmp_seq=40 time=2.000 ms\"' $d/run.txt; x=$?; rm -rf $d; exit $x"
+         WORKING_DIRECTORY ${PROJECT_SOURCE_DIR})
+add_test(NAME "gantry sim: the liveness phase sets clocks back to their node's drift"
+         COMMAND $<TARGET_FILE:gantry> sim tests/scenarios/drift-liveness.yaml --seeds 1..2 --quiet
+         WORKING_DIRECTORY ${PROJECT_SOURCE_DIR})

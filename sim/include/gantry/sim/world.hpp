@@ -178,6 +178,13 @@ public:
     void set_node_faults(NodeId node, NodeFaults faults);
     const NodeFaults& node_faults(NodeId node) const;
     const NodeFaultCounters& node_fault_counters(NodeId node) const;
+    // The node's clock runs at `drift_ppm` from now on (> -1'000'000, at most
+    // clock_drift_ppm_max): its local time stays continuous and monotonic, and
+    // its pending timer wake-up is recomputed. Survives crashes and restarts
+    // (the clock is the node's hardware). Throws std::invalid_argument if out of range.
+    static constexpr i64 clock_drift_ppm_max = 1'000'000'000;
+    void set_clock_drift(NodeId node, i64 drift_ppm);
+    i64 clock_drift(NodeId node) const;
     // The node's next boot crashes on entering boot phase `phase` (once); use
     // restart() to make that boot happen now.
     void crash_in_boot_phase(NodeId node, std::string phase);
@@ -275,7 +282,7 @@ private:
     // The sim_fault record's fault numbers (docs/trace-format.md).
     enum class SimFault : u8 {
         crash = 1, restart = 2, pause = 3, resume = 4, partition = 5, heal = 6, heal_all = 7,
-        link_faults = 8
+        link_faults = 8, clock_drift = 9
     };
     // Records a fault in the trace (when tracing) so the visualiser can shade it.
     void trace_fault(SimFault fault, u32 a, u32 b = no_node, u8 detail = 0);
