@@ -49,6 +49,7 @@ void trace_node(BytesPlatform& platform, u32 node, usize records)
     tracer.set_enabled(true);
     platform.time = 0;
     tracer.node_info("bench", "sim");
+    tracer.page_region(0, 16384); // 64 MiB: the page map has a region to draw
     tracer.boot_phase_begin("boot");
     for (u32 fiber = 1; fiber <= 8; ++fiber)
         tracer.fiber_spawn(fiber, 0, "worker " + std::to_string(fiber));
@@ -61,10 +62,18 @@ void trace_node(BytesPlatform& platform, u32 node, usize records)
         case 1: tracer.idle(platform.time + 5000); break;
         case 2: tracer.log(1, "request " + std::to_string(i) + " done"); break;
         case 3: tracer.page_alloc(0, 0, i % 4096); break;
-        case 4: tracer.page_free(0, 0, i % 4096); break;
+        case 4: tracer.page_free(0, 0, (i - 1) % 4096); break;
         case 5:
-            if (i % 1000 == 5)
+            if (i % 1000 == 5) {
                 tracer.mem_stats(16384, 1000 + i % 500, 12, 100000 + i % 7777, i, i / 2);
+                TraceHeapClasses classes;
+                classes.class_count = 14;
+                for (u8 c = 0; c < 14; ++c) {
+                    classes.class_bytes[c] = static_cast<u16>(16 * (c + 1));
+                    classes.objects_live[c] = static_cast<u32>((i / 1000 + c) % 50);
+                }
+                tracer.heap_classes(classes);
+            }
             else
                 tracer.fiber_exit(0); // filler of fixed size: fiber 0 never exists
             break;
@@ -99,8 +108,13 @@ void BM_VizLoad1M(benchmark::State& state)
         viz::TraceModel model = viz::load_trace_bytes(bytes);
         benchmark::DoNotOptimize(model.records);
     }
-    state.counters["records"] = static_cast<double>(viz::load_trace_bytes(bytes).records);
+    viz::TraceModel model = viz::load_trace_bytes(bytes);
+    state.counters["records"] = static_cast<double>(model.records);
     state.counters["trace_MB"] = static_cast<double>(bytes.size()) / 1e6;
+    // What the index costs in memory, per record: the bound docs/visualiser.md gives.
+    state.counters["model_MB"] = static_cast<double>(viz::model_bytes(model)) / 1e6;
+    state.counters["bytes_per_record"] =
+        static_cast<double>(viz::model_bytes(model)) / static_cast<double>(model.records);
 }
 BENCHMARK(BM_VizLoad1M)->Unit(benchmark::kMillisecond)->Iterations(3);
 
@@ -125,7 +139,8 @@ void BM_TraceDecodeOnly1M(benchmark::State& state)
 BENCHMARK(BM_TraceDecodeOnly1M)->Unit(benchmark::kMillisecond)->Iterations(3);
 
 // One frame: layout + render into a software-rendered 1600x900 surface.
-void frame_benchmark(benchmark::State& state, double window_fraction)
+void frame_benchmark(benchmark::State& state, double window_fraction,
+                     viz::View view = viz::View::all)
 {
     static viz::TraceModel model = viz::load_trace_bytes(million_record_trace());
     viz::Size size{1600, 900};
@@ -135,8 +150,13 @@ void frame_benchmark(benchmark::State& state, double window_fraction)
     viz::Canvas canvas(renderer);
     viz::TimeWindow window = viz::full_window(model);
     window = viz::zoom(window, window_fraction, window.from + window.span() / 2);
+    viz::LayoutOptions options;
+    options.view = view;
     for (auto _ : state) {
-        viz::Layout layout = viz::compute_layout(model, size, window);
+        // The cursor moves every frame, so the page map is rebuilt every frame.
+        auto frame = static_cast<TimeNs>(state.iterations());
+        options.at = window.from + window.span() / 3 + frame * 1000;
+        viz::Layout layout = viz::compute_layout(model, size, window, options);
         viz::render(canvas, model, layout, {window.from + window.span() / 3, {}, {}});
         SDL_RenderPresent(renderer);
     }
@@ -149,6 +169,13 @@ BENCHMARK(BM_VizFrameWhole1M)->Unit(benchmark::kMillisecond);
 
 void BM_VizFrameZoomed1M(benchmark::State& state) { frame_benchmark(state, 0.001); }
 BENCHMARK(BM_VizFrameZoomed1M)->Unit(benchmark::kMillisecond);
+
+// The memory view alone: every node's page map and heap classes at the cursor.
+void BM_VizFrameMemory1M(benchmark::State& state)
+{
+    frame_benchmark(state, 1.0, viz::View::memory);
+}
+BENCHMARK(BM_VizFrameMemory1M)->Unit(benchmark::kMillisecond);
 
 } // namespace
 

@@ -59,7 +59,8 @@ function(gantry_add_image name)
     target_include_directories(${name}_image PRIVATE ${GANTRY_ARCH_X86_64_DIR})
     # Objects come first on the link line, so the core archive (scanned until
     # nothing new resolves) finds the arch seams it calls; libgcc goes last.
-    target_link_libraries(${name}_image PRIVATE gantry_core_freestanding gantry_warnings gcc)
+    target_link_libraries(${name}_image PRIVATE gantry_virtio_freestanding gantry_core_freestanding
+                          gantry_warnings gcc)
     gantry_image_executable(${name}_image ${name})
 endfunction()
 

@@ -12,6 +12,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <arpa/inet.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <string>
@@ -38,8 +39,19 @@ options:
                   use KVM only if it exits as expected, else TCG)
   --timeout S     kill QEMU after S seconds (default 60)
   --mem SIZE      guest RAM, QEMU syntax (default 64M)
+  --machine M     microvm (default: virtio-mmio devices), pc or q35 (virtio-pci
+                  devices; SeaBIOS runs first and prints its banner)
   --dry-run       print the QEMU command line and exit
-  --net, --disk   not implemented yet: the image has no virtio driver
+  --net KIND,...  a virtio-net NIC on a QEMU network backend (-netdev syntax):
+                  user[,hostfwd=tcp::8080-:80]  tap,ifname=IF  socket,...
+  --disk FILE[,ro]  a virtio-blk disk backed by FILE (raw; repeat for up to 4,
+                  disk 0 first)
+  --ip A.B.C.D/N, --gw A.B.C.D, --dns A.B.C.D, --dhcp, --log-level LEVEL
+                  kernel options, passed on the guest's command line
+  --trace FILE    write the guest's binary trace to FILE (over a second serial
+                  port); open it with gantry trace or gantry-viz
+  --append TEXT   more of the guest's command line, e.g. "-- --port 8080" for
+                  the app's own arguments (after --)
 exit status: the app's exit code (0..125); 1 the guest panicked, faulted, hung,
 exited with a code QEMU cannot report, or did not exit through isa-debug-exit;
 2 bad usage, missing image or missing QEMU
@@ -54,6 +66,12 @@ struct BootOptions {
     std::string mem = "64M";
     bool dry_run = false;
     std::vector<std::string> extra;
+    std::string net;                 // QEMU -netdev value without id
+    std::vector<std::string> disks;  // FILE[,ro]
+    std::string kernel_options;      // --ip ... for the guest's command line
+    std::string append;
+    std::string trace_path;
+    std::string machine = "microvm";
 };
 
 // How one QEMU run ended.
@@ -90,6 +108,32 @@ std::string_view value_of(Args args, std::size_t& i)
     return args[++i];
 }
 
+void check_kernel_option(std::string_view name, const std::string& value)
+{
+    if (name == "--log-level") {
+        if (value != "debug" && value != "info" && value != "warn" && value != "error")
+            throw CommandError("--log-level: '" + value + "' is not debug, info, warn or error");
+        return;
+    }
+    std::string address = value;
+    if (name == "--ip") {
+        std::size_t slash = value.find('/');
+        address = value.substr(0, slash);
+        if (slash != std::string::npos) {
+            std::string prefix = value.substr(slash + 1);
+            char* end = nullptr;
+            long bits = std::strtol(prefix.c_str(), &end, 10);
+            if (prefix.empty() || *end != '\0' || bits < 0 || bits > 32)
+                throw CommandError("--ip: '" + value + "' has a bad prefix length",
+                                   "write it like 10.0.0.2/24");
+        }
+    }
+    in_addr parsed{};
+    if (::inet_pton(AF_INET, address.c_str(), &parsed) != 1)
+        throw CommandError(std::string(name) + ": '" + value + "' is not an IPv4 address",
+                           name == "--ip" ? "write it like 10.0.0.2/24" : "write it like 10.0.0.1");
+}
+
 BootOptions parse_args(Args args)
 {
     BootOptions options;
@@ -112,10 +156,31 @@ BootOptions parse_args(Args args)
             options.mem = value_of(args, i);
         } else if (arg == "--dry-run") {
             options.dry_run = true;
-        } else if (arg.starts_with("--net") || arg.starts_with("--disk")) {
-            throw CommandError(std::string(arg) + " is not implemented yet: images have no "
-                               "virtio-net or virtio-blk driver (issue 9)",
-                               "pass raw QEMU flags after `--` if you must");
+        } else if (arg == "--net") {
+            if (!options.net.empty())
+                throw CommandError("only one --net: images drive one NIC");
+            options.net = value_of(args, i);
+        } else if (arg == "--disk") {
+            if (options.disks.size() == 4)
+                throw CommandError("at most 4 --disk options");
+            options.disks.emplace_back(value_of(args, i));
+        } else if (arg == "--ip" || arg == "--gw" || arg == "--dns" || arg == "--log-level") {
+            std::string value(value_of(args, i));
+            check_kernel_option(arg, value);
+            options.kernel_options += std::string(arg) + " " + value + " ";
+        } else if (arg == "--dhcp") {
+            options.kernel_options += "--dhcp ";
+        } else if (arg == "--machine") {
+            options.machine = value_of(args, i);
+            if (options.machine != "microvm" && options.machine != "pc" && options.machine != "q35")
+                throw CommandError("--machine: '" + options.machine + "' is not microvm, pc or q35");
+        } else if (arg == "--trace") {
+            options.trace_path = value_of(args, i);
+            if (options.trace_path.find(',') != std::string::npos)
+                throw CommandError("--trace: a comma in the file name is not supported");
+            options.kernel_options += "--trace ";
+        } else if (arg == "--append") {
+            options.append = value_of(args, i);
         } else if (arg.starts_with("-")) {
             throw CommandError("unknown option '" + std::string(arg) + "'",
                                "see `gantry boot --help`");
@@ -183,14 +248,73 @@ std::string find_qemu()
                        "apt-get install qemu-system-x86");
 }
 
+// -netdev/-device for --net: the kind QEMU knows, our id, and the defaults a
+// tap needs (no scripts; no vnet header: the driver sends plain frames).
+std::vector<std::string> net_arguments(const std::string& spec, bool pci)
+{
+    std::string kind = spec.substr(0, spec.find(','));
+    if (kind != "user" && kind != "tap" && kind != "socket")
+        throw CommandError("--net: unknown kind '" + kind + "'",
+                           "use user[,hostfwd=...], tap,ifname=IF or socket,...");
+    std::string netdev = kind + ",id=net0" + spec.substr(kind.size());
+    if (spec.find(",id=") != std::string::npos)
+        throw CommandError("--net: do not give an id (gantry names the NIC net0)");
+    if (kind == "tap") {
+        if (spec.find("ifname=") == std::string::npos)
+            throw CommandError("--net tap needs ifname=IF", "e.g. --net tap,ifname=gt0");
+        if (spec.find("vnet_hdr=on") != std::string::npos)
+            throw CommandError("--net tap: vnet_hdr=on is not supported",
+                               "the image's virtio-net driver sends frames without offloads");
+        for (const char* option : {"script=no", "downscript=no", "vnet_hdr=off"})
+            if (spec.find(std::string(option).substr(0, std::string(option).find('=') + 1)) ==
+                std::string::npos)
+                netdev += std::string(",") + option;
+    }
+    // romfile=: no iPXE option ROM (the image boots directly, and it would
+    // slow SeaBIOS down).
+    return {"-netdev", netdev, "-device",
+            pci ? "virtio-net-pci,netdev=net0,romfile=" : "virtio-net-device,netdev=net0"};
+}
+
+std::vector<std::string> disk_arguments(const std::vector<std::string>& disks, bool pci)
+{
+    std::vector<std::string> arguments;
+    for (std::size_t i = 0; i < disks.size(); ++i) {
+        std::string file = disks[i];
+        bool read_only = false;
+        if (file.ends_with(",ro")) {
+            read_only = true;
+            file.resize(file.size() - 3);
+        }
+        if (file.find(',') != std::string::npos)
+            throw CommandError("--disk " + disks[i] + ": a comma in a file name, or an "
+                               "option other than ,ro", "rename the file");
+        if (!is_file(file))
+            throw CommandError("--disk: " + file + " does not exist or is not a file",
+                               "create it first, e.g. truncate -s 16M " + file);
+        std::string id = "disk" + std::to_string(i);
+        arguments.insert(arguments.end(),
+                         {"-drive", "file=" + file + ",if=none,id=" + id + ",format=raw" +
+                                        (read_only ? ",readonly=on" : ""),
+                          "-device", std::string(pci ? "virtio-blk-pci" : "virtio-blk-device") +
+                                         ",drive=" + id});
+    }
+    return arguments;
+}
+
 std::vector<std::string> qemu_command(const std::string& qemu, const std::string& accel,
                                       const std::string& mem, const std::string& image,
-                                      const std::vector<std::string>& extra)
+                                      const std::vector<std::string>& extra,
+                                      const std::string& machine = "microvm")
 {
     std::vector<std::string> command = {
-        qemu, "-M", "microvm", "-accel", accel, "-m", mem, "-nodefaults", "-no-user-config",
+        qemu, "-M", machine, "-accel", accel, "-m", mem, "-nodefaults", "-no-user-config",
         "-nographic", "-no-reboot", "-serial", "stdio", "-device",
         "isa-debug-exit,iobase=0xf4,iosize=0x04", "-kernel", image};
+    // QEMU 7.2 still defaults virtio-mmio to the legacy interface; the drivers
+    // speak virtio 1.x only.
+    if (machine == "microvm")
+        command.insert(command.end(), {"-global", "virtio-mmio.force-legacy=false"});
     command.insert(command.end(), extra.begin(), extra.end());
     return command;
 }
@@ -386,11 +510,26 @@ int cmd_boot(Args args)
     BootOptions options = parse_args(args);
     std::string image = resolve_image(options.target);
     std::string qemu = find_qemu();
+    std::vector<std::string> devices;
+    if (!options.net.empty())
+        devices = net_arguments(options.net, options.machine != "microvm");
+    for (std::string& word : disk_arguments(options.disks, options.machine != "microvm"))
+        devices.push_back(std::move(word));
+    if (!options.trace_path.empty())
+        devices.insert(devices.end(), {"-chardev", "file,id=trace,path=" + options.trace_path,
+                                       "-device", "isa-serial,chardev=trace,index=1"});
+    std::string cmdline = options.kernel_options + options.append;
+    while (!cmdline.empty() && cmdline.back() == ' ')
+        cmdline.pop_back();
+    if (!cmdline.empty())
+        devices.insert(devices.end(), {"-append", cmdline});
+    devices.insert(devices.end(), options.extra.begin(), options.extra.end());
     std::string accel = choose_accel(options, qemu, image);
-    auto command = qemu_command(qemu, accel, options.mem, image, options.extra);
+    auto command = qemu_command(qemu, accel, options.mem, image, devices, options.machine);
     if (options.dry_run) {
         for (std::size_t i = 0; i < command.size(); ++i)
-            std::printf("%s%s", i ? " " : "", command[i].c_str());
+            std::printf(command[i].find(' ') == std::string::npos ? "%s%s" : "%s'%s'", i ? " " : "",
+                        command[i].c_str());
         std::printf("\n");
         return exit_ok;
     }

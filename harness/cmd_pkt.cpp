@@ -34,8 +34,8 @@ folder of the report; a file belongs to the folder it is in.
 options:
   --json FILE        also write the results as JSON
   --define NAME      keep `#ifdef NAME` blocks (default: STANDARD)
-  --permit FIELD     count mismatches of FIELD (window, options, rcvbuf, ...)
-                     as permitted divergences instead of failures
+  --permit FIELD     count mismatches of FIELD (window, window-sws, options,
+                     dsack, rcvbuf, ...) as permitted divergences, not failures
   --strict-options   compare TCP option layout (NOP/EOL padding, order) too
   --divergences FILE documented divergences ("GLOB | TEXT | REASON" lines): a
                      failed script whose path matches GLOB and whose mismatch

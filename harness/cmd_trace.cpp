@@ -129,6 +129,17 @@ std::string describe_fields(TraceKind kind, const TraceFields& f)
     case TraceKind::sim_fault:
         return "fault=" + num(f.fault.fault) + " a=" + num(f.fault.a) + " b=" + num(f.fault.b) +
                " detail=" + num(f.fault.detail);
+    case TraceKind::page_region:
+        return "region=" + num(f.region) + " pages=" + num(f.region_pages);
+    case TraceKind::heap_classes: {
+        std::string text = "slab_pages=" + num(f.heap.slab_pages) +
+                           " large_live=" + num(f.heap.large_live) +
+                           " large_pages=" + num(f.heap.large_pages) + " live=";
+        for (usize i = 0; i < f.heap.class_count; ++i)
+            text += (i == 0 ? "" : ",") + num(f.heap.class_bytes[i]) + ":" +
+                    num(f.heap.objects_live[i]);
+        return text;
+    }
     case TraceKind::block_io:
         return "disk=" + num(f.block.disk) + " op=" + num(f.block.op) +
                " status=" + num(f.block.status) + " sector=" + num(f.block.sector) +

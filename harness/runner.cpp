@@ -82,6 +82,7 @@ std::vector<NodeRef> build_nodes(const Scenario& scenario, sim::World& world,
         config.faults = node_faults(spec.kernel_faults);
         config.boot_crash_phase = spec.boot_crash_phase;
         config.start_ns = spec.start_ns;
+        config.virtio = spec.virtio;
         for (const DiskSpec& disk : spec.disks)
             config.disks.push_back(disk_config(disk));
         if (!options.out_dir.empty())

@@ -21,7 +21,7 @@ struct OptionSpec {
 constexpr OptionSpec option_specs[] = {
     {"--mem", true}, {"--trace", true}, {"--log-level", true},
     {"--net", true}, {"--ip", true}, {"--gw", true}, {"--mac", true}, {"--pcap", true},
-    {"--net-faults", true}, {"--dns", true}, {"--disk", true}, {"--record", true}, {"--dhcp", false}, {"--help", false}, {"-h", false}, {"--version", false},
+    {"--net-faults", true}, {"--dns", true}, {"--disk", true}, {"--record", true}, {"--dhcp", false}, {"--virtio", false}, {"--help", false}, {"-h", false}, {"--version", false},
     {"--log-rate", true},
 };
 
@@ -187,6 +187,8 @@ std::string apply(Options& out, std::string_view name, std::string_view value)
             return "--log-rate: '" + std::string(value) +
                    "' is not a number of lines per second (0: no limit)";
         out.log_lines_per_s = rate;
+    } else if (name == "--virtio") {
+        out.virtio = true;
     } else if (name == "--help" || name == "-h") {
         out.help = true;
     } else if (name == "--version") {
@@ -313,6 +315,10 @@ options:
                       device (disk 0, 1, ...); flushes are fdatasync; ,ro
                       attaches it read-only. Make one with truncate -s 64M FILE,
                       or a file-system image with 'gantry mkimage'
+  --virtio            drive the NIC and the disks through the image's virtio-net
+                      and virtio-blk drivers, against in-process virtio device
+                      models backed by the same tap/user/socket NIC and files
+                      (tests the drivers without a hypervisor; docs/hypervisors.md)
   -h, --help          show this help
   --version           print the Gantry version
 

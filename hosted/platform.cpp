@@ -7,9 +7,13 @@
 #include <gantry/hosted/os.hpp>
 #include <gantry/hosted/platform.hpp>
 #include <gantry/trace.hpp>
+#include <gantry/virtio/blk.hpp>
+#include <gantry/virtio/model.hpp>
+#include <gantry/virtio/net.hpp>
 
 #include <cerrno>
 #include <csignal>
+#include <cstdlib>
 #include <cstring>
 #include <ctime>
 #include <poll.h>
@@ -21,6 +25,31 @@
 #include <unistd.h>
 
 namespace gantry::hosted {
+
+// --virtio: each device is a virtio driver over an in-process model over the
+// native device, so the image's drivers run on every hosted platform.
+struct VirtioDevices {
+    static constexpr usize dma_bytes = 2 * 1024 * 1024;
+
+    VirtioDevices() : memory(static_cast<u8*>(std::aligned_alloc(4096, dma_bytes))),
+                      arena(memory, dma_bytes) {}
+    ~VirtioDevices()
+    {
+        // Drivers before models before the DMA memory they share.
+        net.reset();
+        net_model.reset();
+        disks.clear();
+        disk_models.clear();
+        std::free(memory);
+    }
+
+    u8* memory;
+    virtio::DmaArena arena;
+    std::unique_ptr<virtio::NetModel> net_model;
+    std::unique_ptr<virtio::VirtioNet> net;
+    std::vector<std::unique_ptr<virtio::BlockModel>> disk_models;
+    std::vector<std::unique_ptr<virtio::VirtioBlk>> disks;
+};
 
 std::string HostedPlatform::create(const Config& config, HostedPlatform*& out)
 {
@@ -74,6 +103,10 @@ std::string HostedPlatform::open(const Config& config)
         if (error = disk->open(disk_config); !error.empty())
             return error;
         m_disks.push_back(std::move(disk));
+    }
+    if (config.virtio) {
+        if (auto error = open_virtio(); !error.empty())
+            return error;
     }
 
     if (!config.trace_path.empty()) {
@@ -141,8 +174,32 @@ std::string HostedPlatform::open_nic(const Config& config)
     return {};
 }
 
+std::string HostedPlatform::open_virtio()
+{
+    m_virtio = std::make_unique<VirtioDevices>();
+    if (!m_virtio->memory)
+        return "--virtio: cannot allocate the devices' DMA memory";
+    VirtioDevices& v = *m_virtio;
+    if (Nic* backend = native_nic()) {
+        v.net_model = std::make_unique<virtio::NetModel>(*backend);
+        v.net = std::make_unique<virtio::VirtioNet>(*v.net_model);
+        if (auto started = v.net->start(v.arena); !started.ok())
+            return "--virtio: the virtio-net driver failed: " +
+                   std::string(virtio::to_string(started.error()));
+    }
+    for (auto& disk : m_disks) {
+        v.disk_models.push_back(std::make_unique<virtio::BlockModel>(*disk));
+        v.disks.push_back(std::make_unique<virtio::VirtioBlk>(*v.disk_models.back()));
+        if (auto started = v.disks.back()->start(v.arena); !started.ok())
+            return "--virtio: the virtio-blk driver failed: " +
+                   std::string(virtio::to_string(started.error()));
+    }
+    return {};
+}
+
 HostedPlatform::~HostedPlatform()
 {
+    m_virtio.reset();
     m_faults.reset();
     m_tap.reset();
     m_user.reset();
@@ -221,6 +278,8 @@ void HostedPlatform::idle_with_slirp(int timeout_ms)
 
 BlockDevice* HostedPlatform::block_device(usize index)
 {
+    if (m_virtio)
+        return index < m_virtio->disks.size() ? m_virtio->disks[index].get() : nullptr;
     return index < m_disks.size() ? m_disks[index].get() : nullptr;
 }
 
@@ -228,6 +287,13 @@ Nic* HostedPlatform::nic(usize index)
 {
     if (index != 0)
         return nullptr;
+    if (m_virtio && m_virtio->net)
+        return m_virtio->net.get();
+    return native_nic();
+}
+
+Nic* HostedPlatform::native_nic()
+{
     if (m_faults)
         return m_faults.get();
     if (m_tap)

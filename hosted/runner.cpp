@@ -169,6 +169,7 @@ int main(int argc, char** argv, const char* app_name, AppFactory factory)
     platform_config.mac = options.mac ? *options.mac : mac_for_ifname(mac_seed);
     platform_config.pcap_path = options.pcap_path;
     platform_config.disks = options.disks;
+    platform_config.virtio = options.virtio;
     if (options.net_kind.empty() && !options.ip.address.is_unspecified()) {
         std::fprintf(stderr, "%s: --ip needs a NIC (--net tap,ifname=IF)\n", app_name);
         return exit_bad_usage;
@@ -189,6 +190,10 @@ int main(int argc, char** argv, const char* app_name, AppFactory factory)
         return exit_bad_usage;
     }
     std::unique_ptr<HostedPlatform> platform(created);
+    if (options.virtio)
+        std::printf("%s: --virtio: %s and %zu disk(s) through the virtio drivers and "
+                    "in-process device models\n", app_name,
+                    options.net_kind.empty() ? "no NIC" : "the NIC", options.disks.size());
     std::fflush(stdout);
     recording::Writer recorder;
     int code = boot_and_run(options, app_name, factory, *platform, *platform,

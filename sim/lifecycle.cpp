@@ -80,6 +80,12 @@ void World::boot(Node& node)
     node.platform->set_nics_hidden(node.config.nic_owner == NicOwner::app);
     for (const auto& disk : node.disks)
         node.platform->attach_disk(disk.get());
+    if (node.config.virtio) {
+        if (std::string error = node.platform->use_virtio(); !error.empty()) {
+            record_failure(node, FailureKind::boot, __FILE__, __LINE__, error);
+            return stop_node(node, NodeState::failed);
+        }
+    }
     KernelConfig config;
     config.node_id = node.id;
     config.app_name = node.config.name;

@@ -2,6 +2,9 @@
 
 #include <gantry/assert.hpp>
 #include <gantry/sim/trace_writer.hpp>
+#include <gantry/virtio/blk.hpp>
+#include <gantry/virtio/model.hpp>
+#include <gantry/virtio/net.hpp>
 
 #include <cerrno>
 #include <cinttypes>
@@ -14,6 +17,61 @@
 #endif
 
 namespace gantry::sim {
+
+// The drivers and models of a node incarnation with virtio on: dropped with it.
+struct SimVirtio {
+    explicit SimVirtio(MutableBytes dma) : arena(dma.data(), dma.size()) {}
+    ~SimVirtio()
+    {
+        nets.clear();
+        net_models.clear();
+        disks.clear();
+        disk_models.clear();
+    }
+    virtio::DmaArena arena;
+    std::vector<std::unique_ptr<virtio::NetModel>> net_models;
+    std::vector<std::unique_ptr<virtio::VirtioNet>> nets;
+    std::vector<std::unique_ptr<virtio::BlockModel>> disk_models;
+    std::vector<std::unique_ptr<virtio::VirtioBlk>> disks;
+};
+
+SimPlatform::~SimPlatform() = default;
+
+usize SimPlatform::virtio_dma_bytes(usize nics, usize disks)
+{
+    // Two rings of 128 frame buffers per NIC; a ring and its headers per disk;
+    // the driver objects themselves live on the host heap.
+    constexpr usize per_nic = 512 * 1024;
+    constexpr usize per_disk = 16 * 1024;
+    return nics * per_nic + disks * per_disk;
+}
+
+std::string SimPlatform::use_virtio()
+{
+    // Carved from the top of the node's RAM, as the image carves its own.
+    const usize bytes = virtio_dma_bytes(m_nics.size(), m_disks.size());
+    if (m_region.bytes < 2 * bytes)
+        return "virtio: the node's memory is too small for its devices' rings and buffers";
+    m_region.bytes -= bytes;
+    m_virtio = std::make_unique<SimVirtio>(MutableBytes(m_region.base + m_region.bytes, bytes));
+    SimVirtio& v = *m_virtio;
+    for (Nic*& nic : m_nics) {
+        v.net_models.push_back(std::make_unique<virtio::NetModel>(*nic));
+        v.nets.push_back(std::make_unique<virtio::VirtioNet>(*v.net_models.back()));
+        if (auto started = v.nets.back()->start(v.arena); !started.ok())
+            return "virtio-net: " + std::string(virtio::to_string(started.error()));
+        nic = v.nets.back().get();
+    }
+    for (BlockDevice*& disk : m_disks) {
+        v.disk_models.push_back(std::make_unique<virtio::BlockModel>(*disk));
+        v.disks.push_back(std::make_unique<virtio::VirtioBlk>(*v.disk_models.back()));
+        if (auto started = v.disks.back()->start(v.arena); !started.ok())
+            return "virtio-blk: " + std::string(virtio::to_string(started.error()));
+        disk = v.disks.back().get();
+    }
+    return {};
+}
+
 
 namespace {
 

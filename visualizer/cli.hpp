@@ -3,6 +3,7 @@
 
 #include <gantry/viz/render.hpp>
 
+#include <memory>
 #include <optional>
 #include <stdexcept>
 #include <string>
@@ -26,7 +27,9 @@ CliOptions parse_cli(int argc, char** argv);
 // "1.5ms", "20us", "300ns", "2s"; a bare number is seconds.
 TimeNs parse_time(std::string_view text);
 
-// The interactive viewer (interactive.cpp). Returns the exit status.
-int run_interactive(const CliOptions& options, TraceModel model);
+// The interactive viewer (interactive.cpp). Returns the exit status. With a
+// follower (--follow), the model is the follower's and grows as it polls.
+int run_interactive(const CliOptions& options, TraceModel model,
+                    std::unique_ptr<TraceFollower> follower = nullptr);
 
 } // namespace gantry::viz

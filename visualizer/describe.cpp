@@ -102,6 +102,72 @@ std::string describe_tcp(const TcpConnection& connection, const TcpSample& s)
            "\nsrtt " + format_duration(s.srtt) + ", rto " + format_duration(s.rto) + figures;
 }
 
+std::string fate_name(u8 fate)
+{
+    static constexpr const char* names[] = {"delivered", "delivered corrupted (a flipped bit)",
+                                            "duplicate copy (delivered)", "lost",
+                                            "dropped: queue full", "dropped: mtu",
+                                            "dropped: partition", "dropped: node down"};
+    return fate < 8 ? names[fate] : "fate " + std::to_string(fate);
+}
+
+std::string node_name(u32 node)
+{
+    return node == 0xffffffff ? std::string("none") : "node " + std::to_string(node);
+}
+
+std::string describe_frame(const LinkFrame& f)
+{
+    return "link " + std::to_string(f.link) + " frame, " + node_name(f.from) + " -> " +
+           node_name(f.to) + ", " + std::to_string(f.length) + " bytes: " + fate_name(f.fate) +
+           "\nsent " + format_time(f.sent) + "\n" +
+           (f.fate <= 2 ? "arrived " : "dropped ") + format_time(f.time) + " (after " +
+           format_duration(f.time - f.sent) + ")";
+}
+
+std::string describe_fault(const FaultSpan& f)
+{
+    std::string what = f.kind == FaultKind::down     ? node_name(f.node) + " down (crashed)"
+                       : f.kind == FaultKind::paused ? node_name(f.node) + " paused"
+                       : f.kind == FaultKind::link
+                           ? "link " + std::to_string(f.node) + " impaired"
+                           : "partition " + node_name(f.node) + " -> " + node_name(f.peer);
+    return "fault: " + what + (f.open ? " (not over when the trace ends)" : "") + "\n" +
+           span_text(f.begin, f.end);
+}
+
+std::string describe_page(const NodeIndex& node, u8 region, u64 page, TimeNs at)
+{
+    PageMap map = page_map_at(node, at);
+    std::string where = "region " + std::to_string(region) + ", page " + std::to_string(page);
+    for (const PageBlock& b : map.used)
+        if (b.region == region && b.first_page <= page && page < b.first_page + (u64{1} << b.order))
+            return "page map at " + format_time(at) + "\n" + where + ": used, block of order " +
+                   std::to_string(b.order) + " (" + std::to_string(u64{1} << b.order) +
+                   " pages from page " + std::to_string(b.first_page) + ")\n" +
+                   std::to_string(map.used_pages()) + " pages used in " +
+                   std::to_string(map.used.size()) + " blocks";
+    return "page map at " + format_time(at) + "\n" + where + ": free\n" +
+           std::to_string(map.used_pages()) + " pages used in " + std::to_string(map.used.size()) +
+           " blocks";
+}
+
+std::string describe_heap_class(const NodeIndex& node, usize index, TimeNs at)
+{
+    const HeapSample* s = heap_sample_at(node, at);
+    if (s == nullptr)
+        return "heap classes: no sample before " + format_time(at);
+    std::string head = "heap at " + format_time(s->time) + " (the sample in effect at " +
+                       format_time(at) + ")\n";
+    if (index >= node.heap_class_count)
+        return head + "large allocations: " + std::to_string(s->large_live) + " live in " +
+               std::to_string(s->large_pages) + " pages\nslabs hold " +
+               std::to_string(s->slab_pages) + " pages";
+    return head + "size class " + std::to_string(node.heap_class_bytes[index]) + " B: " +
+           std::to_string(s->objects_live[index]) + " objects live, " +
+           std::to_string(heap_bar_bytes(node, *s, index)) + " bytes";
+}
+
 } // namespace
 
 std::string describe(const TraceModel& model, const Hit& hit)
@@ -152,6 +218,14 @@ std::string describe(const TraceModel& model, const Hit& hit)
         const TcpConnection& connection = node.tcp[hit.fiber_slot];
         return head + describe_tcp(connection, connection.samples[hit.index]);
     }
+    case HitKind::link_frame:
+        return describe_frame(model.link_frames[hit.index]);
+    case HitKind::fault:
+        return describe_fault(model.faults[hit.index]);
+    case HitKind::page_block:
+        return head + describe_page(node, static_cast<u8>(hit.fiber_slot), hit.index, hit.at);
+    case HitKind::heap_class:
+        return head + describe_heap_class(node, hit.index, hit.at);
     }
     return head;
 }
@@ -180,6 +254,13 @@ TimeNs hit_time(const TraceModel& model, const Hit& hit)
         return node.block_io[hit.index].begin;
     case HitKind::tcp_sample:
         return node.tcp[hit.fiber_slot].samples[hit.index].time;
+    case HitKind::link_frame:
+        return model.link_frames[hit.index].sent;
+    case HitKind::fault:
+        return model.faults[hit.index].begin;
+    case HitKind::page_block:
+    case HitKind::heap_class:
+        return hit.at;
     }
     return 0;
 }
@@ -213,6 +294,20 @@ void search_node(const TraceModel& model, usize slot, std::string_view query, bo
         out.push_back({HitKind::net_drop, slot, 0, i});
     for (usize i = 0; query == "disk" && i < node.block_io.size() && out.size() < limit; ++i)
         out.push_back({HitKind::block_io, slot, 0, i});
+    // "fault" lists each fault once, under the node it names first; "node N"
+    // lists every fault N was in (either end of a partition).
+    for (usize i = 0; (all || query == "fault") && i < model.faults.size() && out.size() < limit;
+         ++i) {
+        const FaultSpan& f = model.faults[i];
+        bool concerns = f.node == node.node || (all && f.peer == node.node);
+        if (f.kind != FaultKind::link && concerns)
+            out.push_back({HitKind::fault, slot, 0, i});
+    }
+    // "frame": frames this node sent that a link dropped (or mangled).
+    for (usize i = 0; query == "frame" && i < model.link_frames.size() && out.size() < limit; ++i)
+        if (model.link_frames[i].from == node.node && model.link_frames[i].fate != 0 &&
+            model.link_frames[i].fate != 2)
+            out.push_back({HitKind::link_frame, slot, 0, i});
     // "retransmit": the samples where a connection's retransmission count went up.
     for (usize c = 0; query == "retransmit" && c < node.tcp.size(); ++c) {
         const auto& samples = node.tcp[c].samples;

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cmath>
 #include <cstdio>
 
 namespace gantry::viz {
@@ -90,6 +91,59 @@ std::optional<Hit> hit_net_lane(const NodeIndex& node, usize slot, const TimeSca
     return std::nullopt;
 }
 
+// Nothing else under the mouse in a node's lane: the fault held on it then.
+std::optional<Hit> hit_fault(const TraceModel& model, usize slot, TimeNs t)
+{
+    u32 node = model.nodes[slot].node;
+    for (usize i = model.faults.size(); i-- > 0;) { // the latest fault first
+        const FaultSpan& span = model.faults[i];
+        if (span.kind != FaultKind::link && (span.node == node || span.peer == node) &&
+            span.begin <= t && t <= span.end)
+            return Hit{HitKind::fault, slot, 0, i};
+    }
+    return std::nullopt;
+}
+
+// The arrow nearest the pixel, within a few pixels of its line.
+std::optional<Hit> hit_arrow(const TraceModel& model, const Layout& layout, int x, int y)
+{
+    constexpr double reach_px = 3.5;
+    std::optional<Hit> best;
+    double best_distance = reach_px;
+    for (const FrameArrow& a : visible_arrows(model, layout)) {
+        double dx = a.x1 - a.x0, dy = a.y1 - a.y0;
+        double length2 = dx * dx + dy * dy;
+        double along = length2 == 0 ? 0 : ((x - a.x0) * dx + (y - a.y0) * dy) / length2;
+        along = std::clamp(along, 0.0, 1.0);
+        double ex = a.x0 + along * dx - x, ey = a.y0 + along * dy - y;
+        double distance = std::sqrt(ex * ex + ey * ey);
+        if (distance <= best_distance) { // drops come last: they win ties
+            best_distance = distance;
+            const NodeIndex* sender = model.node(model.link_frames[a.frame].from);
+            usize slot = sender ? static_cast<usize>(sender - model.nodes.data()) : 0;
+            best = Hit{HitKind::link_frame, slot, 0, a.frame};
+        }
+    }
+    return best;
+}
+
+std::optional<Hit> hit_snapshot(const TraceModel& model, const MemoryPlot& plot, TimeNs at, int x,
+                                int y)
+{
+    const NodeIndex& node = model.nodes[plot.node_slot];
+    if (plot.heap_classes.contains(x, y)) {
+        for (const HeapBar& bar : heap_bars(plot.heap_classes, node, heap_sample_at(node, at)))
+            if (x >= bar.rect.x && x < bar.rect.right() + 2)
+                return Hit{HitKind::heap_class, plot.node_slot, 0, bar.index, at};
+        return std::nullopt;
+    }
+    PageMap map = page_map_at(node, at);
+    auto page = page_at(page_map_geometry(plot.page_map, map), map, x, y);
+    if (!page)
+        return std::nullopt;
+    return Hit{HitKind::page_block, plot.node_slot, page->first, page->second, at};
+}
+
 } // namespace
 
 const std::vector<NetEvent>& net_events(const NodeIndex& node, HitKind kind)
@@ -104,12 +158,23 @@ std::optional<Hit> hit_test(const TraceModel& model, const Layout& layout, int x
     TimeScale scale = layout.scale();
     if (layout.timeline)
         for (const Lane& lane : layout.timeline->lanes)
-            if (lane.rect.contains(x, y))
-                return hit_lane(model, scale, lane, x, y);
-    if (layout.network)
+            if (lane.rect.contains(x, y)) {
+                if (auto hit = hit_lane(model, scale, lane, x, y))
+                    return hit;
+                return hit_fault(model, lane.node_slot, scale.time_at(x));
+            }
+    if (layout.network && layout.network->plot.contains(x, y)) {
         for (const NetLane& lane : layout.network->lanes)
             if (lane.rect.contains(x, y))
-                return hit_net_lane(model.nodes[lane.node_slot], lane.node_slot, scale, lane, x, y);
+                if (auto hit = hit_net_lane(model.nodes[lane.node_slot], lane.node_slot, scale,
+                                            lane, x, y))
+                    return hit;
+        if (auto hit = hit_arrow(model, layout, x, y))
+            return hit;
+        for (const NetLane& lane : layout.network->lanes)
+            if (lane.rect.contains(x, y))
+                return hit_fault(model, lane.node_slot, scale.time_at(x));
+    }
     if (layout.tcp)
         for (const TcpPlot& plot : layout.tcp->plots) {
             if (!plot.window.contains(x, y) && !plot.rtt.contains(x, y) &&
@@ -123,6 +188,8 @@ std::optional<Hit> hit_test(const TraceModel& model, const Layout& layout, int x
         }
     if (layout.memory)
         for (const MemoryPlot& plot : layout.memory->plots) {
+            if (plot.page_map.contains(x, y) || plot.heap_classes.contains(x, y))
+                return hit_snapshot(model, plot, layout.at, x, y);
             if (!plot.pages.contains(x, y) && !plot.heap.contains(x, y))
                 continue;
             const auto& mem = model.nodes[plot.node_slot].mem;
@@ -221,6 +288,41 @@ void append_timeline(std::string& out, const TraceModel& model, const Layout& la
            json_rect(timeline.plot) + ",\"lanes\":[" + lanes + "],\"phases\":[" + phases + "]}";
 }
 
+// The page map's used runs (at most `runs_max`) and the heap class bars, as drawn.
+std::string snapshot_json(const NodeIndex& node, const MemoryPlot& plot, TimeNs at)
+{
+    constexpr usize runs_max = 3000;
+    if (plot.page_map.w <= 0)
+        return {};
+    PageMap map = page_map_at(node, at);
+    PageMapGeometry geometry = page_map_geometry(plot.page_map, map);
+    std::string runs;
+    usize listed = 0;
+    for (const PageRun& run : page_runs(geometry, map)) {
+        if (listed++ == runs_max)
+            break;
+        runs += std::string(runs.empty() ? "" : ",") + "[" + json_rect(run.rect) + "," +
+                json_color(palette::page_block(run.block.order)) + "]";
+    }
+    std::string bars;
+    for (const HeapBar& bar : heap_bars(plot.heap_classes, node, heap_sample_at(node, at)))
+        bars += std::string(bars.empty() ? "" : ",") + "{\"class_bytes\":" +
+                std::to_string(bar.index < node.heap_class_count
+                                   ? node.heap_class_bytes[bar.index] : 0) +
+                ",\"bytes\":" + std::to_string(bar.bytes) + ",\"slot\":" +
+                json_rect(bar.rect) + ",\"value\":" + json_rect(bar.value) + "}";
+    return ",\"at\":" + std::to_string(at) + ",\"page_map\":{\"rect\":" +
+           json_rect(plot.page_map) + ",\"free_color\":" + json_color(palette::page_map_free) +
+           ",\"regions\":" + std::to_string(map.region_pages.size()) + ",\"cell_px\":" +
+           std::to_string(geometry.cell_px) + ",\"pages_per_cell\":" +
+           std::to_string(geometry.pages_per_cell) + ",\"cells\":" +
+           std::to_string(geometry.cells) + ",\"used_pages\":" +
+           std::to_string(map.used_pages()) + ",\"blocks\":" + std::to_string(map.used.size()) +
+           ",\"runs\":[" + runs + "]},\"heap_classes\":{\"rect\":" +
+           json_rect(plot.heap_classes) + ",\"color\":" + json_color(palette::heap) +
+           ",\"samples\":" + std::to_string(node.heap.size()) + ",\"bars\":[" + bars + "]}";
+}
+
 void append_memory(std::string& out, const TraceModel& model, const Layout& layout)
 {
     std::string plots;
@@ -230,7 +332,8 @@ void append_memory(std::string& out, const TraceModel& model, const Layout& layo
                  json_rect(plot.pages) + ",\"pages_color\":" + json_color(palette::pages) +
                  ",\"heap\":" + json_rect(plot.heap) + ",\"heap_color\":" +
                  json_color(palette::heap) + ",\"samples\":" +
-                 std::to_string(model.nodes[plot.node_slot].mem.size()) + "}";
+                 std::to_string(model.nodes[plot.node_slot].mem.size()) +
+                 snapshot_json(model.nodes[plot.node_slot], plot, layout.at) + "}";
     out += ",\"memory\":{\"panel\":" + json_rect(layout.memory->panel) + ",\"plots\":[" +
            plots + "]}";
 }

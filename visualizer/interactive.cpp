@@ -8,8 +8,6 @@
 #include <imgui_impl_sdl.h>
 #include <imgui_impl_sdlrenderer.h>
 
-#include <sys/stat.h>
-
 #include <cstdio>
 #include <stdexcept>
 
@@ -28,14 +26,15 @@ constexpr const char* help_text =
     "drag, left / right   pan in time\n"
     "up / down, PgUp/Dn   scroll the lanes\n"
     "0 or Home            show the whole trace\n"
-    "click                details of a span or marker (right panel)\n"
+    "click                details (right panel): span, marker, frame arrow, fault,\n"
+    "                     page map block, heap class bar\n"
     "f                    focus the search box\n"
     "?                    this help\n"
     "q or Esc             quit";
 
 class Viewer {
 public:
-    Viewer(const CliOptions& options, TraceModel model);
+    Viewer(const CliOptions& options, TraceModel model, std::unique_ptr<TraceFollower> follower);
     ~Viewer();
     Viewer(const Viewer&) = delete;
     int run();
@@ -54,8 +53,11 @@ private:
     Size canvas_size() const;
     void jump_to(const Hit& hit);
 
+    const TraceModel& model() const { return m_follower ? m_follower->model() : m_model; }
+
     CliOptions m_options;
-    TraceModel m_model;
+    TraceModel m_model; // unless following
+    std::unique_ptr<TraceFollower> m_follower;
     SDL_Window* m_window = nullptr;
     SDL_Renderer* m_renderer = nullptr;
     TimeWindow m_time;
@@ -72,11 +74,11 @@ private:
     int m_drag_x = 0;
     TimeWindow m_drag_time;
     u32 m_last_follow = 0;
-    off_t m_followed_bytes = 0;
 };
 
-Viewer::Viewer(const CliOptions& options, TraceModel model)
-    : m_options(options), m_model(std::move(model))
+Viewer::Viewer(const CliOptions& options, TraceModel loaded,
+               std::unique_ptr<TraceFollower> follower)
+    : m_options(options), m_model(std::move(loaded)), m_follower(std::move(follower))
 {
     if (SDL_Init(SDL_INIT_VIDEO) != 0)
         throw std::runtime_error(std::string("cannot start SDL video: ") + SDL_GetError() +
@@ -98,8 +100,8 @@ Viewer::Viewer(const CliOptions& options, TraceModel model)
     ImGui_ImplSDL2_InitForSDLRenderer(m_window);
     ImGui_ImplSDLRenderer_Init(m_renderer);
     m_layout.view = options.render.layout.view;
-    m_time = png_window(m_model, options.render);
-    m_layout.node_visible.assign(m_model.nodes.size(), true);
+    m_time = png_window(model(), options.render);
+    m_layout.node_visible.assign(model().nodes.size(), true);
 }
 
 Viewer::~Viewer()
@@ -123,7 +125,9 @@ Size Viewer::canvas_size() const
 
 Layout Viewer::layout() const
 {
-    return compute_layout(m_model, canvas_size(), m_time, m_layout);
+    LayoutOptions options = m_layout;
+    options.at = m_overlay.cursor; // the page map and heap classes follow the cursor
+    return compute_layout(model(), canvas_size(), m_time, options);
 }
 
 int Viewer::run()
@@ -198,7 +202,7 @@ void Viewer::handle_key(const SDL_Keysym& key)
         break;
     case SDLK_HOME:
     case SDLK_0:
-        m_time = full_window(m_model);
+        m_time = full_window(model());
         m_layout.timeline_scroll_px = 0;
         break;
     case SDLK_KP_PLUS:
@@ -225,6 +229,16 @@ void Viewer::handle_text(std::string_view text)
         m_help = !m_help;
 }
 
+bool over_snapshot(const Layout& layout, int x, int y)
+{
+    if (!layout.memory)
+        return false;
+    for (const MemoryPlot& plot : layout.memory->plots)
+        if (plot.page_map.contains(x, y) || plot.heap_classes.contains(x, y))
+            return true;
+    return false;
+}
+
 void Viewer::handle_mouse(const SDL_Event& event)
 {
     Layout current = layout();
@@ -242,9 +256,12 @@ void Viewer::handle_mouse(const SDL_Event& event)
     } else if (event.type == SDL_MOUSEBUTTONUP && event.button.button == SDL_BUTTON_LEFT) {
         m_dragging = false;
         if (!m_dragged) // a click, not the end of a drag: select what is under it
-            m_overlay.selected = hit_test(m_model, current, event.button.x, event.button.y);
+            m_overlay.selected = hit_test(model(), current, event.button.x, event.button.y);
     } else if (event.type == SDL_MOUSEMOTION) {
-        if (event.motion.x < current.size.w)
+        // Over the page map or the heap bars the cursor stays put, so what they
+        // show can be pointed at and clicked.
+        if (event.motion.x < current.size.w && !over_snapshot(current, event.motion.x,
+                                                              event.motion.y))
             m_overlay.cursor = scale.time_at(event.motion.x);
         if (m_dragging && std::abs(event.motion.x - m_drag_x) > 2) {
             m_dragged = true;
@@ -256,7 +273,7 @@ void Viewer::handle_mouse(const SDL_Event& event)
 
 void Viewer::jump_to(const Hit& hit)
 {
-    TimeNs at = hit_time(m_model, hit);
+    TimeNs at = hit_time(model(), hit);
     TimeNs half = m_time.span() / 2;
     m_time = {at > half ? at - half : 0, (at > half ? at - half : 0) + m_time.span()};
     m_overlay.selected = hit;
@@ -269,11 +286,11 @@ void Viewer::search_panel()
         ImGui::SetKeyboardFocusHere();
         m_focus_search = false;
     }
-    ImGui::InputTextWithHint("##search", "search: text, 'node 3', log, phase, fiber, idle",
+    ImGui::InputTextWithHint("##search", "text, 'node 3', log, phase, fiber, idle, drop, disk, fault, frame, retransmit",
                              m_search, sizeof(m_search));
     m_overlay.search = m_search;
     if (m_results_for != m_search) { // search again only when the query changes
-        m_results = search(m_model, m_search, search_results_max);
+        m_results = search(model(), m_search, search_results_max);
         m_results_for = m_search;
     }
     if (m_results.empty())
@@ -282,7 +299,7 @@ void Viewer::search_panel()
                 m_results.size() == search_results_max ? " (first ones)" : "");
     ImGui::BeginChild("results", ImVec2(0, 180), true);
     for (usize i = 0; i < m_results.size(); ++i) {
-        std::string text = describe(m_model, m_results[i]);
+        std::string text = describe(model(), m_results[i]);
         std::string first_line = text.substr(0, text.find('\n'));
         ImGui::PushID(static_cast<int>(i));
         if (ImGui::Selectable(first_line.c_str()))
@@ -300,26 +317,26 @@ void Viewer::side_panel()
     ImGui::Begin("gantry-viz", nullptr,
                  ImGuiWindowFlags_NoMove | ImGuiWindowFlags_NoResize | ImGuiWindowFlags_NoCollapse);
     ImGui::TextWrapped("%s", m_options.trace.c_str());
-    ImGui::Text("%llu records, %zu nodes", static_cast<unsigned long long>(m_model.records),
-                m_model.nodes.size());
+    ImGui::Text("%llu records, %zu nodes", static_cast<unsigned long long>(model().records),
+                model().nodes.size());
     ImGui::Text("shown: %s", format_duration(m_time.span()).c_str());
     if (m_overlay.cursor)
         ImGui::Text("cursor: %s", format_time(*m_overlay.cursor).c_str());
     int view = static_cast<int>(m_layout.view);
-    ImGui::Combo("view", &view, "timeline\0memory\0network\0all\0");
+    ImGui::Combo("view", &view, "timeline\0memory\0network\0tcp\0all\0");
     m_layout.view = static_cast<View>(view);
     if (ImGui::CollapsingHeader("Details", ImGuiTreeNodeFlags_DefaultOpen)) {
         if (m_overlay.selected)
-            ImGui::TextWrapped("%s", describe(m_model, *m_overlay.selected).c_str());
+            ImGui::TextWrapped("%s", describe(model(), *m_overlay.selected).c_str());
         else
             ImGui::TextDisabled("click a span or marker");
     }
     if (ImGui::CollapsingHeader("Search", ImGuiTreeNodeFlags_DefaultOpen))
         search_panel();
     if (ImGui::CollapsingHeader("Nodes", ImGuiTreeNodeFlags_DefaultOpen))
-        for (usize slot = 0; slot < m_model.nodes.size(); ++slot) {
+        for (usize slot = 0; slot < model().nodes.size(); ++slot) {
             bool shown = m_layout.node_visible[slot];
-            std::string label = "node " + std::to_string(m_model.nodes[slot].node);
+            std::string label = "node " + std::to_string(model().nodes[slot].node);
             if (ImGui::Checkbox(label.c_str(), &shown))
                 m_layout.node_visible[slot] = shown;
         }
@@ -353,46 +370,48 @@ void Viewer::frame()
     SDL_RenderClear(m_renderer);
     Layout current = layout();
     Canvas canvas(m_renderer);
-    render(canvas, m_model, current, m_overlay);
+    render(canvas, model(), current, m_overlay);
     ImGui_ImplSDLRenderer_RenderDrawData(ImGui::GetDrawData());
     SDL_RenderPresent(m_renderer);
 }
 
-// Re-reads the file when it has grown. Whole reloads keep this simple and
-// correct; an incremental reader is left for later (see docs/visualiser.md).
+// Reads what was appended since the last poll (TraceFollower): the cost is
+// the new records, however long the trace already is.
 void Viewer::follow()
 {
     u32 now = SDL_GetTicks();
-    if (now - m_last_follow < follow_period_ms)
+    if (!m_follower || now - m_last_follow < follow_period_ms)
         return;
     m_last_follow = now;
-    struct stat info {};
-    if (stat(m_options.trace.c_str(), &info) != 0 || info.st_size == m_followed_bytes)
-        return;
-    m_followed_bytes = info.st_size;
     try {
-        bool at_end = m_time.to >= full_window(m_model).to;
-        TraceModel fresh = load_trace_file(m_options.trace, TruncatedTail::ignore);
-        if (fresh.nodes.size() != m_model.nodes.size()) {
-            m_layout.node_visible.assign(fresh.nodes.size(), true);
+        usize nodes = model().nodes.size();
+        bool at_end = model().empty() || m_time.to >= full_window(model()).to;
+        u64 restarts = m_follower->restarts();
+        if (!m_follower->poll())
+            return;
+        if (model().nodes.size() != nodes || m_follower->restarts() != restarts) {
+            m_layout.node_visible.assign(model().nodes.size(), true);
             m_overlay.selected.reset(); // indexes may refer to other nodes now
         }
-        m_model = std::move(fresh);
         m_results_for.clear();
-        if (at_end) // keep the newest records in view, like tail -f
-            m_time = pan(m_time, static_cast<double>(full_window(m_model).to - m_time.to) /
-                                     static_cast<double>(m_time.span()));
+        if (at_end) { // keep the newest records in view, like tail -f
+            TimeWindow whole = full_window(model());
+            m_time = whole.to > m_time.span() && nodes > 0
+                         ? TimeWindow{whole.to - m_time.span(), whole.to}
+                         : whole;
+        }
     } catch (const LoadError& error) {
-        std::fprintf(stderr, "gantry-viz: %s (keeping the last good read)\n",
+        std::fprintf(stderr, "gantry-viz: %s (showing the records before it)\n",
                      error.to_string().c_str());
     }
 }
 
 } // namespace
 
-int run_interactive(const CliOptions& options, TraceModel model)
+int run_interactive(const CliOptions& options, TraceModel loaded,
+                    std::unique_ptr<TraceFollower> follower)
 {
-    Viewer viewer(options, std::move(model));
+    Viewer viewer(options, std::move(loaded), std::move(follower));
     return viewer.run();
 }
 

@@ -11,6 +11,7 @@ namespace {
 
 constexpr int right_margin_px = 8;
 constexpr int memory_row_px = 96; // pages + heap + page-event strip + gap, per node
+constexpr int memory_band_row_min_px = 130; // rows at least this high show the page map
 
 bool visible(const LayoutOptions& options, usize slot)
 {
@@ -111,13 +112,27 @@ MemoryLayout layout_memory(const TraceModel& model, Rect panel, const LayoutOpti
             continue;
         if (y + row > memory.plot.bottom() + 1)
             break;
-        int pages_h = row * 55 / 100;
-        int heap_h = row * 30 / 100;
-        int strip_h = std::max(row * 7 / 100, 3);
+        // Rows with room get a band below the time plots for the page map and
+        // the heap's size classes at the layout's `at` time.
+        int band_h = row >= memory_band_row_min_px ? row * 40 / 100 : 0;
+        int time_h = row - band_h;
+        int pages_h = time_h * 55 / 100;
+        int heap_h = time_h * 30 / 100;
+        int strip_h = std::max(time_h * 7 / 100, 3);
         Rect pages{memory.plot.x, y, memory.plot.w, pages_h};
         Rect heap{memory.plot.x, y + pages_h + 2, memory.plot.w, heap_h - 2};
         Rect strip{memory.plot.x, heap.bottom() + 1, memory.plot.w, strip_h};
-        memory.plots.push_back({slot, pages, heap, strip, {0, y, label_column_px - 4, row - 4}});
+        Rect page_map{}, classes{};
+        if (band_h > 0) {
+            int band_y = strip.bottom() + 4;
+            int band_bottom = y + row - 6;
+            int map_w = memory.plot.w * 60 / 100;
+            page_map = {memory.plot.x, band_y, map_w, band_bottom - band_y};
+            classes = {page_map.right() + 12, band_y, memory.plot.right() - page_map.right() - 12,
+                       band_bottom - band_y};
+        }
+        memory.plots.push_back({slot, pages, heap, strip, {0, y, label_column_px - 4, row - 4},
+                                page_map, classes});
         y += row;
     }
     return memory;
@@ -205,6 +220,7 @@ Layout compute_layout(const TraceModel& model, Size size, TimeWindow window,
     Layout layout;
     layout.size = size;
     layout.window = window;
+    layout.at = options.at ? *options.at : std::min(window.to, model.last_time);
     layout.plot_columns = {label_column_px, 0,
                            std::max(size.w - label_column_px - right_margin_px, 1), size.h};
     Rect whole{0, 0, size.w, size.h};

@@ -17,7 +17,8 @@ constexpr const char* usage_text =
     "usage: gantry-viz TRACE                       open the interactive viewer\n"
     "       gantry-viz --follow TRACE              ... and re-read records appended to TRACE\n"
     "       gantry-viz TRACE --png OUT.png [--view timeline|memory|network|tcp|all]\n"
-    "                  [--from T] [--to T] [--size WxH] [--layout-json FILE|-]\n"
+    "                  [--from T] [--to T] [--at T] [--size WxH] [--layout-json FILE|-]\n"
+    "--at: the time of the memory view's page map and heap classes (default: --to, or the end)\n"
     "times: 1.5s, 20ms, 300us, 40ns (a bare number is seconds)\n";
 
 Size parse_size(std::string_view text)
@@ -66,12 +67,14 @@ CliOptions parse_cli(int argc, char** argv)
         else if (arg == "--view") {
             auto view = parse_view(value());
             if (!view)
-                throw UsageError("--view is one of timeline, memory, network, all");
+                throw UsageError("--view is one of timeline, memory, network, tcp, all");
             options.render.layout.view = *view;
         } else if (arg == "--from")
             options.render.from = parse_time(value());
         else if (arg == "--to")
             options.render.to = parse_time(value());
+        else if (arg == "--at")
+            options.render.layout.at = parse_time(value());
         else if (arg == "--size")
             options.render.size = parse_size(value());
         else if (arg.starts_with("-") && arg.size() > 1)
@@ -114,6 +117,12 @@ int run(int argc, char** argv)
             return 0;
         }
     CliOptions options = parse_cli(argc, argv);
+    if (options.follow && !options.png && !options.layout_json) {
+        // Whatever is there now (perhaps only a header), then what gets appended.
+        auto follower = std::make_unique<TraceFollower>(options.trace);
+        follower->poll();
+        return run_interactive(options, {}, std::move(follower));
+    }
     TraceModel model = load_trace_file(options.trace);
     if (model.malformed_records > 0)
         std::fprintf(stderr, "%s: warning: %llu records too short for their kind were skipped\n",

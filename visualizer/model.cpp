@@ -1,5 +1,7 @@
 // Building the index: one pass over the records, spans opened and closed as the
 // records arrive, per node (records of different nodes may interleave).
+#include "page_map.hpp"
+
 #include <gantry/viz/model.hpp>
 
 #include <algorithm>
@@ -61,6 +63,7 @@ struct ModelBuilder::NodeState {
     std::map<std::tuple<u32, u16, u32, u16>, usize> tcp_slots; // 4-tuple -> NodeIndex::tcp
     usize running = SIZE_MAX; // fiber slot whose last run is open
     bool idle_open = false;
+    LivePageMap pages; // the page map after the node's last page event
 };
 
 ModelBuilder::ModelBuilder() = default;
@@ -96,6 +99,25 @@ usize fiber_slot(NodeIndex& index, std::unordered_map<u32, usize>& slots, u32 fi
         index.fibers.push_back(std::move(lane));
     }
     return slot->second;
+}
+
+} // namespace
+
+namespace {
+
+void add_heap_sample(NodeIndex& index, TimeNs time, const TraceHeapClasses& classes)
+{
+    HeapSample sample{time, classes.slab_pages, classes.large_live, classes.large_pages, {}};
+    // The class sizes are the heap's constants: the latest record describes them.
+    index.heap_class_count = classes.class_count;
+    for (usize i = 0; i < classes.class_count; ++i) {
+        sample.objects_live[i] = classes.objects_live[i];
+        index.heap_class_bytes[i] = classes.class_bytes[i];
+    }
+    index.heap.push_back(sample);
+    for (usize i = 0; i <= classes.class_count; ++i)
+        index.heap_bar_bytes_max =
+            std::max(index.heap_bar_bytes_max, heap_bar_bytes(index, sample, i));
 }
 
 } // namespace
@@ -158,8 +180,16 @@ void ModelBuilder::add_fields(NodeState& state, NodeIndex& index, const TraceRec
         break;
     case TraceKind::page_alloc:
     case TraceKind::page_free:
-        index.pages.push_back(
-            {time, f.first_page, f.region, f.order, record.kind == TraceKind::page_alloc});
+        track_page_event(state.pages, index,
+                         {time, f.first_page, f.region, f.order,
+                          record.kind == TraceKind::page_alloc ? PageOp::alloc : PageOp::free});
+        break;
+    case TraceKind::page_region:
+        track_page_event(state.pages, index,
+                         {time, f.region_pages, f.region, 0, PageOp::region});
+        break;
+    case TraceKind::heap_classes:
+        add_heap_sample(index, time, f.heap);
         break;
     case TraceKind::mem_stats:
         index.mem.push_back({time, f.pages_total, f.pages_used, f.heap_bytes_live,
@@ -407,6 +437,45 @@ const TraceModel& ModelBuilder::snapshot()
         model.last_time = std::max(model.last_time, model.fault_times.back());
     model.faults = derive_fault_spans(model);
     return model;
+}
+
+namespace {
+
+template<typename T>
+usize capacity_bytes(const std::vector<T>& items)
+{
+    return items.capacity() * sizeof(T);
+}
+
+usize node_bytes(const NodeIndex& n)
+{
+    usize bytes = sizeof(NodeIndex) + capacity_bytes(n.phases) + capacity_bytes(n.fibers) +
+                  capacity_bytes(n.idles) + capacity_bytes(n.timers) + capacity_bytes(n.logs) +
+                  capacity_bytes(n.mem) + capacity_bytes(n.pages) + capacity_bytes(n.heap) +
+                  capacity_bytes(n.net_tx) + capacity_bytes(n.net_rx) +
+                  capacity_bytes(n.net_drops) + capacity_bytes(n.tcp) +
+                  capacity_bytes(n.block_io) + capacity_bytes(n.page_checkpoints);
+    for (const FiberLane& lane : n.fibers)
+        bytes += capacity_bytes(lane.runs);
+    for (const TcpConnection& c : n.tcp)
+        bytes += capacity_bytes(c.states) + capacity_bytes(c.samples);
+    for (const PageCheckpoint& c : n.page_checkpoints)
+        bytes += capacity_bytes(c.used) + capacity_bytes(c.region_pages);
+    return bytes;
+}
+
+} // namespace
+
+usize model_bytes(const TraceModel& model)
+{
+    usize bytes = sizeof(TraceModel) + capacity_bytes(model.nodes) +
+                  capacity_bytes(model.link_frames) + capacity_bytes(model.fault_records) +
+                  capacity_bytes(model.fault_times) + capacity_bytes(model.faults);
+    for (const NodeIndex& node : model.nodes)
+        bytes += node_bytes(node) - sizeof(NodeIndex); // counted in nodes' capacity
+    for (usize id = 0; id < model.strings.size(); ++id)
+        bytes += model.strings.view(id).size() + sizeof(std::string_view) + 32; // + map entry
+    return bytes;
 }
 
 std::string format_duration(TimeNs ns)

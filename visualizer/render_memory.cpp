@@ -61,8 +61,9 @@ void draw_page_events(Canvas& canvas, const NodeIndex& node, const TimeScale& sc
     while (i < node.pages.size() && node.pages[i].time <= scale.window.to) {
         const PageEvent& event = node.pages[i];
         int x = static_cast<int>(scale.x_of(event.time));
-        canvas.fill({x, strip.y, 1, strip.h}, event.alloc ? palette::page_alloc
-                                                          : palette::page_free);
+        if (event.op != PageOp::region)
+            canvas.fill({x, strip.y, 1, strip.h}, event.alloc() ? palette::page_alloc
+                                                                : palette::page_free);
         i = std::max(first_at_or_after(node.pages, scale.time_at(x + 1)), i + 1);
     }
 }
@@ -72,8 +73,71 @@ std::string kib(u64 bytes)
     return bytes < 10 * 1024 ? std::to_string(bytes) + " B" : std::to_string(bytes / 1024) + " KiB";
 }
 
+std::string size_label(u64 bytes)
+{
+    return bytes >= 1024 && bytes % 1024 == 0 ? std::to_string(bytes / 1024) + "k"
+                                               : std::to_string(bytes);
+}
+
+void draw_page_map(Canvas& canvas, const PageMap& map, const Rect& area)
+{
+    canvas.fill(area, palette::panel);
+    if (map.region_pages.empty()) {
+        canvas.text(area.x + 4, area.y + 2, "no page_region records: no page map",
+                    palette::text_dim, area.w - 8);
+        return;
+    }
+    PageMapGeometry geometry = page_map_geometry(area, map);
+    for (usize region = 0; region < map.region_pages.size(); ++region) {
+        u64 cells = (map.region_pages[region] + geometry.pages_per_cell - 1) /
+                    geometry.pages_per_cell;
+        if (cells == 0)
+            continue;
+        u64 first = geometry.region_cell[region];
+        for (const Rect& rect : cell_rects(geometry, first, first + cells - 1))
+            canvas.add_rect(rect);
+    }
+    canvas.flush_rects(palette::page_map_free);
+    for (const PageRun& run : page_runs(geometry, map))
+        canvas.fill(run.rect, palette::page_block(run.block.order));
+}
+
+void draw_heap_classes(Canvas& canvas, const NodeIndex& node, const Rect& area, TimeNs at)
+{
+    canvas.fill(area, palette::panel);
+    const HeapSample* sample = heap_sample_at(node, at);
+    if (node.heap.empty()) {
+        canvas.text(area.x + 4, area.y + 2, "no heap_classes records", palette::text_dim,
+                    area.w - 8);
+        return;
+    }
+    for (const HeapBar& bar : heap_bars(area, node, sample)) {
+        canvas.fill(bar.rect, palette::lane_even);
+        canvas.fill(bar.value, palette::heap);
+        std::string label = bar.index < node.heap_class_count
+                                ? size_label(node.heap_class_bytes[bar.index])
+                                : std::string("big");
+        canvas.text(bar.rect.x, bar.rect.bottom() + 2, label, palette::text_dim, bar.rect.w + 1);
+    }
+}
+
+void draw_snapshot(Canvas& canvas, const NodeIndex& node, const MemoryPlot& plot, TimeNs at)
+{
+    if (plot.page_map.w <= 0)
+        return;
+    PageMap map = page_map_at(node, at);
+    canvas.text(6, plot.page_map.y, "page map at", palette::text_dim);
+    canvas.text(6, plot.page_map.y + 10, format_time(at), palette::text, plot.label.w - 6);
+    canvas.text(6, plot.page_map.y + 20, std::to_string(map.used_pages()) + " pages used",
+                palette::text_dim, plot.label.w - 6);
+    canvas.text(6, plot.page_map.y + 30, "in " + std::to_string(map.used.size()) + " blocks",
+                palette::text_dim, plot.label.w - 6);
+    draw_page_map(canvas, map, plot.page_map);
+    draw_heap_classes(canvas, node, plot.heap_classes, at);
+}
+
 void draw_plot(Canvas& canvas, const TraceModel& model, const TimeScale& scale,
-               const MemoryPlot& plot)
+               const MemoryPlot& plot, TimeNs at)
 {
     const NodeIndex& node = model.nodes[plot.node_slot];
     canvas.text(6, plot.label.y + 2, "node " + std::to_string(node.node), palette::text);
@@ -104,6 +168,7 @@ void draw_plot(Canvas& canvas, const TraceModel& model, const TimeScale& scale,
               "; " + std::to_string(node.mem.size()) +
               (node.mem.size() == 1 ? " sample" : " samples");
     canvas.text(plot.pages.x + 4, plot.pages.y + 3, summary, palette::text, plot.pages.w - 8);
+    draw_snapshot(canvas, node, plot, at);
 }
 
 } // namespace
@@ -115,11 +180,12 @@ void render_memory(Canvas& canvas, const TraceModel& model, const Layout& layout
     canvas.fill({memory.panel.x, memory.panel.y, memory.panel.w, 1}, palette::axis);
     canvas.text(6, memory.panel.y + 5, "Memory", palette::text);
     canvas.text(label_column_px, memory.panel.y + 5,
-                "pages in use (area), heap bytes live, high water (dashed), page alloc/free",
+                "pages in use (area), heap bytes live, high water (dashed), page alloc/free; "
+                "page map (used blocks by order) and heap bytes per size class at the cursor",
                 palette::text_dim, memory.plot.w);
     TimeScale scale = layout.scale();
     for (const MemoryPlot& plot : memory.plots)
-        draw_plot(canvas, model, scale, plot);
+        draw_plot(canvas, model, scale, plot, layout.at);
 }
 
 } // namespace gantry::viz

@@ -27,6 +27,10 @@ std::string errno_for(net::TcpError error)
     case TcpError::reset: return "ECONNRESET";
     case TcpError::refused: return "ECONNREFUSED";
     case TcpError::timed_out: return "ETIMEDOUT";
+    case TcpError::unreachable: return "EHOSTUNREACH";
+    // FreeBSD reports "administratively prohibited" as ECONNREFUSED (its
+    // inetctlerrmap); Linux would say EHOSTUNREACH.
+    case TcpError::prohibited: return "ECONNREFUSED";
     case TcpError::aborted: return "ECONNABORTED";
     case TcpError::no_memory: return "ENOMEM";
     }
@@ -102,6 +106,10 @@ net::TcpSocketOptions options_for(const AgentState& state, const FileDescriptor&
     options.receive_buffer_bytes = connected_receive_buffer(fd.receive_buffer_bytes);
     options.send_buffer_bytes = fd.send_buffer_bytes;
     options.window_scale_bytes = state.window_scale_bytes;
+    options.icmp_hard_errors = state.icmp_hard_errors;
+    options.keepalive_idle_ns = fd.keepalive_idle_ns;
+    options.keepalive_interval_ns = fd.keepalive_interval_ns;
+    options.keepalive_probes_max = fd.keepalive_probes_max;
     return options;
 }
 
@@ -167,6 +175,9 @@ private:
         FileDescriptor fd;
         fd.receive_buffer_bytes = m_state.receive_buffer_bytes;
         fd.send_buffer_bytes = m_state.send_buffer_bytes;
+        fd.keepalive_idle_ns = m_state.keepalive_idle_ns;
+        fd.keepalive_interval_ns = m_state.keepalive_interval_ns;
+        fd.keepalive_probes_max = m_state.keepalive_probes_max;
         m_state.fds[number] = fd;
         m_call.result = number;
     }
@@ -196,6 +207,18 @@ private:
             TimeNs timeout = fd.connect_timeout_ns ? fd.connect_timeout_ns
                                                    : m_state.connect_timeout_ns;
             m_call.value_out = std::to_string(timeout / ns_per_s);
+            return;
+        }
+        if (level == "IPPROTO_TCP" && option == "TCP_KEEPIDLE") { // seconds
+            m_call.value_out = std::to_string(fd.keepalive_idle_ns / ns_per_s);
+            return;
+        }
+        if (level == "IPPROTO_TCP" && option == "TCP_KEEPINTVL") {
+            m_call.value_out = std::to_string(fd.keepalive_interval_ns / ns_per_s);
+            return;
+        }
+        if (level == "IPPROTO_TCP" && option == "TCP_KEEPCNT") {
+            m_call.value_out = std::to_string(fd.keepalive_probes_max);
             return;
         }
         if (level != "SOL_SOCKET") {
@@ -236,6 +259,14 @@ private:
             before_open) {
             fd.connect_timeout_ns = static_cast<TimeNs>(*number) * ns_per_s; // the deadline
             return;
+        }
+        if (level == "IPPROTO_TCP" && number && *number > 0 && before_open) {
+            if (option == "TCP_KEEPIDLE")
+                return void(fd.keepalive_idle_ns = static_cast<TimeNs>(*number) * ns_per_s);
+            if (option == "TCP_KEEPINTVL")
+                return void(fd.keepalive_interval_ns = static_cast<TimeNs>(*number) * ns_per_s);
+            if (option == "TCP_KEEPCNT")
+                return void(fd.keepalive_probes_max = static_cast<u32>(*number));
         }
         if (level == "SOL_SOCKET" && option == "SO_RCVBUF" && number && before_open) {
             fd.receive_buffer_bytes = static_cast<usize>(*number);
@@ -303,33 +334,47 @@ private:
             return;
         }
         fd.kind = FileDescriptor::Kind::connecting;
-        bool nonblocking = fd.nonblocking;
         int number = m_fd_number;
         net::TcpSocketOptions options = options_for(m_state, fd);
         TimeNs timeout = fd.connect_timeout_ns ? fd.connect_timeout_ns
                                                : m_state.connect_timeout_ns;
-        if (nonblocking) {
-            fail_with(m_call, "EINPROGRESS");
-            finish();
-        }
-        auto connected = tcp().connect(m_state.remote, m_state.remote_port,
-                                       m_kernel.now() + timeout, options);
-        auto found = m_state.fds.find(number);
-        if (found == m_state.fds.end()) // closed meanwhile (not mapped: see close())
+        TimeNs deadline = m_kernel.now() + timeout;
+        if (!fd.nonblocking) {
+            auto connected = tcp().connect(m_state.remote, m_state.remote_port, deadline, options);
+            if (!connected.ok()) {
+                fd.kind = FileDescriptor::Kind::fresh;
+                return fail_with(m_call, errno_for(connected.error()));
+            }
+            fd.kind = FileDescriptor::Kind::connected;
+            fd.receive_buffer_bytes = connected_receive_buffer(fd.receive_buffer_bytes);
+            fd.socket = connected.value();
             return;
+        }
+        // Non-blocking: EINPROGRESS now; this fiber goes on waiting for the
+        // handshake, whose failure SO_ERROR then reports. close() cancels it.
+        auto started = tcp().connect_start(m_state.remote, m_state.remote_port, options);
+        if (!started.ok()) {
+            fd.kind = FileDescriptor::Kind::fresh;
+            return fail_with(m_call, errno_for(started.error()));
+        }
+        net::TcpSocket* socket = started.value();
+        fd.socket = socket;
+        fail_with(m_call, "EINPROGRESS");
+        finish();
+        auto connected = socket->wait_connected(deadline);
+        auto found = m_state.fds.find(number);
+        if (found == m_state.fds.end() || found->second.socket != socket)
+            return; // closed meanwhile: close() gave the socket back
         FileDescriptor& now = found->second;
         if (connected.ok()) {
             now.kind = FileDescriptor::Kind::connected;
             now.receive_buffer_bytes = connected_receive_buffer(now.receive_buffer_bytes);
-            now.socket = connected.value();
-        } else {
-            now.kind = FileDescriptor::Kind::fresh;
-            now.pending_error = errno_for(connected.error());
-            if (!nonblocking) {
-                now.pending_error.clear();
-                fail_with(m_call, errno_for(connected.error()));
-            }
+            return;
         }
+        now.kind = FileDescriptor::Kind::fresh;
+        now.pending_error = errno_for(connected.error());
+        now.socket = nullptr;
+        socket->close();
     }
 
     void write(FileDescriptor& fd)
@@ -339,9 +384,10 @@ private:
             m_call.unsupported = "write() needs a literal length";
             return;
         }
+        if (fd.kind == FileDescriptor::Kind::connecting)
+            return fail_with(m_call, "EAGAIN");
         if (!fd.socket)
-            return fail_with(m_call, fd.kind == FileDescriptor::Kind::connecting ? "EAGAIN"
-                                                                                  : "ENOTCONN");
+            return fail_with(m_call, "ENOTCONN");
         std::vector<u8> data(static_cast<usize>(*length), 0);
         auto sent = fd.nonblocking ? fd.socket->write_some(Bytes(data.data(), data.size()))
                                    : fd.socket->write(Bytes(data.data(), data.size()));
@@ -362,7 +408,7 @@ private:
             m_call.unsupported = "read()/recv() needs a literal length and flags 0 or MSG_PEEK";
             return;
         }
-        if (!fd.socket)
+        if (!fd.socket || fd.kind == FileDescriptor::Kind::connecting)
             return fail_with(m_call, "ENOTCONN");
         if (flags == 2) { // MSG_PEEK: only the count is observable in a script
             usize ready = fd.socket->readable();
@@ -391,7 +437,7 @@ private:
             m_call.unsupported = "shutdown " + name_arg(m_call, 1) + " is not mapped (SHUT_WR is)";
             return;
         }
-        if (!fd.socket)
+        if (!fd.socket || fd.kind == FileDescriptor::Kind::connecting)
             return fail_with(m_call, "ENOTCONN");
         auto status = fd.socket->shutdown();
         if (!status.ok())
@@ -405,11 +451,8 @@ private:
         if (found == m_state.fds.end())
             return fail_with(m_call, "EBADF");
         FileDescriptor& fd = found->second;
-        if (fd.kind == FileDescriptor::Kind::connecting) {
-            m_call.unsupported = "close() during a non-blocking connect is not mapped "
-                                 "(Gantry's connect cannot be cancelled)";
-            return;
-        }
+        // During a non-blocking connect this cancels it (the TCB in SYN-SENT
+        // is deleted, RFC 9293 3.10.4); the connecting fiber sees `closed`.
         if (fd.listener)
             fd.listener->close();
         if (fd.socket)

@@ -40,6 +40,10 @@ struct FileDescriptor {
     usize receive_buffer_bytes = 0;
     usize send_buffer_bytes = 0;
     TimeNs connect_timeout_ns = 0; // TCP_KEEPINIT; 0: the profile's keepinit
+    // TCP_KEEPIDLE, TCP_KEEPINTVL, TCP_KEEPCNT: from the profile at socket().
+    TimeNs keepalive_idle_ns = 0;
+    TimeNs keepalive_interval_ns = 0;
+    u32 keepalive_probes_max = 0;
 };
 
 struct AgentState {
@@ -54,6 +58,14 @@ struct AgentState {
     usize send_buffer_bytes = 32768;    // net.inet.tcp.sendspace
     usize window_scale_bytes = 2097152; // kern.ipc.maxsockbuf sizes the window scale
     TimeNs connect_timeout_ns = 75 * ns_per_s; // net.inet.tcp.keepinit
+    // net.inet.tcp.keepidle, keepintvl, keepcnt (FreeBSD's defaults; RFC 1122
+    // 4.2.3.6 asks for an idle time of at least two hours).
+    TimeNs keepalive_idle_ns = 7200 * ns_per_s;
+    TimeNs keepalive_interval_ns = 75 * ns_per_s;
+    u32 keepalive_probes_max = 8;
+    // net.inet.tcp.icmp_may_rst: 1 (FreeBSD's default) lets ICMP hard errors
+    // end a connection that is opening, as Gantry does by default.
+    net::IcmpHardErrors icmp_hard_errors = net::IcmpHardErrors::abort_opening;
     bool peer_syn_seen = false; // the MSS is known: FreeBSD rounds the buffer then
 };
 

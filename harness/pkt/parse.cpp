@@ -401,9 +401,22 @@ private:
     {
         PacketSpec packet;
         packet.direction = take().text == "<" ? Direction::inbound : Direction::outbound;
-        if (is_punct("("))
-            throw ParseError(peek().line, "IP header fields before a packet ('(ttl N)', "
-                                          "'(tos N)') are not supported");
+        while (is_punct("(")) { // `(ttl N)`, `(tos N)`: IPv4 header fields
+            take();
+            int line = peek().line;
+            std::string field = peek().kind == Token::Kind::word ? take().text : std::string();
+            if (field != "ttl" && field != "tos")
+                throw ParseError(line, "unknown IP header field '" + field +
+                                           "' (packetdrill has 'ttl N' and 'tos N')");
+            std::uint32_t value = number32("a ttl or tos value");
+            if (value > 255)
+                throw ParseError(line, field + " " + std::to_string(value) +
+                                           " does not fit the 8-bit header field");
+            expect_punct(")");
+            packet.ip_fields.push_back(field + " " + std::to_string(value));
+            if (packet.ip_fields.size() > 2)
+                throw ParseError(line, "more than two IP header fields before a packet");
+        }
         if (is_word("icmp")) {
             take();
             packet.icmp = icmp();
@@ -534,6 +547,11 @@ private:
                 fail("'ecr' after the timestamp value");
             take();
             option.ts_ecr = number32("a timestamp echo reply");
+        } else if (name == "md5") {
+            option.kind = Kind::md5;
+            if (!is_word("valid") && !is_word("invalid"))
+                fail("'valid' or 'invalid' after 'md5'");
+            option.value = take().text == "valid" ? 1 : 0;
         } else {
             throw ParseError(line, "unsupported TCP option '" + name + "'");
         }
@@ -675,6 +693,7 @@ std::string describe(const TcpOptionSpec& option)
     case Kind::mss: return "mss " + std::to_string(option.value);
     case Kind::wscale: return "wscale " + std::to_string(option.value);
     case Kind::sack_permitted: return "sackOK";
+    case Kind::md5: return option.value ? "md5 valid" : "md5 invalid";
     case Kind::sack: {
         std::string text = "sack";
         for (const auto& [left, right] : option.blocks)

@@ -74,8 +74,12 @@ constexpr Knob profile[] = {
     {"net.inet.tcp.rexmit_slop", "200", "Gantry's RTO floor is 200 ms (RFC 6298 2.4 allows)"},
     {"net.inet.tcp.rexmit_drop_options", "0", "SYN retransmissions keep their options"},
     {"net.inet.tcp.drop_synfin", "0", "a SYN with FIN is processed as a SYN"},
-    {"net.inet.tcp.icmp_may_rst", "0", "ICMP errors never reset a connection"},
+    {"net.inet.tcp.icmp_may_rst", "0,1",
+     "ICMP hard errors end an opening connection (applied to new connections)"},
     {"net.inet.tcp.keepinit", "*", "the connect() deadline (applied)"},
+    {"net.inet.tcp.keepidle", "*", "keepalive idle time of new sockets (applied)"},
+    {"net.inet.tcp.keepintvl", "*", "keepalive probe interval of new sockets (applied)"},
+    {"net.inet.tcp.keepcnt", "*", "keepalive probes before giving up (applied)"},
 };
 
 // `sockstat -4 -P tcp [-s] [-p PORT] | grep ... | grep -c STATE | grep N`: how
@@ -150,6 +154,10 @@ std::optional<Stop> check_command(const std::string& command, int line, AgentSta
         if (name != knob.name)
             continue;
         std::string values = std::string(",") + knob.values + ",";
+        if (values == ",*," && (value.empty() || value.size() > 12 ||
+                                value.find_first_not_of("0123456789") != std::string::npos))
+            return Stop{Outcome::error, line,
+                        "sysctl " + name + "=" + value + ": expected a decimal number"};
         if (values != ",*," && values.find("," + value + ",") == std::string::npos)
             return Stop{Outcome::not_applicable, line,
                         "sysctl " + name + "=" + value + ": Gantry has only " + knob.values +
@@ -160,6 +168,15 @@ std::optional<Stop> check_command(const std::string& command, int line, AgentSta
             agent.send_buffer_bytes = std::stoul(value);
         if (name == "kern.ipc.maxsockbuf")
             agent.window_scale_bytes = std::stoul(value);
+        if (name == "net.inet.tcp.keepidle")
+            agent.keepalive_idle_ns = static_cast<TimeNs>(std::stoull(value)) * ns_per_ms;
+        if (name == "net.inet.tcp.keepintvl")
+            agent.keepalive_interval_ns = static_cast<TimeNs>(std::stoull(value)) * ns_per_ms;
+        if (name == "net.inet.tcp.keepcnt")
+            agent.keepalive_probes_max = static_cast<u32>(std::stoul(value));
+        if (name == "net.inet.tcp.icmp_may_rst")
+            agent.icmp_hard_errors = value == "1" ? net::IcmpHardErrors::abort_opening
+                                                  : net::IcmpHardErrors::ignore;
         if (name == "net.inet.tcp.keepinit")
             agent.connect_timeout_ns = static_cast<TimeNs>(std::stoull(value)) * ns_per_ms;
         return std::nullopt;
@@ -354,6 +371,8 @@ private:
             m_log.push_back("line " + std::to_string(event.line) + " at " +
                             std::to_string(when) + " us");
         if (const auto* packet = std::get_if<PacketSpec>(&event.body)) {
+            if (auto stop = unsupported_packet(*packet, event.line))
+                return stop;
             if (packet->direction == Direction::outbound)
                 return outbound(*packet, event, when);
             return inbound(*packet, event.line, when);
@@ -369,6 +388,21 @@ private:
                 return sockstat(*query, event.line);
             return check_command(command->text, event.line, m_agent); // applies a sysctl
         }
+        return std::nullopt;
+    }
+
+    // Packet features the language has and Gantry does not.
+    static std::optional<Stop> unsupported_packet(const PacketSpec& packet, int line)
+    {
+        if (!packet.ip_fields.empty())
+            return Stop{Outcome::not_applicable, line,
+                        "IP header field (" + packet.ip_fields[0] +
+                            "): Gantry has no IP_TTL/IP_TOS socket options"};
+        if (packet.options)
+            for (const TcpOptionSpec& option : *packet.options)
+                if (option.kind == TcpOptionSpec::Kind::md5)
+                    return Stop{Outcome::not_applicable, line,
+                                "TCP-MD5 signatures (RFC 2385) are not implemented"};
         return std::nullopt;
     }
 
@@ -450,7 +484,7 @@ private:
             {"net_prohibited", 9}, {"host_prohibited", 10}, {"net_unreachable_for_tos", 11},
             {"host_unreachable_for_tos", 12}, {"packet_filtered", 13},
             {"precedence_violation", 14}, {"precedence_cutoff", 15},
-            {"ttl_exceeded", 0}, {"frag_reass_exceeded", 1},
+            {"ttl_exceeded", 0}, {"ttl_exceeded_in_transit", 0}, {"frag_reass_exceeded", 1},
             {"code_0", 0}, {"code_1", 1}, {"code_2", 2}};
         std::optional<u8> type;
         for (const auto& [name, value] : types)

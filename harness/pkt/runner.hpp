@@ -34,8 +34,9 @@ struct RunOptions {
     std::vector<std::string> defines = {"STANDARD"};
     OptionMatch option_match = OptionMatch::semantic;
     // Mismatch fields that count as permitted divergences instead of failures
-    // (docs/conformance.md, "Permitted divergences", lists them and why).
-    std::vector<std::string> permitted = {"window-sws", "dsack"};
+    // (`--permit`). None by default: Gantry now offers its window and sends
+    // D-SACK as FreeBSD does, so "window-sws" and "dsack" are failures too.
+    std::vector<std::string> permitted = {};
     bool verbose = false; // print each event as it runs
     std::string pcap_path = {}; // capture the wire between node and peer (libpcap)
 };

@@ -46,9 +46,11 @@ struct EventTime {
 };
 
 struct TcpOptionSpec {
-    enum class Kind : std::uint8_t { eol, nop, mss, wscale, sack_permitted, sack, timestamp };
+    // md5: RFC 2385's signature, `md5 valid` or `md5 invalid` (value 1 or 0);
+    // Gantry has no TCP-MD5, so a script that reaches one does not apply.
+    enum class Kind : std::uint8_t { eol, nop, mss, wscale, sack_permitted, sack, timestamp, md5 };
     Kind kind = Kind::nop;
-    std::uint32_t value = 0;                                  // mss, wscale
+    std::uint32_t value = 0;                                  // mss, wscale, md5
     std::vector<std::pair<std::uint32_t, std::uint32_t>> blocks; // sack, relative
     std::uint32_t ts_val = 0;
     std::uint32_t ts_ecr = 0;
@@ -78,6 +80,10 @@ struct PacketSpec {
     std::optional<std::vector<TcpOptionSpec>> options;
     bool options_any = false;
     std::optional<IcmpSpec> icmp;
+    // `(ttl N)`, `(tos N)` before the flags: IPv4 header fields, as written
+    // ("ttl 4"). Gantry has no IP_TTL/IP_TOS, so a script reaching one does
+    // not apply.
+    std::vector<std::string> ip_fields;
 
     bool has_flag(char flag) const { return flags.find(flag) != std::string::npos; }
 };

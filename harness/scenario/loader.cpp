@@ -346,6 +346,12 @@ NodeSpec read_node(const YAML::Node& yaml, const std::string& file)
     if (YAML::Node start = map.get("start"); start.IsDefined())
         node.start_ns = map.duration(start, "start");
     read_node_disks(map, file, node);
+    if (YAML::Node virtio = map.get("virtio"); virtio.IsDefined()) {
+        std::string text = map.scalar(virtio, "virtio");
+        if (text != "true" && text != "false")
+            throw ScenarioError(map.mark(virtio), "'virtio' must be true or false");
+        node.virtio = text == "true";
+    }
     map.finish();
     return node;
 }

@@ -68,6 +68,7 @@ struct NodeSpec {
     std::string boot_crash_phase; // the first boot crashes entering it; empty: no
     TimeNs start_ns = 0;          // virtual time of the first boot
     std::vector<DiskSpec> disks;  // disk 0, 1, ...: they survive crashes and restarts
+    bool virtio = false;          // NICs and disks through the virtio drivers and models
     SourceMark mark;
 };
 

@@ -51,6 +51,8 @@ Kernel::~Kernel()
     // waiters' stacks die with it); see BlockDevice.
     for (usize i = 0; i < m_disk_count; ++i)
         m_heap.destroy(m_disks[i]);
+    // Blocks freed after this (fiber stacks) could not be flushed any more.
+    m_pages.set_tracer(nullptr);
     m_tracer.flush();
     // Timers may live on the stacks of abandoned fibers: unlink them all while
     // those stacks still exist (the scheduler frees them after this body).
@@ -117,6 +119,7 @@ Status<BootError> Kernel::boot()
                         MutableBytes(m_trace_buffer, page_size << m_trace_buffer_order));
         m_tracer.set_enabled(true);
         m_tracer.node_info(m_config.app_name, m_config.platform_name);
+        m_pages.set_tracer(&m_tracer); // the page map from here on (the trace buffer first)
     }
     m_tracer.boot_phase_begin("memory");
     m_tracer.boot_phase_end("memory");
@@ -241,6 +244,16 @@ void Kernel::trace_mem_stats()
     HeapStats heap = m_heap.stats();
     m_tracer.mem_stats(pages.pages_total, pages.pages_used, pages.fragmentation_permille,
                        heap.bytes_requested, heap.allocations, heap.frees);
+    TraceHeapClasses classes;
+    classes.slab_pages = static_cast<u32>(heap.slab_pages);
+    classes.large_live = static_cast<u32>(heap.large_allocations_live);
+    classes.large_pages = static_cast<u32>(heap.large_pages);
+    classes.class_count = static_cast<u8>(heap.class_count);
+    for (usize index = 0; index < heap.class_count; ++index) {
+        classes.class_bytes[index] = static_cast<u16>(heap.class_bytes[index]);
+        classes.objects_live[index] = static_cast<u32>(heap.class_in_use[index]);
+    }
+    m_tracer.heap_classes(classes);
 }
 
 TimeNs Kernel::poll()
@@ -276,6 +289,8 @@ TimeNs Kernel::poll()
         deadline = net_deadline < deadline ? net_deadline : deadline;
     }
     m_tracer.idle(deadline);
+    if (m_config.trace_flush_when_idle)
+        m_tracer.flush();
     return deadline;
 }
 

@@ -240,6 +240,7 @@ void* Heap::alloc_large(usize bytes)
         return fail_allocation();
     new (block) LargeHeader{large_magic, order, bytes};
     ++m_stats.large_allocations_live;
+    m_stats.large_pages += usize{1} << order;
     ++m_large_allocations;
     note_large_allocated(bytes);
     return static_cast<u8*>(block) + sizeof(LargeHeader);
@@ -318,6 +319,8 @@ void Heap::free_large(PageAllocator::PageRef block, void* pointer)
     GANTRY_ASSERT(m_stats.bytes_requested >= header->bytes);
     m_stats.bytes_requested -= header->bytes;
     --m_stats.large_allocations_live;
+    GANTRY_ASSERT(m_stats.large_pages >= (usize{1} << block.order()));
+    m_stats.large_pages -= usize{1} << block.order();
     header->magic = 0;
     m_pages.free_pages(block.page, block.order());
 }

@@ -11,6 +11,7 @@
 // merging and the LIFO free lists behave identically wherever a region lands.
 #include <gantry/assert.hpp>
 #include <gantry/mem.hpp>
+#include <gantry/trace.hpp>
 
 #include <bit>
 #include <cstdint>
@@ -131,6 +132,8 @@ void* PageAllocator::alloc_block(u32 order)
     }
     region.page_info[page] = static_cast<u8>(head_used | order);
     note_allocation(region, order);
+    if (m_tracer != nullptr) [[unlikely]]
+        m_tracer->page_alloc(region.region_index, order, page);
     return region.base + page * page_size;
 }
 
@@ -157,6 +160,8 @@ void PageAllocator::free_pages(void* block, u32 order)
     GANTRY_ASSERT(page + pages_in(order) <= region.pages);
     // Catches double frees, frees of a block's inner pages and wrong orders.
     GANTRY_ASSERT(region.page_info[page] == (head_used | order));
+    if (m_tracer != nullptr) [[unlikely]]
+        m_tracer->page_free(region.region_index, order, page);
     region.page_info[page] = 0;
     GANTRY_ASSERT(m_pages_used >= pages_in(order));
     m_pages_used -= pages_in(order);
@@ -248,6 +253,21 @@ void PageAllocator::for_each_block(BlockVisitor visit, void* context) const
         }
         GANTRY_ASSERT(page == region.pages);
     }
+}
+
+void PageAllocator::set_tracer(Tracer* tracer)
+{
+    m_tracer = tracer;
+    if (tracer == nullptr)
+        return;
+    for (usize index = 0; index < m_region_count; ++index)
+        tracer->page_region(static_cast<u32>(index), m_regions[index].pages);
+    for_each_block(
+        [](void* context, u32 region, usize first_page, u32 order, bool used) {
+            if (used)
+                static_cast<Tracer*>(context)->page_alloc(region, order, first_page);
+        },
+        tracer);
 }
 
 u32 PageAllocator::fragmentation_permille() const

@@ -42,6 +42,10 @@ std::string_view to_string(TraceKind kind)
         return "idle"sv;
     case TraceKind::node_info:
         return "node_info"sv;
+    case TraceKind::page_region:
+        return "page_region"sv;
+    case TraceKind::heap_classes:
+        return "heap_classes"sv;
     case TraceKind::net_rx:
         return "net_rx"sv;
     case TraceKind::net_tx:
@@ -74,6 +78,22 @@ std::string_view describe(TraceDecodeError error)
 }
 
 namespace {
+
+// Classes beyond classes_max are left unread (extra payload is ignored anyway).
+void decode_heap_classes(PayloadCursor& cursor, TraceHeapClasses& out)
+{
+    out.slab_pages = cursor.read_u32();
+    out.large_live = cursor.read_u32();
+    out.large_pages = cursor.read_u32();
+    u8 count = cursor.read_u8();
+    out.class_count = count < TraceHeapClasses::classes_max
+                          ? count
+                          : static_cast<u8>(TraceHeapClasses::classes_max);
+    for (usize index = 0; index < out.class_count; ++index) {
+        out.class_bytes[index] = cursor.read_u16();
+        out.objects_live[index] = cursor.read_u32();
+    }
+}
 
 void decode_mem_stats(PayloadCursor& cursor, TraceFields& out)
 {
@@ -165,6 +185,13 @@ bool decode_known(TraceKind kind, PayloadCursor& cursor, TraceFields& out)
     case TraceKind::node_info:
         out.name = cursor.read_str();
         out.name2 = cursor.read_str();
+        return true;
+    case TraceKind::page_region:
+        out.region = cursor.read_u8();
+        out.region_pages = cursor.read_u64();
+        return true;
+    case TraceKind::heap_classes:
+        decode_heap_classes(cursor, out.heap);
         return true;
     case TraceKind::net_rx:
     case TraceKind::net_tx:

@@ -215,6 +215,32 @@ void Tracer::page_free(u32 region, u32 order, u64 first_page)
         encode_page(out, region, order, first_page);
 }
 
+void Tracer::page_region(u32 region, u64 pages)
+{
+    GANTRY_ASSERT(region <= 0xff);
+    if (u8* out = begin_record(TraceKind::page_region, 9)) {
+        Encoder encoder(out);
+        encoder.put_u8(static_cast<u8>(region));
+        encoder.put_u64(pages);
+    }
+}
+
+void Tracer::heap_classes(const TraceHeapClasses& classes)
+{
+    GANTRY_ASSERT(classes.class_count <= TraceHeapClasses::classes_max);
+    if (u8* out = begin_record(TraceKind::heap_classes, 13 + 6 * usize{classes.class_count})) {
+        Encoder encoder(out);
+        encoder.put_u32(classes.slab_pages);
+        encoder.put_u32(classes.large_live);
+        encoder.put_u32(classes.large_pages);
+        encoder.put_u8(classes.class_count);
+        for (usize index = 0; index < classes.class_count; ++index) {
+            encoder.put_u16(classes.class_bytes[index]);
+            encoder.put_u32(classes.objects_live[index]);
+        }
+    }
+}
+
 void Tracer::mem_stats(u64 pages_total, u64 pages_used, u32 fragmentation_permille,
                        u64 heap_bytes_live, u64 heap_allocations, u64 heap_frees)
 {

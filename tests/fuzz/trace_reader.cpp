@@ -22,6 +22,9 @@ u64 consume(const TraceFields& f)
         sum += static_cast<u8>(c);
     for (char c : f.name2)
         sum += static_cast<u8>(c);
+    sum += f.region_pages + f.heap.slab_pages + f.heap.large_live + f.heap.large_pages;
+    for (usize i = 0; i < f.heap.class_count; ++i)
+        sum += f.heap.class_bytes[i] + f.heap.objects_live[i];
     return sum + f.deadline;
 }
 

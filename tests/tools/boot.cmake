@@ -29,8 +29,10 @@ if(TARGET hello_image)
         "$GANTRY boot hello --timeout 30 > /dev/null 2> probe.txt; s=$?; cat probe.txt; test $s -eq 0 && grep -Eq '^kvm: (works|not usable here \\(.*\\), using TCG)' probe.txt")
     gantry_boot_check("a missing image gives exit 2 and a build hint"
         "$GANTRY boot no_such_app 2> missing.txt; s=$?; cat missing.txt; test $s -eq 2 && grep -q 'no image for app' missing.txt && grep -q 'cmake --build --preset dev' missing.txt")
-    gantry_boot_check("--net and --disk are rejected as not implemented"
-        "$GANTRY boot hello --net user 2> net.txt; a=$?; $GANTRY boot hello --disk x.img 2> disk.txt; b=$?; cat net.txt disk.txt; test $a -eq 2 && test $b -eq 2 && grep -q 'not implemented' net.txt && grep -q 'not implemented' disk.txt")
+    gantry_boot_check("bad --net, --disk and kernel options are exit 2 with a reason"
+        "$GANTRY boot hello --net tap 2> net.txt; a=$?; $GANTRY boot hello --disk no-such.img 2> disk.txt; b=$?; $GANTRY boot hello --ip 10.0.0.300 2> ip.txt; c=$?; $GANTRY boot hello --net wifi 2> kind.txt; d=$?; cat net.txt disk.txt ip.txt kind.txt; test $a -eq 2 && test $b -eq 2 && test $c -eq 2 && test $d -eq 2 && grep -q 'needs ifname=IF' net.txt && grep -q 'does not exist' disk.txt && grep -q 'not an IPv4 address' ip.txt && grep -q \"unknown kind 'wifi'\" kind.txt")
+    gantry_boot_check("--dry-run shows the virtio devices and the guest's command line"
+        "truncate -s 1M d.img && $GANTRY boot hello --tcg --dry-run --net user --disk d.img,ro --ip 10.0.2.15/24 --append '-- x' > cmd.txt; s=$?; cat cmd.txt; test $s -eq 0 && grep -q 'virtio-net-device,netdev=net0' cmd.txt && grep -q 'format=raw,readonly=on' cmd.txt && grep -q 'virtio-blk-device,drive=disk0' cmd.txt && grep -q 'virtio-mmio.force-legacy=false' cmd.txt && grep -qF -- \"-append '--ip 10.0.2.15/24 -- x'\" cmd.txt")
     if(TARGET crash_image)
         gantry_boot_check("a faulting guest exits non-zero and says so"
             "$GANTRY boot crash --tcg --timeout 30 > crash.txt 2>&1; s=$?; cat crash.txt; test $s -ne 0 && grep -q 'CPU exception 14 (page fault)' crash.txt && grep -q 'guest panicked or faulted' crash.txt")

@@ -44,3 +44,34 @@ foreach(test_name "image: trivial boots and exits 0"
         set_tests_properties("${test_name}" PROPERTIES TIMEOUT 60)
     endif()
 endforeach()
+
+# Images on devices (virtio-net on a tap in a private netns, virtio-blk on a
+# file) against Linux peers: scripts/vm-net-test. They need the gantry binary
+# (gantry boot, gantry mkimage) and the app images.
+if(TARGET httpd_image AND TARGET kv_image)
+    foreach(vm_test httpd kv-power-off)
+        add_test(NAME "image: ${vm_test} over virtio-net and virtio-blk"
+                 COMMAND ${PROJECT_SOURCE_DIR}/scripts/vm-net-test ${vm_test} ${CMAKE_BINARY_DIR})
+        set_tests_properties("image: ${vm_test} over virtio-net and virtio-blk" PROPERTIES
+                             TIMEOUT 150 SKIP_REGULAR_EXPRESSION "^skipped:")
+    endforeach()
+    # The same drivers over virtio-pci on QEMU's pc machine.
+    add_test(NAME "image: httpd over virtio-pci on the pc machine"
+             COMMAND ${PROJECT_SOURCE_DIR}/scripts/vm-net-test httpd ${CMAKE_BINARY_DIR} pc)
+    set_tests_properties("image: httpd over virtio-pci on the pc machine" PROPERTIES
+                         TIMEOUT 150 SKIP_REGULAR_EXPRESSION "^skipped:")
+endif()
+
+# A booted image's trace, written over the second serial port by
+# `gantry boot --trace`, reads like any other trace.
+if(TARGET hello_image AND TARGET gantry)
+    add_test(NAME "image: hello's trace over COM2 is a readable trace"
+             COMMAND sh -c "command -v qemu-system-x86_64 > /dev/null || { echo 'skipped: no QEMU'; exit 0; }; \
+d=$(mktemp -d) && trap 'rm -rf $d' EXIT && \
+$<TARGET_FILE:gantry> boot hello --tcg --timeout 60 --trace $d/hello.gtrace > $d/console.txt && \
+$<TARGET_FILE:gantry> trace dump $d/hello.gtrace > $d/dump.txt && \
+grep -q 'node_info app=\"hello\" platform=\"x86_64-pvh\"' $d/dump.txt && \
+grep -q 'fiber_switch' $d/dump.txt && grep -q 'kernel_exit' $d/dump.txt")
+    set_tests_properties("image: hello's trace over COM2 is a readable trace" PROPERTIES
+                         TIMEOUT 90 SKIP_REGULAR_EXPRESSION "^skipped:")
+endif()

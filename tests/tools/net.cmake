@@ -63,3 +63,15 @@ if(TARGET httpd AND TARGET gantry)
     set_tests_properties("httpd user: curl via hostfwd without privileges, 503 over the cap"
                          PROPERTIES TIMEOUT 60)
 endif()
+
+# The same interop tests through the virtio drivers and in-process device models
+# (--virtio): the image's drivers under real Linux peers, without a hypervisor.
+if(TARGET kv AND TARGET httpd AND TARGET gantry)
+    add_test(NAME "virtio hosted: kv kill-restart through virtio-net and virtio-blk"
+             COMMAND ${PROJECT_SOURCE_DIR}/scripts/kv-netns-test kill-restart ${CMAKE_BINARY_DIR})
+    add_test(NAME "virtio hosted: httpd files through virtio-net and virtio-blk"
+             COMMAND ${PROJECT_SOURCE_DIR}/scripts/httpd-test files ${CMAKE_BINARY_DIR})
+    set_tests_properties("virtio hosted: kv kill-restart through virtio-net and virtio-blk"
+                         "virtio hosted: httpd files through virtio-net and virtio-blk"
+                         PROPERTIES TIMEOUT 120 ENVIRONMENT GANTRY_TEST_VIRTIO=1)
+endif()

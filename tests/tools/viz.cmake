@@ -37,6 +37,14 @@ if(TARGET hello)
     gantry_viz_check("hello: memory view alone"
         "$VIZ hello.trace --png mem.png --view memory --size 640x360 --layout-json mem.json && $CHECK png mem.png 640 360 && $CHECK marks mem.png mem.json"
         viz_hello)
+    # The page map and heap classes at the end of hello's run, and half-way
+    # through it (--at): both drawn where the layout says, at the time asked for.
+    gantry_viz_check("hello: page map and heap classes where the layout says"
+        "$VIZ hello.trace --png map.png --view memory --size 1000x500 --layout-json map.json && $CHECK pagemap map.png map.json && at=$(/usr/bin/python3 -c 'import json; w=json.load(open(\"map.json\"))[\"window\"]; print((w[0] + w[1]) // 2)') && $VIZ hello.trace --view memory --size 1000x500 --at \${at}ns --png mid.png --layout-json mid.json && $CHECK pagemap mid.png mid.json && grep -q \"\\\"at\\\":$at,\" mid.json"
+        viz_hello)
+    gantry_viz_check("interactive --follow under Xvfb: appended records are drawn"
+        "${PROJECT_SOURCE_DIR}/visualizer/tools/viz_follow_test.sh hello.trace"
+        viz_hello)
     find_program(GANTRY_XVFB_RUN xvfb-run)
     gantry_viz_check("interactive window under Xvfb"
         "${PROJECT_SOURCE_DIR}/visualizer/tools/viz_window_test.sh hello.trace"
@@ -73,6 +81,9 @@ if(TARGET gantry)
                          FIXTURES_SETUP viz_quickstart TIMEOUT 120)
     gantry_viz_check("quickstart: link-frame arrows in their fates' colours"
         "$VIZ quickstart/trace.gtrace --png qs.png --size 1400x800 --layout-json qs.json && $CHECK png qs.png 1400 800 && $CHECK arrows qs.png qs.json 1"
+        viz_quickstart)
+    gantry_viz_check("quickstart: page maps of every node at 70ms"
+        "$VIZ quickstart/trace.gtrace --view memory --at 70ms --size 1200x900 --png qm.png --layout-json qm.json && $CHECK pagemap qm.png qm.json"
         viz_quickstart)
     gantry_viz_check("quickstart: network view zoomed on the partition"
         "$VIZ quickstart/trace.gtrace --view network --from 55ms --to 80ms --size 900x200 --png qz.png --layout-json qz.json && $CHECK arrows qz.png qz.json 1"

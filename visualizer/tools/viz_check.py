@@ -8,7 +8,11 @@
   viz_check.py arrows OUT.png LAYOUT.json MIN_DROPS
                                           link-frame arrows are drawn where the
                                           layout says, in their fate's colour
+  viz_check.py pagemap OUT.png LAYOUT.json
+                                          the memory view's page map runs and heap
+                                          class bars are drawn where the layout says
   viz_check.py xwd SHOT.xwd               an X screenshot (xwd) is not blank
+  viz_check.py xwd-differ A.xwd B.xwd     two screenshots are not the same picture
 
 Pixels are checked in regions the layout computed, so a font or spacing change
 does not break the test; a span drawn in the wrong place or colour does.
@@ -172,6 +176,44 @@ def check_arrows(png_path, layout_path, min_drops):
     print("ok: %d arrows (%d dropped) drawn where the layout says" % (len(arrows), len(drops)))
 
 
+def check_page_map(png_path, layout_path):
+    # Every used run of the page map in its block's colour, some free cells, and
+    # the heap class bars with live bytes filled in the heap colour.
+    image = read_png(png_path)
+    plots = [p for p in json.load(open(layout_path))["memory"]["plots"] if "page_map" in p]
+    if not plots:
+        fail("no memory plot with a page map in the layout")
+    for plot in plots:
+        page_map, heap = plot["page_map"], plot["heap_classes"]
+        if not page_map["runs"]:
+            fail("node %d: the page map at %d has no used blocks" % (plot["node"], plot["at"]))
+        for rect, colour in page_map["runs"]:
+            x, y, w, h = rect
+            if pixel(image, x + w // 2, y + h // 2) != tuple(colour):
+                fail("page run %s is %s, expected %s"
+                     % (rect, pixel(image, x + w // 2, y + h // 2), colour))
+        if not share(image, page_map["rect"], page_map["free_color"])[1]:
+            fail("node %d: no free page drawn in %s" % (plot["node"], page_map["rect"]))
+        live = [b for b in heap["bars"] if b["bytes"] > 0]
+        if not live:
+            fail("node %d: no heap class with live bytes at %d" % (plot["node"], plot["at"]))
+        for bar in live:
+            x, y, w, h = bar["value"]
+            if h < 1 or pixel(image, x + w // 2, y + h // 2) != tuple(heap["color"]):
+                fail("heap bar %s (%d bytes) not drawn" % (bar["value"], bar["bytes"]))
+        print("ok: node %d page map at %d: %d runs (%d pages in %d blocks), %d live heap bars"
+              % (plot["node"], plot["at"], len(page_map["runs"]), page_map["used_pages"],
+                 page_map["blocks"], len(live)))
+
+
+def check_xwd_differ(first, second):
+    a, b = open(first, "rb").read(), open(second, "rb").read()
+    if a == b:
+        fail("%s and %s are the same picture: the followed records were not drawn"
+             % (first, second))
+    print("ok: %s and %s differ" % (first, second))
+
+
 def check_xwd(path):
     data = open(path, "rb").read()
     fields = struct.unpack(">25I", data[:100])
@@ -200,6 +242,10 @@ def main(argv):
         check_marks(argv[2], argv[3], int(argv[5]))
     elif len(argv) == 5 and argv[1] == "arrows":
         check_arrows(argv[2], argv[3], int(argv[4]))
+    elif len(argv) == 4 and argv[1] == "pagemap":
+        check_page_map(argv[2], argv[3])
+    elif len(argv) == 4 and argv[1] == "xwd-differ":
+        check_xwd_differ(argv[2], argv[3])
     elif len(argv) == 3 and argv[1] == "xwd":
         check_xwd(argv[2])
     else:

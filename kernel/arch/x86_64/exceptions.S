@@ -85,3 +85,21 @@ gantry_x86_exception_stubs:
 .endr
 
     .section .note.GNU-stack, "", @progbits
+
+// Wake-up interrupts (apic.hpp): the APIC timer and the devices' lines only end
+// a hlt in idle, so the handler just signals end-of-interrupt to the local APIC
+// at its default address and returns. The spurious vector needs no EOI.
+    .text
+    .balign 16
+    .global gantry_x86_wakeup_interrupt
+gantry_x86_wakeup_interrupt:
+    pushq %rax
+    movabsq $0xfee000b0, %rax
+    movl $0, (%rax)
+    popq %rax
+    iretq
+
+    .balign 16
+    .global gantry_x86_spurious_interrupt
+gantry_x86_spurious_interrupt:
+    iretq

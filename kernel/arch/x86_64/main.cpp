@@ -3,7 +3,10 @@
 // then runs the same kernel core and app as the hosted and simulated platforms,
 // and powers off with the app's exit code (power.hpp has the mapping).
 
+#include "apic.hpp"
 #include "clock.hpp"
+#include "cmdline.hpp"
+#include "devices.hpp"
 #include "cpu.hpp"
 #include "image_app.hpp"
 #include "paging.hpp"
@@ -37,12 +40,13 @@ static_assert(sizeof(Kernel) <= 16 * 1024);
 
 // CPU tables and memory map; everything the loader left in low memory is read
 // before page 0 is unmapped.
-BootMemory set_up_machine(u64 start_info_address)
+BootMemory set_up_machine(u64 start_info_address, BootArgs& args)
 {
     run_static_constructors();
     serial_init();
     traps_init();
     BootMemory memory = read_boot_memory(start_info_address);
+    parse_boot_args(read_boot_cmdline(start_info_address), args);
     unmap_null_page();
     if (!memory.valid)
         fail("boot", "no PVH start info with a memory map (boot with a PVH loader)");
@@ -61,21 +65,75 @@ void print_banner(Kernel& kernel, const BootMemory& memory, TscClock& clock,
                  platform.has_rdrand() ? "rdrand" : "TSC-mixed (weak: no rdrand)");
 }
 
-[[noreturn]] void boot_and_run(u64 origin_tsc, u64 start_info_address)
+void print_devices(Kernel& kernel, Devices& devices, Interrupts& interrupts)
 {
-    const BootMemory memory = set_up_machine(start_info_address);
-    TscClock clock;
-    clock.calibrate(origin_tsc);
-    const TimeNs machine_ready = clock.ticks_to_ns(rdtsc() - origin_tsc);
-    BareMetalPlatform platform(clock, memory);
+    kernel.print("gantry: idle {}\n",
+                 !interrupts.ready()                   ? "spins (no local APIC)"
+                 : devices.all_interrupt_driven()      ? "halts until the APIC timer or a device interrupt"
+                                                       : "spins (a device has no interrupt line)");
+    if (Nic* nic = devices.nic()) {
+        char mac[net::MacAddress::text_bytes_max];
+        nic->mac().to_chars(mac);
+        kernel.print("gantry: virtio-net {}\n", std::string_view(mac));
+    }
+    for (usize i = 0; i < devices.disk_count(); ++i) {
+        const BlockInfo info = devices.disk(i)->info();
+        kernel.print("gantry: virtio-blk {}: {} sectors{}\n", i, info.sector_count,
+                     info.read_only ? " (read-only)" : "");
+    }
+}
 
+KernelConfig config_from(const BootArgs& args)
+{
     KernelConfig config;
     config.app_name = image_app_name();
     config.platform_name = platform_name;
-    Kernel kernel(platform, config);
+    config.log_level = args.log_level;
+    config.ip = args.ip;
+    config.prefix = args.prefix;
+    config.gateway = args.gateway;
+    config.dns = args.dns;
+    config.dhcp = args.dhcp ? NetDhcp::on : NetDhcp::off;
+    config.trace = args.trace;
+    // A VM is often stopped by killing it: the trace must not sit in a buffer.
+    config.trace_flush_when_idle = args.trace;
+    return config;
+}
+
+[[noreturn]] void boot_and_run(u64 origin_tsc, u64 start_info_address)
+{
+    BootArgs args;
+    BootMemory memory = set_up_machine(start_info_address, args);
+    if (!args.error.empty()) {
+        serial_write("gantry: kernel command line: ");
+        serial_write(args.error);
+        serial_write(args.error_token.empty() ? "" : ": ");
+        fail(args.error_token, "fix the command line (QEMU -append, gantry boot --append)");
+    }
+    TscClock clock;
+    clock.calibrate(origin_tsc);
+    Interrupts interrupts;
+    if (!interrupts.init(clock))
+        serial_write("gantry: no usable local APIC: idle spins instead of halting\n");
+    Devices devices;
+    devices.start(args, memory, interrupts);
+    const TimeNs machine_ready = clock.ticks_to_ns(rdtsc() - origin_tsc);
+    BareMetalPlatform platform(clock, memory, devices, interrupts);
+    if (args.trace && !platform.enable_trace_port())
+        serial_write("gantry: --trace: no second serial port (COM2) for the trace; "
+                     "none is written\n");
+    if (args.trace) {
+        // A trace file starts with the format's header; the records follow.
+        u8 header[trace_file_header_bytes];
+        Tracer::encode_file_header(header);
+        platform.trace_sink_write(Bytes(header, sizeof(header)));
+    }
+
+    Kernel kernel(platform, config_from(args));
     print_banner(kernel, memory, clock, platform);
+    print_devices(kernel, devices, interrupts);
     // Time zero is the image's first C++ instruction: the phase covers CPU set-up,
-    // the memory map and the clock calibration.
+    // the memory map, the clock calibration and starting the devices.
     kernel.record_phase("machine", 0, machine_ready);
 
     if (auto booted = kernel.boot(); !booted.ok())
@@ -83,10 +141,11 @@ void print_banner(Kernel& kernel, const BootMemory& memory, TscClock& clock,
     App* app = create_image_app(kernel);
     if (!app)
         fail("app", "out of memory creating the app");
-    if (!kernel.start_app(*app, AppArgs{}).ok())
+    if (!kernel.start_app(*app, AppArgs{{args.app_args, args.app_arg_count}}).ok())
         fail("app", "out of memory starting the app");
     const int code = run(kernel);
     kernel.print("gantry: app {} exited with code {}\n", image_app_name(), code);
+    kernel.trace().flush();
     power_off(debug_exit_value(code));
 }
 

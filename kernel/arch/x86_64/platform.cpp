@@ -22,8 +22,9 @@ u64 splitmix64(u64& state)
 
 } // namespace
 
-BareMetalPlatform::BareMetalPlatform(TscClock& clock, const BootMemory& memory)
-    : m_clock(clock), m_memory(memory)
+BareMetalPlatform::BareMetalPlatform(TscClock& clock, const BootMemory& memory,
+                                     Devices& devices, Interrupts& interrupts)
+    : m_clock(clock), m_memory(memory), m_devices(devices), m_interrupts(interrupts)
 {
     m_has_rdrand = (cpuid(1).ecx & cpuid_rdrand) != 0;
     m_fallback_state = rdtsc();
@@ -31,14 +32,38 @@ BareMetalPlatform::BareMetalPlatform(TscClock& clock, const BootMemory& memory)
 
 void BareMetalPlatform::idle_until(TimeNs deadline)
 {
-    // No device can raise an event yet, so waiting with no deadline would hang.
-    if (deadline == deadline_none)
+    if (deadline == deadline_none && !m_devices.any())
         GANTRY_PANIC("idle with no deadline and no device that could wake the kernel");
-    while (m_clock.now() < deadline)
-        pause();
+    const bool may_halt = m_interrupts.ready() && m_devices.all_interrupt_driven();
+    for (;;) {
+        const TimeNs now = m_clock.now();
+        if (now >= deadline)
+            return;
+        // Acknowledge first, then look: work that lands after the look raises a
+        // fresh edge, which stays pending and ends the hlt at once.
+        m_devices.ack_interrupts();
+        if (m_devices.has_work())
+            return;
+        if (may_halt)
+            m_interrupts.halt_for(deadline == deadline_none ? deadline_none : deadline - now);
+        else
+            pause();
+    }
 }
 
 void BareMetalPlatform::console_write(std::string_view text) { serial_write(text); }
+
+bool BareMetalPlatform::enable_trace_port()
+{
+    m_trace_port = trace_port_init();
+    return m_trace_port;
+}
+
+void BareMetalPlatform::trace_sink_write(Bytes bytes)
+{
+    if (m_trace_port)
+        trace_port_write(bytes);
+}
 
 std::span<const MemoryRegion> BareMetalPlatform::memory_regions()
 {

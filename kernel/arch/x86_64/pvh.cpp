@@ -91,4 +91,13 @@ BootMemory read_boot_memory(u64 start_info_address)
     return memory;
 }
 
+const char* read_boot_cmdline(u64 start_info_address)
+{
+    const auto* info = reinterpret_cast<const HvmStartInfo*>(start_info_address);
+    if (info == nullptr || info->magic != start_info_magic || info->cmdline_paddr == 0 ||
+        info->cmdline_paddr >= mapped_end)
+        return nullptr;
+    return reinterpret_cast<const char*>(info->cmdline_paddr);
+}
+
 } // namespace gantry::x86

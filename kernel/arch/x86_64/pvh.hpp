@@ -20,4 +20,7 @@ struct BootMemory {
 // MiB, the image itself, and anything above the 4 GiB that boot.S maps.
 BootMemory read_boot_memory(u64 start_info_address);
 
+// The kernel command line the VMM passed (NUL-terminated), or nullptr.
+const char* read_boot_cmdline(u64 start_info_address);
+
 } // namespace gantry::x86

@@ -6,6 +6,8 @@ namespace gantry::x86 {
 namespace {
 
 constexpr u16 com1 = 0x3f8;
+constexpr u16 com2 = 0x2f8;
+constexpr u16 reg_scratch = 7;
 constexpr u16 reg_data = 0;             // divisor low byte when DLAB is set
 constexpr u16 reg_interrupt_enable = 1; // divisor high byte when DLAB is set
 constexpr u16 reg_fifo_control = 2;
@@ -16,27 +18,50 @@ constexpr u8 line_status_transmit_empty = 0x20;
 // A VMM's UART drains immediately; the bound keeps a missing UART from hanging us.
 constexpr u32 transmit_spins_max = 100'000;
 
-void put_byte(u8 byte)
+void put_byte(u16 port, u8 byte)
 {
     for (u32 spin = 0; spin < transmit_spins_max; ++spin) {
-        if (inb(com1 + reg_line_status) & line_status_transmit_empty)
+        if (inb(port + reg_line_status) & line_status_transmit_empty)
             break;
         pause();
     }
-    outb(com1 + reg_data, byte);
+    outb(port + reg_data, byte);
+}
+
+void put_byte(u8 byte) { put_byte(com1, byte); }
+
+void init_port(u16 port)
+{
+    outb(port + reg_interrupt_enable, 0x00); // polling only
+    outb(port + reg_line_control, 0x80);     // DLAB: next two writes set the divisor
+    outb(port + reg_data, 0x01);             // 115200 baud
+    outb(port + reg_interrupt_enable, 0x00);
+    outb(port + reg_line_control, 0x03);     // 8 data bits, no parity, 1 stop bit
+    outb(port + reg_fifo_control, 0xc7);     // FIFO on, cleared
+    outb(port + reg_modem_control, 0x03);    // DTR + RTS
 }
 
 } // namespace
 
-void serial_init()
+void serial_init() { init_port(com1); }
+
+bool trace_port_init()
 {
-    outb(com1 + reg_interrupt_enable, 0x00); // polling only
-    outb(com1 + reg_line_control, 0x80);     // DLAB: next two writes set the divisor
-    outb(com1 + reg_data, 0x01);             // 115200 baud
-    outb(com1 + reg_interrupt_enable, 0x00);
-    outb(com1 + reg_line_control, 0x03);     // 8 data bits, no parity, 1 stop bit
-    outb(com1 + reg_fifo_control, 0xc7);     // FIFO on, cleared
-    outb(com1 + reg_modem_control, 0x03);    // DTR + RTS
+    // An absent UART reads back 0xff: a present one keeps what is written to
+    // its scratch register.
+    for (u8 probe : {u8{0x5a}, u8{0xa5}}) {
+        outb(com2 + reg_scratch, probe);
+        if (inb(com2 + reg_scratch) != probe)
+            return false;
+    }
+    init_port(com2);
+    return true;
+}
+
+void trace_port_write(Bytes bytes)
+{
+    for (u8 byte : bytes)
+        put_byte(com2, byte);
 }
 
 void serial_write(std::string_view text)

@@ -5,6 +5,8 @@
 #include "serial.hpp"
 
 extern "C" const gantry::u64 gantry_x86_exception_stubs[32];
+extern "C" char gantry_x86_wakeup_interrupt[];
+extern "C" char gantry_x86_spurious_interrupt[];
 
 namespace gantry::x86 {
 
@@ -52,13 +54,14 @@ constexpr u8 gate_interrupt_present = 0x8e;
 constexpr u8 exception_ist = 1; // every exception runs on its own known-good stack
 constexpr usize exception_stack_bytes = 16 * 1024;
 constexpr usize exception_vectors = 32;
+constexpr usize idt_vectors = 256;
 
 // Boot-time CPU tables. They must live at fixed addresses for the CPU, so they are
 // static storage in this platform file (never in the portable core). Written once
 // by traps_init(); afterwards only the CPU writes them (the TSS busy bit).
 alignas(16) u64 g_gdt[5];
 alignas(16) TaskStateSegment g_tss;
-alignas(16) IdtGate g_idt[exception_vectors];
+alignas(16) IdtGate g_idt[idt_vectors];
 alignas(16) u8 g_exception_stack[exception_stack_bytes];
 u64 g_backtrace_low = 1024 * 1024;
 u64 g_backtrace_high = 64 * 1024 * 1024;
@@ -93,14 +96,16 @@ void install_gdt_and_tss()
     asm volatile("ltr %0" : : "r"(selector_tss));
 }
 
+IdtGate gate(u64 handler, u8 ist)
+{
+    return IdtGate{static_cast<u16>(handler), selector_code, ist, gate_interrupt_present,
+                   static_cast<u16>(handler >> 16), static_cast<u32>(handler >> 32), 0};
+}
+
 void install_idt()
 {
-    for (usize vector = 0; vector < exception_vectors; ++vector) {
-        const u64 handler = gantry_x86_exception_stubs[vector];
-        g_idt[vector] = IdtGate{static_cast<u16>(handler), selector_code, exception_ist,
-                                gate_interrupt_present, static_cast<u16>(handler >> 16),
-                                static_cast<u32>(handler >> 32), 0};
-    }
+    for (usize vector = 0; vector < exception_vectors; ++vector)
+        g_idt[vector] = gate(gantry_x86_exception_stubs[vector], exception_ist);
     const DescriptorPointer pointer = {sizeof(g_idt) - 1, reinterpret_cast<u64>(g_idt)};
     asm volatile("lidt %0" : : "m"(pointer));
 }
@@ -134,6 +139,13 @@ bool plausible_frame(u64 rbp)
 }
 
 } // namespace
+
+void install_wakeup_vectors()
+{
+    // On the interrupted stack (no IST): they fire only inside idle's hlt.
+    g_idt[vector_wakeup] = gate(reinterpret_cast<u64>(gantry_x86_wakeup_interrupt), 0);
+    g_idt[vector_spurious] = gate(reinterpret_cast<u64>(gantry_x86_spurious_interrupt), 0);
+}
 
 void traps_init()
 {

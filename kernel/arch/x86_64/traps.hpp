@@ -1,6 +1,7 @@
 // GDT, TSS and IDT for the exceptions: every CPU exception prints a register dump
 // and a frame-pointer backtrace on the serial console, then ends the VM with the
-// panic status (power.hpp). No device interrupts are enabled in this slice.
+// panic status (power.hpp). Two more vectors wake a halted vCPU (apic.hpp):
+// their handlers only acknowledge the interrupt.
 #pragma once
 
 #include <gantry/types.hpp>
@@ -8,6 +9,11 @@
 namespace gantry::x86 {
 
 void traps_init();
+
+inline constexpr u8 vector_wakeup = 0x30;   // the APIC timer and device lines
+inline constexpr u8 vector_spurious = 0xff; // the local APIC's spurious vector
+// Adds the wake-up and spurious handlers to the IDT (after traps_init()).
+void install_wakeup_vectors();
 
 // Frame-pointer walks only follow addresses inside [low, high): RAM as the PVH
 // memory map reports it, so a corrupt chain cannot touch device memory.

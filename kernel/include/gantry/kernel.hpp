@@ -45,6 +45,10 @@ struct KernelConfig {
     // How often, at most, memory statistics are sampled into the trace while the
     // kernel runs (samples ride on polls that happen anyway).
     TimeNs mem_stats_interval_ns = 10 * ns_per_ms;
+    // Hand the trace to the platform's sink whenever the kernel goes idle, not
+    // only when the buffer fills: for sinks that must not lag (the image's
+    // serial port, where a VM may be killed at any moment).
+    bool trace_flush_when_idle = false;
     // Network, used when the platform has a NIC: address/prefix and default gateway
     // (unspecified = none).
     net::Ipv4Address ip;

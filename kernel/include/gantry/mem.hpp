@@ -16,6 +16,8 @@ namespace gantry {
 
 inline constexpr usize page_size = 4096;
 
+class Tracer;
+
 struct PageStats {
     usize pages_total = 0;
     usize pages_used = 0;
@@ -72,6 +74,13 @@ public:
 
     // nullptr: no injected failures (the default).
     void set_fault_injector(AllocFaultInjector* injector) { m_fault_injector = injector; }
+
+    // Records every block allocated and freed from now on (page_alloc, page_free),
+    // after describing the current state: one page_region per region and one
+    // page_alloc per block already in use, so a reader can rebuild the page map
+    // at any time from the trace alone. nullptr stops recording. Untraced, the
+    // cost is one pointer test per block operation (never per heap object).
+    void set_tracer(Tracer* tracer);
 
     PageStats stats() const;
     usize pages_total() const { return m_pages_total; }
@@ -152,6 +161,7 @@ private:
     u64 m_allocations = 0;
     u64 m_failures = 0;
     AllocFaultInjector* m_fault_injector = nullptr;
+    Tracer* m_tracer = nullptr;
 
     friend class Heap; // alloc_block
     friend struct PageAllocatorInspector;
@@ -166,6 +176,7 @@ struct HeapStats {
     usize bytes_requested = 0;           // sum of live request sizes
     usize bytes_requested_high_water = 0;
     usize large_allocations_live = 0;    // allocations served directly by pages
+    usize large_pages = 0;               // pages those allocations hold
     usize slab_pages = 0;                // pages currently held by slabs
     u64 allocations = 0;
     u64 frees = 0;

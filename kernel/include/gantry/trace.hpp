@@ -38,6 +38,10 @@ enum class TraceKind : u8 {
     kernel_exit = 11,     // i32 exit code
     idle = 12,            // u64 deadline (~0 = none): the kernel waits for an event
     node_info = 13,       // str app, str platform: first record of each node
+    // The page map and the heap's size classes (see TraceHeapClasses).
+    page_region = 14,     // u8 region, u64 pages: a region the buddy allocator manages
+    heap_classes = 15,    // u32 slab pages, u32 large live, u32 large pages, u8 count,
+                          // count x (u16 object bytes, u32 objects live)
     // Network frames at a node's NIC (see TraceNetFrame; docs/trace-format.md).
     net_rx = 32,          // u32 iface, u16 length, u16 ethertype, u8 ip protocol,
                           // u32 source ip, u32 destination ip, u16 source port,
@@ -132,6 +136,19 @@ struct TraceBlockIo {
     TimeNs latency_ns = 0;
 };
 
+// The heap by size class, sampled with mem_stats: live objects per class (each
+// class's slabs are one-page blocks) and the large allocations, which have page
+// blocks of their own.
+struct TraceHeapClasses {
+    static constexpr usize classes_max = 16; // a record with more: the rest is ignored
+    u32 slab_pages = 0;
+    u32 large_live = 0;
+    u32 large_pages = 0;
+    u8 class_count = 0;
+    u16 class_bytes[classes_max] = {};
+    u32 objects_live[classes_max] = {};
+};
+
 // false for kinds added by later versions: readers skip them.
 bool is_known(TraceKind kind);
 // The kind's name as in docs/trace-format.md ("fiber_switch"); "unknown" otherwise.
@@ -159,6 +176,8 @@ public:
     void timer_fire(u32 count);
     void page_alloc(u32 region, u32 order, u64 first_page);
     void page_free(u32 region, u32 order, u64 first_page);
+    void page_region(u32 region, u64 pages);
+    void heap_classes(const TraceHeapClasses& classes);
     void mem_stats(u64 pages_total, u64 pages_used, u32 fragmentation_permille,
                    u64 heap_bytes_live, u64 heap_allocations, u64 heap_frees);
     void kernel_exit(i32 code);
@@ -332,6 +351,8 @@ struct TraceFields {
     TraceTcpConnection tcp; // tcp_state, tcp_stats
     TraceBlockIo block;     // block_io
     TraceSimFault fault;    // sim_fault
+    u64 region_pages = 0;   // page_region (its index is `region`)
+    TraceHeapClasses heap;  // heap_classes
 };
 
 enum class TraceDecodeError : u8 {

@@ -1,5 +1,6 @@
 // ICMP for a host: RFC 792 (messages), RFC 1122 section 3.2.2 (when a host must
-// and must not send errors; 3.2.2.6 echo), RFC 1812 section 4.3.2.8 (rate
+// and must not send errors; 3.2.2.6 echo; 3.2.2.1 errors go to the transport
+// protocol named in the quoted header), RFC 1812 section 4.3.2.8 (rate
 // limiting, which RFC 1122 allows hosts too).
 #include <gantry/kernel.hpp>
 #include <gantry/net/endian.hpp>
@@ -44,7 +45,7 @@ void NetStack::receive_icmp(L4Input& input, TimeNs now)
     if (icmp.type() == Icmpv4Type::echo_reply)
         return receive_echo_reply(input, icmp.ident(), icmp.sequence(), now);
     if (icmp.type() != Icmpv4Type::echo_request)
-        return; // errors for our own datagrams: nothing acts on them yet
+        return receive_icmp_error(input, icmp, now);
     // RFC 1122 3.2.2.6: echo to a broadcast address MAY be ignored; we do, so a
     // broadcast ping cannot make every Gantry node answer at once.
     if (input.ip.destination != m_address.address)
@@ -60,6 +61,31 @@ void NetStack::receive_icmp(L4Input& input, TimeNs now)
         m_counters.icmp.tx_bytes += input.payload.size();
         m_counters.icmp_echo_replies++;
     }
+}
+
+// RFC 1122 3.2.2: an error quotes the offending datagram's IPv4 header and at
+// least 8 bytes of its payload, which for TCP hold the ports and the sequence
+// number; TCP decides what the error means (tcp_icmp_kind). UDP has no use
+// for errors yet. Nothing here trusts the quote beyond its own bytes.
+void NetStack::receive_icmp_error(const L4Input& input, const Icmpv4Packet& icmp, TimeNs now)
+{
+    if (!m_tcp || input.ip.destination != m_address.address)
+        return;
+    Bytes quoted = icmp.data();
+    if (quoted.size() < Ipv4Packet::header_len_min || (quoted[0] >> 4) != 4)
+        return;
+    usize header = usize{quoted[0] & 0x0fu} * 4;
+    if (header < Ipv4Packet::header_len_min || quoted.size() < header + 8 ||
+        quoted[9] != static_cast<u8>(IpProtocol::tcp))
+        return;
+    Ipv4Address source = Ipv4Address::from_u32(load_be32(quoted, 12));
+    Ipv4Address destination = Ipv4Address::from_u32(load_be32(quoted, 16));
+    if (source != m_address.address)
+        return; // not a datagram we sent
+    Bytes tcp = quoted.subspan(header);
+    m_tcp->icmp_error(TcpEndpoint{source, load_be16(tcp, 0)},
+                      TcpEndpoint{destination, load_be16(tcp, 2)}, SeqNumber(load_be32(tcp, 4)),
+                      static_cast<u8>(icmp.type()), icmp.code(), icmp.next_hop_mtu(), now);
 }
 
 const char* ping_error_name(PingError error)

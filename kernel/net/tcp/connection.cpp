@@ -36,6 +36,8 @@ const char* tcp_error_name(TcpError error)
     case TcpError::reset: return "connection reset";
     case TcpError::refused: return "connection refused";
     case TcpError::timed_out: return "timed out";
+    case TcpError::unreachable: return "network or host unreachable";
+    case TcpError::prohibited: return "administratively prohibited";
     case TcpError::aborted: return "aborted";
     case TcpError::no_memory: return "no memory";
     }
@@ -209,6 +211,12 @@ void TcpConnection::abort(TimeNs now)
     close_with(TcpError::aborted);
 }
 
+void TcpConnection::give_up_open(TcpError error)
+{
+    GANTRY_ASSERT(m_state == TcpState::syn_sent);
+    close_with(error);
+}
+
 void TcpConnection::set_keepalive(Keepalive keepalive, TimeNs now)
 {
     m_config.keepalive = keepalive;
@@ -268,7 +276,8 @@ void TcpConnection::on_rto(TimeNs now)
     m_retries++;
     u32 limit = synchronizing ? m_config.syn_retries_max : m_config.retries_max;
     if (m_retries > limit) {
-        close_with(TcpError::timed_out);
+        // RFC 1122 4.2.3.9: the soft error ICMP reported says why, if there was one.
+        close_with(m_soft_error.value_or(TcpError::timed_out));
         return;
     }
     m_stats.timeouts++;

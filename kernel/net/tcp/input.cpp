@@ -36,6 +36,10 @@ void TcpConnection::take_options(const TcpRepr& syn)
         m_ts_recent = syn.timestamps->value;
         m_smss -= 12; // every segment carries the 12-byte option (RFC 9293 3.7.1)
     }
+    if (m_path_mss != 0) { // an ICMP "fragmentation needed" came first (RFC 1191)
+        u32 path = m_path_mss - (m_timestamps == Negotiated::yes ? 12 : 0);
+        m_smss = path < m_smss ? path : m_smss;
+    }
     constexpr u32 smss_min = 64;
     m_smss = m_smss < smss_min ? smss_min : m_smss;
     m_cwnd = m_smss > 2190 ? 2 * m_smss : (m_smss > 1095 ? 3 * m_smss : 4 * m_smss);
@@ -186,6 +190,9 @@ bool TcpConnection::check_acceptable(TcpRepr& repr, Bytes& payload, TimeNs now)
     if (!ok) {
         if (!rst)
             m_ack_need = AckNeed::now;
+        SeqNumber data = seq + (repr.has(TcpFlags::syn) ? 1u : 0u);
+        if (!rst && !payload.empty() && data + static_cast<u32>(payload.size()) <= m_rcv_nxt)
+            note_duplicate(data, data + static_cast<u32>(payload.size())); // all old data
         if (m_state == TcpState::time_wait && repr.has(TcpFlags::fin))
             m_time_wait_at = now + 2 * m_config.msl_ns; // a retransmitted FIN
         return false;
@@ -200,6 +207,8 @@ bool TcpConnection::check_acceptable(TcpRepr& repr, Bytes& payload, TimeNs now)
             before--;
         }
         usize cut = before < payload.size() ? before : payload.size();
+        if (cut > 0)
+            note_duplicate(repr.seq, repr.seq + static_cast<u32>(cut));
         payload = payload.subspan(cut);
         repr.seq += static_cast<u32>(cut);
         m_ack_need = AckNeed::now; // a duplicate: the peer may have lost our ACK
@@ -493,6 +502,7 @@ void TcpConnection::process_text(const TcpRepr& repr, Bytes payload, TimeNs now)
                       m_state == TcpState::fin_wait_2;
     if (takes_text && !payload.empty()) {
         if (repr.seq == m_rcv_nxt) {
+            note_held_duplicate(repr.seq, payload.size());
             m_recv.write_at(m_recv.size(), payload);
             m_recv.commit(payload.size());
             m_rcv_nxt += static_cast<u32>(payload.size());
@@ -560,6 +570,7 @@ void TcpConnection::store_ooo(SeqNumber seq, Bytes payload)
 {
     SeqNumber left = seq;
     SeqNumber right = seq + static_cast<u32>(payload.size());
+    note_held_duplicate(seq, payload.size());
     usize merged_bytes = 0;
     usize kept = 0;
     OooRange keep[ooo_ranges_max];
@@ -593,6 +604,29 @@ void TcpConnection::store_ooo(SeqNumber seq, Bytes payload)
     m_ooo_count = kept + 1;
     m_ooo_bytes = bytes;
     m_stats.ooo_segments++;
+}
+
+// RFC 2883: data that arrived again; the next ACK reports it first (every
+// duplicate is acknowledged at once, so one block per ACK is enough).
+void TcpConnection::note_duplicate(SeqNumber left, SeqNumber right)
+{
+    if (m_sack == Negotiated::yes && left < right)
+        m_dsack = TcpSackBlock{left, right};
+}
+
+// The first out-of-order range (lowest sequence) that already held some of
+// the `length` bytes at `seq`: those bytes are a duplicate (RFC 2883 4).
+void TcpConnection::note_held_duplicate(SeqNumber seq, usize length)
+{
+    if (m_dsack)
+        return; // the segment's bytes below RCV.NXT were noted first: they count
+    SeqNumber end = seq + static_cast<u32>(length);
+    for (usize i = 0; i < m_ooo_count; i++) {
+        SeqNumber left = SeqNumber::max(seq, m_ooo[i].left);
+        SeqNumber right = SeqNumber::min(end, m_ooo[i].right);
+        if (left < right)
+            return note_duplicate(left, right);
+    }
 }
 
 void TcpConnection::drain_ooo(TimeNs now)

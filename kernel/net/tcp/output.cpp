@@ -33,8 +33,17 @@ u16 TcpConnection::advertise_window()
     u32 window = static_cast<u32>(m_recv.free());
     u32 threshold = static_cast<u32>(m_recv.capacity() / 2 < m_smss ? m_recv.capacity() / 2
                                                                       : m_smss);
-    // RFC 1122 4.2.3.3: move the right edge only by a useful amount.
-    if (window < promised + threshold)
+    // Receiver SWS avoidance (RFC 9293 3.8.6.2.2, MUST-39; RFC 1122 4.2.3.3):
+    // never offer a window smaller than min(RCV.BUFF / 2, Eff.snd.MSS); below
+    // that the right edge stays where it was. A window at least that large is
+    // offered whole on every segment, as BSD stacks do, instead of moving the
+    // edge only in steps of that size (the RFC's "suggested" variant): the
+    // sender's own SWS avoidance (3.8.6.2.1) keeps it from sending a silly
+    // segment into a small increment, so nothing small is invited either way.
+    if (window < threshold)
+        window = 0;
+    // The right edge never moves left (RFC 9293 3.8.6.2.2, RFC 7323 2.4).
+    if (window < promised)
         window = promised;
     u32 scaled = window >> m_rcv_wscale;
     if (scaled > 0xffff)
@@ -47,20 +56,24 @@ u16 TcpConnection::advertise_window()
 
 void TcpConnection::fill_sack(TcpRepr& repr) const
 {
-    // RFC 2018 4: the first block holds the most recently received segment,
-    // then the other blocks, most recent first.
+    // RFC 2883 4: a D-SACK block, when there is one, comes first; then, as
+    // RFC 2018 4 orders them, the block holding the most recently received
+    // segment and the other blocks, most recent first (a duplicate of
+    // out-of-order data refreshed its block's stamp, so the block holding it
+    // comes second, as RFC 2883 4 asks).
+    usize block = 0;
+    if (m_dsack)
+        repr.sack[block++] = *m_dsack;
     bool used[ooo_ranges_max] = {};
-    usize count = m_ooo_count < TcpRepr::sack_blocks_max ? m_ooo_count
-                                                          : TcpRepr::sack_blocks_max;
-    for (usize block = 0; block < count; block++) {
+    for (usize taken = 0; taken < m_ooo_count && block < TcpRepr::sack_blocks_max; taken++) {
         usize best = ooo_ranges_max;
         for (usize i = 0; i < m_ooo_count; i++)
             if (!used[i] && (best == ooo_ranges_max || m_ooo[i].stamp > m_ooo[best].stamp))
                 best = i;
         used[best] = true;
-        repr.sack[block] = TcpSackBlock{m_ooo[best].left, m_ooo[best].right};
+        repr.sack[block++] = TcpSackBlock{m_ooo[best].left, m_ooo[best].right};
     }
-    repr.sack_count = static_cast<u8>(count);
+    repr.sack_count = static_cast<u8>(block);
 }
 
 TcpRepr TcpConnection::base_repr(TimeNs now)
@@ -85,8 +98,9 @@ TcpRepr TcpConnection::base_repr(TimeNs now)
     repr.window = advertise_window();
     if (m_timestamps == Negotiated::yes)
         repr.timestamps = TcpTimestamps{ts_now(now), m_ts_recent};
-    if (m_sack == Negotiated::yes && m_ooo_count > 0)
+    if (m_sack == Negotiated::yes && (m_ooo_count > 0 || m_dsack))
         fill_sack(repr);
+    m_dsack.reset(); // reported once (RFC 2883 4)
     return repr;
 }
 
@@ -234,7 +248,9 @@ void TcpConnection::transmit(TimeNs now)
         length = length < m_smss ? length : m_smss;
         if (length == 0 && unsent_len > 0)
             break; // window or cwnd closed (the persist timer handles a zero window)
-        if (nagle_holds(length, unsent_len))
+        // Nagle and sender SWS avoidance hold new data only: what was sent
+        // before goes again whole (after an RTO or a smaller path MTU).
+        if (m_snd_nxt >= m_snd_max && nagle_holds(length, unsent_len))
             break;
         if (send_data(m_snd_nxt, length, now) == 0)
             break;

@@ -122,6 +122,28 @@ void TcpSocket::abort()
     m_stack.after(this, now);
 }
 
+Status<TcpError> TcpSocket::wait_connected(TimeNs deadline)
+{
+    // Each round blocks until the state changes or the deadline passes.
+    for (;;) {
+        if (m_owner != Owner::app)
+            return fail(TcpError::closed);
+        TcpState state = m_tcb->state();
+        if (state != TcpState::syn_sent && state != TcpState::syn_received)
+            break;
+        if (m_changed.wait_until(deadline) == WaitResult::timed_out && m_owner == Owner::app &&
+            m_tcb->state() == TcpState::syn_sent) {
+            TimeNs now = m_stack.m_kernel.now();
+            m_tcb->give_up_open(m_tcb->soft_error().value_or(TcpError::timed_out));
+            m_stack.after(this, now);
+            break;
+        }
+    }
+    if (m_tcb->state() == TcpState::closed)
+        return fail(m_tcb->error().value_or(TcpError::reset));
+    return {};
+}
+
 void TcpSocket::set_keepalive(Keepalive keepalive)
 {
     TimeNs now = m_stack.m_kernel.now();
@@ -274,6 +296,13 @@ TcpConfig TcpStack::config_for(const TcpSocketOptions& options) const
     config.nagle = options.nagle;
     config.delayed_ack = options.delayed_ack;
     config.keepalive = options.keepalive;
+    config.icmp_hard_errors = options.icmp_hard_errors;
+    if (options.keepalive_idle_ns > 0)
+        config.keepalive_idle_ns = options.keepalive_idle_ns;
+    if (options.keepalive_interval_ns > 0)
+        config.keepalive_interval_ns = options.keepalive_interval_ns;
+    if (options.keepalive_probes_max > 0)
+        config.keepalive_probes_max = options.keepalive_probes_max;
     return config;
 }
 
@@ -425,6 +454,22 @@ void TcpStack::input(Ipv4Address source, Ipv4Address destination, Bytes segment,
     send_reset(source, repr, payload.size()); // RFC 9293 3.10.7.1
 }
 
+void TcpStack::icmp_error(TcpEndpoint local, TcpEndpoint remote, SeqNumber seq, u8 type,
+                          u8 code, u16 mtu, TimeNs now)
+{
+    std::optional<TcpIcmpKind> kind = tcp_icmp_kind(type, code);
+    if (!kind || local.address != m_address)
+        return;
+    // A SYN-ACK from a listener's SYN cache has no connection to tell; its
+    // retransmissions run out on their own (synack_retries_max).
+    TcpSocket* socket = find_socket(local, remote);
+    if (!socket)
+        return;
+    m_icmp_errors++;
+    socket->m_tcb->icmp_error(*kind, seq, mtu, now);
+    after(socket, now);
+}
+
 void TcpStack::tcp_transmit(TcpEndpoint local, TcpEndpoint remote, const TcpRepr& repr,
                             RingSlices payload)
 {
@@ -465,6 +510,18 @@ Result<TcpListener*, TcpError> TcpStack::listen(u16 port, usize backlog,
 Result<TcpSocket*, TcpError> TcpStack::connect(Ipv4Address address, u16 port, TimeNs deadline,
                                                const TcpSocketOptions& options)
 {
+    TcpSocket* socket = GANTRY_TRY(connect_start(address, port, options));
+    auto connected = socket->wait_connected(deadline);
+    if (!connected.ok()) {
+        socket->close(); // CLOSED already: the stack reclaims it
+        return fail(connected.error());
+    }
+    return socket;
+}
+
+Result<TcpSocket*, TcpError> TcpStack::connect_start(Ipv4Address address, u16 port,
+                                                     const TcpSocketOptions& options)
+{
     u16 local_port = 0;
     constexpr usize range = 65536 - ephemeral_port_first;
     for (usize tries = 0; tries < range && local_port == 0; tries++) {
@@ -481,23 +538,6 @@ Result<TcpSocket*, TcpError> TcpStack::connect(Ipv4Address address, u16 port, Ti
     (void)socket->m_tcb->connect(TcpEndpoint{m_address, local_port}, TcpEndpoint{address, port},
                                  now);
     after(socket, now);
-    // Each round blocks until the state changes or the deadline passes.
-    while (socket->m_tcb->state() == TcpState::syn_sent ||
-           socket->m_tcb->state() == TcpState::syn_received) {
-        if (socket->m_changed.wait_until(deadline) == WaitResult::timed_out &&
-            socket->m_tcb->state() == TcpState::syn_sent) {
-            socket->m_tcb->abort(m_kernel.now());
-            release(socket);
-            rearm();
-            return fail(TcpError::timed_out);
-        }
-    }
-    if (socket->m_tcb->state() == TcpState::closed) {
-        TcpError error = socket->m_tcb->error().value_or(TcpError::reset);
-        release(socket);
-        rearm();
-        return fail(error);
-    }
     return socket;
 }
 

@@ -141,8 +141,15 @@ TEST_CASE("pkt parser: errors name the line and what is wrong", "[pkt]")
     CHECK(error_line("+0 close(3) = 0\n+0 > S 0:1(0) win 1\n") == 2);
     CHECK(error_text("+0 > S 0:1(0)") == "sequence range 0:1 does not span 0 bytes");
     CHECK(error_line("\n\n+0 > Q 0:0(0)\n") == 3);
-    CHECK(error_text("+0 > S 0:0(0) <md5 abc>") == "unsupported TCP option 'md5'");
-    CHECK(error_text("+0 < (ttl 4) S 0:0(0) win 1").find("not supported") != std::string::npos);
+    CHECK(error_text("+0 > S 0:0(0) <FO 1234>") == "unsupported TCP option 'FO'");
+    CHECK(error_text("+0 > S 0:0(0) <md5 abc>") ==
+          "expected 'valid' or 'invalid' after 'md5', found 'abc'");
+    CHECK(error_text("+0 < (ttl 300) S 0:0(0) win 1") ==
+          "ttl 300 does not fit the 8-bit header field");
+    CHECK(error_text("+0 < (hops 4) S 0:0(0) win 1").find("unknown IP header field 'hops'") !=
+          std::string::npos);
+    CHECK(error_text("+0 < (ttl 4) S 0:0(0) win 1 / udp").find("UDP encapsulation") !=
+          std::string::npos);
     CHECK(error_line("+0 close(3)\n") == 1);
     CHECK(error_line("#ifdef X\n+0 close(3) = 0\n") == 1);
     CHECK(error_line("#endif\n") == 1);
@@ -153,4 +160,17 @@ TEST_CASE("pkt parser: errors name the line and what is wrong", "[pkt]")
     CHECK(error_line("+0 > S 0:0(0) win 99999999999\n") == 1);
     CHECK(error_line("+0 > S 0:0(0) <sack>\n") == 1);
     CHECK(error_line("+0 $\n") == 1);
+}
+
+TEST_CASE("pkt parser: IP header fields and the md5 option parse (the runner says n/a)", "[pkt]")
+{
+    Script script = parse("+0 > (tos 0x20) (ttl 4) S. 0:0(0) ack 1 win 1 <nop,nop,md5 valid>\n");
+    REQUIRE(script.events.size() == 1);
+    const auto& packet = std::get<PacketSpec>(script.events[0].body);
+    CHECK(packet.ip_fields == std::vector<std::string>{"tos 32", "ttl 4"});
+    REQUIRE(packet.options);
+    REQUIRE(packet.options->size() == 3);
+    CHECK((*packet.options)[2].kind == TcpOptionSpec::Kind::md5);
+    CHECK((*packet.options)[2].value == 1);
+    CHECK(describe((*packet.options)[2]) == "md5 valid");
 }

@@ -125,3 +125,32 @@ TEST_CASE("faults: the simulator writes a record for each fault it applies")
     CHECK(model.faults[1].kind == FaultKind::down);
     CHECK(model.faults[1].end == 4 * ns_per_ms);
 }
+
+TEST_CASE("faults: clicking a lane where a fault held shows it; search lists faults")
+{
+    TraceModel model = faulty_model();
+    Layout layout = compute_layout(model, {1000, 600}, {0, 100 * ns_per_ms},
+                                   {.view = View::timeline});
+    const Lane* kernel2 = nullptr;
+    for (const Lane& lane : layout.timeline->lanes)
+        if (lane.kind == LaneKind::kernel && model.nodes[lane.node_slot].node == 2)
+            kernel2 = &lane;
+    REQUIRE(kernel2 != nullptr);
+    int y = kernel2->rect.y + kernel2->rect.h / 2;
+    auto hit = hit_test(model, layout, static_cast<int>(layout.scale().x_of(30 * ns_per_ms)), y);
+    REQUIRE(hit);
+    CHECK(hit->kind == HitKind::fault);
+    CHECK(model.faults[hit->index].kind == FaultKind::down);
+    std::string text = describe(model, *hit);
+    CHECK(text.find("node 2 down") != std::string::npos);
+    CHECK(text.find("lasting 20 ms") != std::string::npos);
+    CHECK(hit_time(model, *hit) == 20 * ns_per_ms);
+    // After the restart nothing is there to click.
+    CHECK_FALSE(hit_test(model, layout, static_cast<int>(layout.scale().x_of(45 * ns_per_ms)), y));
+    CHECK(search(model, "fault", 10).size() == 3); // each node fault once; not the link
+    std::vector<Hit> node1 = search(model, "node 1", 50);
+    usize faults = 0;
+    for (const Hit& h : node1)
+        faults += h.kind == HitKind::fault ? 1 : 0;
+    CHECK(faults == 2); // the partition it was cut off by, and its pause
+}

@@ -101,3 +101,32 @@ TEST_CASE("viz: arrows are clipped to the window and found by time")
     Layout none = network_layout(model, {600, 700}); // between frames
     CHECK(visible_arrows(model, none).empty());
 }
+
+TEST_CASE("viz: clicking a frame's arrow shows the frame; search lists dropped frames")
+{
+    TraceModel model = sequence_model();
+    Layout layout = network_layout(model, {0, 1000});
+    const NetworkLayout& network = *layout.network;
+    int y0 = network.lanes[0].rect.y + network.lanes[0].rect.h / 2;
+    int y1 = network.lanes[1].rect.y + network.lanes[1].rect.h / 2;
+    // Half-way along the delivered frame 0 -> 1 sent at 100, arriving at 200.
+    auto hit = hit_test(model, layout, 270, (y0 + y1) / 2);
+    REQUIRE(hit);
+    CHECK(hit->kind == HitKind::link_frame);
+    CHECK(hit->index == 0);
+    std::string text = describe(model, *hit);
+    CHECK(text.find("node 0 -> node 1") != std::string::npos);
+    CHECK(text.find("delivered") != std::string::npos);
+    CHECK(text.find("after 100 ns") != std::string::npos);
+    // The partitioned frame ends in a cross half-way: its end is clickable.
+    auto dropped = hit_test(model, layout, 520, (y0 + y1) / 2);
+    REQUIRE(dropped);
+    CHECK(dropped->kind == HitKind::link_frame);
+    CHECK(dropped->index == 2);
+    CHECK(describe(model, *dropped).find("dropped: partition") != std::string::npos);
+    // Far from every arrow, between the lanes: nothing.
+    CHECK_FALSE(hit_test(model, layout, 700, (y0 + y1) / 2));
+    std::vector<Hit> frames = search(model, "frame", 10);
+    REQUIRE(frames.size() == 3); // partition and loss from node 0, corruption from node 1
+    CHECK(frames[0].kind == HitKind::link_frame);
+}

@@ -33,6 +33,7 @@ struct Options {
     bool dhcp = false;
     std::vector<std::string> disks; // --disk FILE[,ro], in device order
     std::string record_path;        // --record FILE: the run's platform inputs
+    bool virtio = false;            // --virtio: devices through the virtio drivers
 };
 
 // "02:00:00:aa:bb:cc" -> MAC; nullopt on anything else.

@@ -19,6 +19,7 @@ class UserNic;
 class SocketNic;
 class FaultNic;
 class FileDisk;
+struct VirtioDevices;
 
 class HostedPlatform final : public Platform {
 public:
@@ -34,6 +35,7 @@ public:
         net::MacAddress mac;
         std::string pcap_path;  // empty: no capture
         std::vector<std::string> disks; // --disk values: FILE[,ro]
+        bool virtio = false; // drive the devices through the virtio drivers and models
     };
 
     // Returns an empty string on success, otherwise what went wrong and what to do.
@@ -66,6 +68,8 @@ private:
     std::string open_nic(const Config& config);
     void drain_events(int timeout_ms);
     void idle_with_slirp(int timeout_ms);
+    std::string open_virtio();
+    Nic* native_nic();
 
     MemoryRegion m_region{};
     int m_epoll = -1;
@@ -80,6 +84,7 @@ private:
     std::unique_ptr<SocketNic> m_socket;
     std::unique_ptr<FaultNic> m_faults; // wraps the NIC above when --net-faults
     std::vector<std::unique_ptr<FileDisk>> m_disks;
+    std::unique_ptr<VirtioDevices> m_virtio; // --virtio: drivers over models over the above
 };
 
 } // namespace gantry::hosted

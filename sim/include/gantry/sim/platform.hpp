@@ -6,12 +6,15 @@
 
 #include <gantry/platform.hpp>
 
+#include <memory>
+#include <string>
 #include <vector>
 
 namespace gantry::sim {
 
 class Node;
 class World;
+struct SimVirtio;
 
 // The node's clock: virtual time scaled by (1 + drift_ppm / 1e6), exactly and
 // monotonically (integer arithmetic, so every build computes the same ticks).
@@ -22,6 +25,7 @@ TimeNs virtual_time_for(TimeNs local_ns, i64 drift_ppm);
 class SimPlatform final : public Platform {
 public:
     SimPlatform(World& world, Node& node, MemoryRegion region);
+    ~SimPlatform() override;
 
     TimeNs now() override;
     // Never called under the simulator (the world drives Kernel::poll): panics.
@@ -51,6 +55,13 @@ public:
     }
     void attach_disk(BlockDevice* disk) { m_disks.push_back(disk); }
 
+    // NodeConfig::virtio: puts a virtio driver over an in-process device model
+    // in front of every attached NIC and disk, with rings and buffers in `dma`
+    // (carved from the top of the node's RAM). Call before the kernel exists.
+    // Returns "" or why a driver failed.
+    std::string use_virtio();
+    static usize virtio_dma_bytes(usize nics, usize disks);
+
 private:
     World& m_world;
     Node& m_node;
@@ -58,6 +69,7 @@ private:
     std::vector<Nic*> m_nics;
     bool m_nics_hidden = false;
     std::vector<BlockDevice*> m_disks;
+    std::unique_ptr<SimVirtio> m_virtio;
 };
 
 } // namespace gantry::sim

@@ -97,6 +97,10 @@ struct NodeConfig {
     // The first boot crashes on entering this boot phase ("platform", "memory",
     // "net", "app start"); empty: it does not.
     std::string boot_crash_phase = {};
+    // Reach the NICs and disks through the virtio drivers and in-process virtio
+    // device models (as `--virtio` does hosted): the image's drivers under the
+    // simulator's faults. Their rings and buffers take RAM from memory_bytes.
+    bool virtio = false;
 };
 
 enum class NodeState : u8 {

@@ -54,6 +54,8 @@ inline constexpr Color heap_fill{85, 50, 95};
 inline constexpr Color high_water{235, 85, 80};
 inline constexpr Color page_alloc{120, 210, 160};
 inline constexpr Color page_free{210, 140, 120};
+inline constexpr Color page_map_free{52, 57, 66}; // a free page in the page map
+Color page_block(u8 order); // a used page in the page map, by its block's order
 inline constexpr Color cursor{255, 255, 255};
 inline constexpr Color selection{255, 235, 120};
 inline constexpr Color net_drop{255, 60, 60};
@@ -147,7 +149,44 @@ struct MemoryPlot {
     Rect heap;  // heap bytes live
     Rect page_events; // a strip of page_alloc/page_free ticks
     Rect label;
+    // At the layout's `at` time (w = 0 when the row is too small for them):
+    Rect page_map;     // the buddy allocator's blocks, one cell per page (or per few)
+    Rect heap_classes; // bytes live per heap size class, and the large allocations
 };
+
+// Where the page map's cells go: regions one after another, row by row, each
+// cell `cell_px` square holding `pages_per_cell` pages.
+struct PageMapGeometry {
+    Rect rect;
+    int cell_px = 1;
+    int columns = 1;
+    u64 pages_per_cell = 1;
+    std::vector<u64> region_cell; // first cell of each region
+    u64 cells = 0;                // cells in use by all regions
+};
+PageMapGeometry page_map_geometry(const Rect& rect, const PageMap& map);
+// The used pages as runs of cells (one rectangle per row a block covers), in
+// their block's colour; a cell holding several pages is used when any is.
+struct PageRun {
+    Rect rect;
+    PageBlock block;
+};
+std::vector<PageRun> page_runs(const PageMapGeometry& geometry, const PageMap& map);
+// Cells first..last (inclusive) as one rectangle per row they cover.
+std::vector<Rect> cell_rects(const PageMapGeometry& geometry, u64 first, u64 last);
+// The page under a pixel: region and page, if the pixel is on a region's cell.
+std::optional<std::pair<u8, u64>> page_at(const PageMapGeometry& geometry, const PageMap& map,
+                                          int x, int y);
+
+// The heap class bars: one per class, then one for large allocations.
+struct HeapBar {
+    Rect rect;  // the bar's slot (the bar fills its lower part by value)
+    Rect value; // the filled part (h = 0 when nothing is live)
+    usize index;
+    u64 bytes;
+};
+std::vector<HeapBar> heap_bars(const Rect& area, const NodeIndex& node, const HeapSample* sample);
+inline constexpr int heap_bar_label_px = 9;
 
 struct MemoryLayout {
     Rect panel;
@@ -204,6 +243,7 @@ struct TcpLayout {
 struct Layout {
     Size size;
     TimeWindow window;
+    TimeNs at = 0; // the time the memory view's page map and heap classes show
     std::optional<TimelineLayout> timeline;
     std::optional<MemoryLayout> memory;
     std::optional<NetworkLayout> network;
@@ -216,6 +256,7 @@ struct LayoutOptions {
     View view = View::all;
     std::vector<bool> node_visible; // by node slot; empty = all visible
     int timeline_scroll_px = 0;     // lanes scrolled up in the interactive viewer
+    std::optional<TimeNs> at;       // page map time (the cursor); default: the window's end
 };
 
 inline constexpr int label_column_px = 120;
@@ -248,13 +289,17 @@ Rect phase_rect(const TimeScale& scale, const Lane& lane, const PhaseSpan& phase
 
 // What is under a pixel: for details on click.
 enum class HitKind : u8 {
-    phase, run, idle, timer, log, mem_sample, net_tx, net_rx, net_drop, block_io, tcp_sample
+    phase, run, idle, timer, log, mem_sample, net_tx, net_rx, net_drop, block_io, tcp_sample,
+    link_frame, fault, page_block, heap_class
 };
 struct Hit {
     HitKind kind;
     usize node_slot;
-    usize fiber_slot; // run only; tcp_sample: the connection
-    usize index;      // into the node's (or fiber's, connection's) array of that kind
+    usize fiber_slot; // run only; tcp_sample: the connection; page_block: the region
+    usize index;      // into the node's (or fiber's, connection's) array of that kind;
+                      // link_frame: TraceModel::link_frames, fault: TraceModel::faults,
+                      // page_block: the page, heap_class: the class (count = large)
+    TimeNs at = 0;    // page_block, heap_class: the time the map showed
 };
 // The node's array of network events a net_* hit indexes.
 const std::vector<NetEvent>& net_events(const NodeIndex& node, HitKind kind);

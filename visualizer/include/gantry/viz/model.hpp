@@ -5,6 +5,7 @@
 
 #include <gantry/trace.hpp>
 
+#include <cstdio>
 #include <memory>
 #include <optional>
 #include <string>
@@ -73,12 +74,51 @@ struct MemSample {
     u32 fragmentation_permille;
 };
 
+// A page_alloc, page_free or page_region record. For a region, `first_page`
+// holds the region's page count and `order` is unused.
+enum class PageOp : u8 { free, alloc, region };
 struct PageEvent {
     TimeNs time;
     u64 first_page;
     u8 region;
     u8 order;
-    bool alloc; // false: page_free
+    PageOp op;
+    bool alloc() const { return op == PageOp::alloc; }
+};
+
+// A block of the buddy allocator: 2^order pages from `first_page` of `region`.
+struct PageBlock {
+    u64 first_page;
+    u8 region;
+    u8 order;
+    bool operator==(const PageBlock&) const = default;
+};
+
+// Which blocks were allocated on a node at one time, rebuilt from its page
+// events: regions by index (0 pages = never described), used blocks sorted by
+// region, then page.
+struct PageMap {
+    TimeNs time = 0;
+    std::vector<u64> region_pages;
+    std::vector<PageBlock> used;
+    u64 used_pages() const;
+};
+
+// The page map after the node's first `events` page events, kept every so many
+// events so that the map at any time replays a bounded number of events.
+struct PageCheckpoint {
+    usize events;
+    std::vector<u64> region_pages;
+    std::vector<PageBlock> used;
+};
+
+// The heap by size class at one time (heap_classes records).
+struct HeapSample {
+    TimeNs time;
+    u32 slab_pages;
+    u32 large_live;
+    u32 large_pages;
+    u32 objects_live[TraceHeapClasses::classes_max];
 };
 
 // A frame at a node's NIC (net_rx, net_tx, net_drop records). Addresses are
@@ -193,6 +233,11 @@ struct NodeIndex {
     std::vector<LogMark> logs;
     std::vector<MemSample> mem;
     std::vector<PageEvent> pages;
+    std::vector<PageCheckpoint> page_checkpoints; // by `events`, ascending
+    std::vector<HeapSample> heap;
+    u8 heap_class_count = 0; // classes the node's heap has (from its heap_classes records)
+    u16 heap_class_bytes[TraceHeapClasses::classes_max] = {};
+    u64 heap_bar_bytes_max = 0; // largest class (or large) bytes in any sample: the bars' scale
     std::vector<NetEvent> net_tx; // one array per direction: each is drawn and
     std::vector<NetEvent> net_rx; // searched on its own, so a drop is never
     std::vector<NetEvent> net_drops; // hidden behind a frame in the same pixel
@@ -274,6 +319,36 @@ TraceModel load_trace_file(const std::string& path, TruncatedTail tail = Truncat
 // Loads from bytes in memory (tests, benchmarks); `name` prefixes error messages.
 TraceModel load_trace_bytes(Bytes bytes, const std::string& name = "<memory>");
 
+// Follows a trace that is still being written (gantry-viz --follow): each
+// poll() reads only the bytes appended since the last one and feeds their
+// records to the same builder, so keeping up costs what was appended, not the
+// file's size. A record cut off at the end (the writer is mid-flush) waits for
+// the next poll. A file that shrank was replaced: it is read again from the start.
+class TraceFollower {
+public:
+    explicit TraceFollower(std::string path);
+    ~TraceFollower();
+    // true when records arrived. Throws LoadError for a missing or corrupt file;
+    // the records before the error stay in the model.
+    bool poll();
+    const TraceModel& model() const;
+    u64 consumed() const { return m_consumed; }     // file offset after the last whole record
+    u64 bytes_read() const { return m_bytes_read; } // from the file, over every poll
+    u64 restarts() const { return m_restarts; }     // times the file was replaced
+
+private:
+    bool read_header(std::FILE* file, u64 size);
+    void reset();
+
+    std::string m_path;
+    std::unique_ptr<ModelBuilder> m_builder;
+    std::vector<u8> m_header; // the file's header, replayed to a fresh reader each poll
+    u64 m_consumed = 0;
+    u64 m_bytes_read = 0;
+    u64 m_restarts = 0;
+    bool m_failed = false; // corrupt at m_consumed: wait until the file is rewritten
+};
+
 // Binary search helpers: index of the first item whose end (or time) is >= t.
 template<typename T>
 usize first_ending_at_or_after(const std::vector<T>& spans, TimeNs t)
@@ -302,6 +377,18 @@ usize first_at_or_after(const std::vector<T>& points, TimeNs t)
     }
     return low;
 }
+
+// The page map of `node` at time `t` (every page event at or before t applied).
+PageMap page_map_at(const NodeIndex& node, TimeNs t);
+// The heap_classes sample in effect at `t` (the last at or before it), if any.
+const HeapSample* heap_sample_at(const NodeIndex& node, TimeNs t);
+// Bytes in a heap sample's bar: class `index` (objects x object bytes), or the
+// large allocations' pages when index == node.heap_class_count.
+u64 heap_bar_bytes(const NodeIndex& node, const HeapSample& sample, usize index);
+
+// Rough bytes the model holds (arrays' capacities, strings): for the benchmark's
+// memory-per-record figure.
+usize model_bytes(const TraceModel& model);
 
 std::string format_duration(TimeNs ns); // "1.234 ms", "17 us", "2.5 s"
 std::string format_time(TimeNs ns);     // seconds with as many digits as useful

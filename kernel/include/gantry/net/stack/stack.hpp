@@ -29,6 +29,7 @@ struct TraceNetFrame;
 namespace gantry::net {
 
 class NetStack;
+class Icmpv4Packet;
 class DhcpClient;
 class DnsResolver;
 
@@ -220,6 +221,7 @@ private:
     void receive_l4(L4Input& input, TimeNs now);
     void receive_icmp(L4Input& input, TimeNs now);
     void receive_echo_reply(const L4Input& input, u16 ident, u16 sequence, TimeNs now);
+    void receive_icmp_error(const L4Input& input, const Icmpv4Packet& icmp, TimeNs now);
     void receive_udp(L4Input& input, TimeNs now);
     void reset_closed_port(L4Input& input, TimeNs now);
 

@@ -12,7 +12,8 @@
 // congestion avoidance, fast retransmit and NewReno fast recovery), RFC 3042
 // (limited transmit), RFC 7323
 // (window scale, timestamps with RTTM, PAWS without the 24-day idle rule),
-// RFC 2018 (SACK-permitted and SACK blocks on receive) and RFC 6675 in part
+// RFC 2018 (SACK-permitted and SACK blocks on receive), RFC 2883 (D-SACK
+// for duplicate data received) and RFC 6675 in part
 // (a scoreboard of received SACK blocks steers which holes fast recovery
 // retransmits; no pipe estimate: NewReno's window inflation governs),
 // RFC 1122 4.2.3.2 (delayed ACK), 4.2.3.3/4.2.3.4 (receiver SWS avoidance,
@@ -58,6 +59,20 @@ enum class Keepalive : u8 { off, on };
 enum class TcpSackOption : u8 { on, off };
 enum class TcpTimestampOption : u8 { on, off };
 enum class WindowScaling : u8 { on, off };
+// Whether an ICMP hard error (port or protocol unreachable, administratively
+// prohibited) ends a connection that is still opening (RFC 1122 4.2.3.9:
+// SHOULD abort; FreeBSD's net.inet.tcp.icmp_may_rst=0 is `ignore`).
+enum class IcmpHardErrors : u8 { abort_opening, ignore };
+
+// What an ICMP error about a segment we sent means to TCP (RFC 1122 4.2.3.9,
+// RFC 5927, RFC 1191). tcp_icmp_kind() classifies an ICMP type and code.
+enum class TcpIcmpKind : u8 {
+    soft,           // net/host unreachable, time exceeded, parameter problem...:
+                    // remembered for the user, never fatal (RFC 1122 4.2.3.9)
+    hard,           // protocol or port unreachable (codes 2, 3): the peer refuses
+    prohibited,     // communication administratively prohibited (codes 9, 10, 13)
+    packet_too_big, // fragmentation needed and DF set (code 4): the path MTU
+};
 
 struct TcpConfig {
     usize send_buffer_bytes = 256 * 1024;
@@ -69,6 +84,7 @@ struct TcpConfig {
     TcpSackOption sack = TcpSackOption::on;
     TcpTimestampOption timestamps = TcpTimestampOption::on;
     WindowScaling window_scaling = WindowScaling::on;
+    IcmpHardErrors icmp_hard_errors = IcmpHardErrors::abort_opening;
     // The window scale we offer covers max(receive buffer, this many bytes):
     // room for a buffer that may grow later (FreeBSD sizes it for
     // kern.ipc.maxsockbuf; RFC 7323 2.3 leaves the choice to the receiver).
@@ -80,7 +96,10 @@ struct TcpConfig {
     TimeNs keepalive_interval_ns = 75 * ns_per_s;
     u32 keepalive_probes_max = 9;
     u32 retries_max = 15;      // data retransmissions before giving up (RFC 1122 4.2.3.5 R2)
-    u32 syn_retries_max = 6;   // SYN / SYN-ACK retransmissions (R2 for SYN)
+    // SYN / SYN-ACK retransmissions (R2 for a SYN): RFC 1122 4.2.3.5 wants
+    // at least 3 minutes; with the 60 s RTO ceiling ten last 363 s (the
+    // connect() deadline usually ends the attempt first).
+    u32 syn_retries_max = 10;
     usize ooo_bytes_max = 128 * 1024; // out-of-order bytes held for reassembly
     u32 challenge_acks_per_s_max = 10; // RFC 5961 7
 };
@@ -94,10 +113,17 @@ enum class TcpError : u8 {
     reset,         // the peer reset the connection
     refused,       // the peer answered our SYN with RST
     timed_out,     // retransmissions, keepalive probes or the connect deadline ran out
+    unreachable,   // ICMP said the network or host cannot be reached (a soft error
+                   // reported when the connection then times out, RFC 1122 4.2.3.9)
+    prohibited,    // ICMP: communication administratively prohibited (RFC 1812 5.2.7.1)
     aborted,       // closed locally with abort()
     no_memory,     // create(): the heap could not hold the buffers
 };
 const char* tcp_error_name(TcpError error);
+
+// ICMP type and code to TCP's reaction; nullopt for messages TCP ignores
+// (source quench, RFC 6633; redirects, an IP-layer matter; echo, ...).
+std::optional<TcpIcmpKind> tcp_icmp_kind(u8 type, u8 code);
 
 // The window scale a receive buffer of `capacity` bytes needs (RFC 7323 2.3).
 u8 tcp_window_scale_for(usize capacity);
@@ -128,6 +154,8 @@ struct TcpStats {
     u64 paws_drops = 0;
     u64 zero_window_probes = 0;
     u64 keepalive_probes = 0;
+    u64 icmp_errors = 0;       // ICMP errors that quoted a segment in flight
+    u64 icmp_ignored = 0;      // ICMP errors for sequence numbers not in flight (RFC 5927 4.1)
 };
 
 // A segment leaving the connection: the header repr and the payload, which
@@ -173,6 +201,10 @@ public:
     // A segment for this connection (demultiplexed by the caller; in LISTEN,
     // any segment to the local endpoint). `source` is the peer's address.
     void input(Ipv4Address source, const TcpRepr& repr, Bytes payload, TimeNs now);
+    // An ICMP error that quotes a segment of this connection starting at
+    // `seq` (RFC 5927 4.1: acted on only if SND.UNA <= seq < SND.NXT). `mtu`
+    // is the next-hop MTU of a packet_too_big (0 if the router gave none).
+    void icmp_error(TcpIcmpKind kind, SeqNumber seq, u16 mtu, TimeNs now);
     // Runs due timers and sends what may be sent; returns the next deadline.
     TimeNs poll(TimeNs now);
     TimeNs next_deadline() const;
@@ -185,6 +217,9 @@ public:
     Status<TcpError> shutdown_write(TimeNs now);
     // RFC 9293 3.10.5: RST and CLOSED at once.
     void abort(TimeNs now);
+    // The user's deadline for an open passed in SYN-SENT: CLOSED with `error`
+    // and nothing sent (RFC 9293 3.10.4: there is no connection to reset yet).
+    void give_up_open(TcpError error);
 
     void set_nagle(Nagle nagle) { m_config.nagle = nagle; }
     void set_delayed_ack(DelayedAck delayed_ack) { m_config.delayed_ack = delayed_ack; }
@@ -192,6 +227,8 @@ public:
 
     TcpState state() const { return m_state; }
     std::optional<TcpError> error() const { return m_error; }
+    // The last soft error ICMP reported (RFC 1122 4.2.3.9), nullopt if none.
+    std::optional<TcpError> soft_error() const { return m_soft_error; }
     TcpEndpoint local() const { return m_local; }
     TcpEndpoint remote() const { return m_remote; }
     usize send_space() const;
@@ -237,11 +274,14 @@ private:
     void update_send_window(const TcpRepr& repr, SeqNumber window_end);
     void process_text(const TcpRepr& repr, Bytes payload, TimeNs now);
     void store_ooo(SeqNumber seq, Bytes payload);
+    void note_duplicate(SeqNumber left, SeqNumber right);
+    void note_held_duplicate(SeqNumber seq, usize length);
     void drain_ooo(TimeNs now);
     void process_fin(TimeNs now);
     void take_options(const TcpRepr& syn);
     void become_syn_received(TcpEndpoint remote, const TcpRepr& syn, SeqNumber iss);
     void sample_rtt(const TcpRepr& repr, TimeNs now);
+    void lower_path_mtu(u16 mtu, TimeNs now);
 
     // output.cpp.
     void transmit(TimeNs now);
@@ -276,6 +316,7 @@ private:
     const TcpSecret& m_secret;
     TcpState m_state = TcpState::closed;
     std::optional<TcpError> m_error;
+    std::optional<TcpError> m_soft_error; // from ICMP, until the connection ends
     Opened m_opened = Opened::actively;
     TcpEndpoint m_local;
     TcpEndpoint m_remote;
@@ -293,6 +334,7 @@ private:
     u32 m_max_snd_wnd = 0;
     u8 m_snd_wscale = 0;
     u32 m_smss = mss_default;
+    u32 m_path_mss = 0; // path MTU - 40, from ICMP "fragmentation needed"; 0: unknown
     TcpRing m_send;
     FinQueued m_fin_queued = FinQueued::no;
 
@@ -304,6 +346,8 @@ private:
     TcpRing m_recv;
     Received m_fin_received = Received::no;
     std::optional<SeqNumber> m_ooo_fin; // a FIN that arrived past a hole
+    // RFC 2883: the duplicate data the next ACK reports as its first SACK block.
+    std::optional<TcpSackBlock> m_dsack;
     OooRange m_ooo[ooo_ranges_max] = {};
     usize m_ooo_count = 0;
     usize m_ooo_bytes = 0;

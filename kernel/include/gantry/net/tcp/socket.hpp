@@ -60,6 +60,13 @@ public:
     void close();
     // RST at once, then as close().
     void abort();
+    // After TcpStack::connect_start(): waits until the handshake is over.
+    // On failure the socket stays the caller's, CLOSED, and error() says why
+    // (close() gives it back). At `deadline` in SYN-SENT the attempt ends
+    // with timed_out, or with the soft error ICMP reported (RFC 1122
+    // 4.2.3.9). close() from another fiber cancels the attempt: this one
+    // then returns `closed`.
+    Status<TcpError> wait_connected(TimeNs deadline = deadline_none);
 
     void set_nagle(Nagle nagle) { m_tcb->set_nagle(nagle); }
     void set_delayed_ack(DelayedAck delayed_ack) { m_tcb->set_delayed_ack(delayed_ack); }
@@ -97,6 +104,11 @@ struct TcpSocketOptions {
     Nagle nagle = Nagle::on;
     DelayedAck delayed_ack = DelayedAck::on;
     Keepalive keepalive = Keepalive::off;
+    IcmpHardErrors icmp_hard_errors = IcmpHardErrors::abort_opening;
+    // Keepalive timing (RFC 1122 4.2.3.6); 0 takes the stack's.
+    TimeNs keepalive_idle_ns = 0;
+    TimeNs keepalive_interval_ns = 0;
+    u32 keepalive_probes_max = 0;
 };
 
 struct TcpStackConfig {
@@ -185,6 +197,12 @@ public:
 
     // A TCP segment from IPv4 (checksum not yet verified).
     void input(Ipv4Address source, Ipv4Address destination, Bytes segment, TimeNs now);
+    // An ICMP error (type, code, next-hop MTU) about a TCP segment we sent from
+    // `local` to `remote` with sequence number `seq` (the IPv4 layer parsed the
+    // quoted header, RFC 792: IPv4 header + 8 bytes). Handed to that
+    // connection, if there is one (RFC 1122 4.2.3.9, RFC 5927).
+    void icmp_error(TcpEndpoint local, TcpEndpoint remote, SeqNumber seq, u8 type, u8 code,
+                    u16 mtu, TimeNs now);
 
     Result<TcpListener*, TcpError> listen(u16 port,
                                           usize backlog = TcpListener::accept_backlog_max,
@@ -193,6 +211,10 @@ public:
     Result<TcpSocket*, TcpError> connect(Ipv4Address address, u16 port,
                                          TimeNs deadline = deadline_none,
                                          const TcpSocketOptions& options = {});
+    // Active open without waiting (a non-blocking connect): sends the SYN and
+    // returns the socket in SYN-SENT; see TcpSocket::wait_connected().
+    Result<TcpSocket*, TcpError> connect_start(Ipv4Address address, u16 port,
+                                               const TcpSocketOptions& options = {});
 
     void set_address(Ipv4Address address) { m_address = address; }
     Ipv4Address address() const { return m_address; }
@@ -203,6 +225,7 @@ public:
     usize connections_in(TcpState state, u16 local_port = 0) const;
     u64 resets_sent() const { return m_resets_sent; }
     u64 bad_segments() const { return m_bad_segments; }
+    u64 icmp_errors() const { return m_icmp_errors; }
 
     // TcpOutput: a TCB's segment, emitted into the scratch frame.
     void tcp_transmit(TcpEndpoint local, TcpEndpoint remote, const TcpRepr& repr,
@@ -243,6 +266,7 @@ private:
     TimeNs m_stats_at = deadline_none;
     u64 m_resets_sent = 0;
     u64 m_bad_segments = 0;
+    u64 m_icmp_errors = 0; // for a connection of ours, whatever the connection made of it
 };
 
 } // namespace gantry::net

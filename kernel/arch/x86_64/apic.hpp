@@ -1,0 +1,40 @@
+// Interrupts, used for one thing: waking a halted vCPU. The local APIC's timer
+// in one-shot mode ends idle_until()'s wait at the kernel's deadline, and the
+// I/O APIC routes the virtio devices' lines to the same do-nothing handler, so
+// a frame or a disk completion ends the wait early. Handlers only acknowledge
+// the interrupt: all work happens in the kernel's poll, never in the handler.
+#pragma once
+
+#include "clock.hpp"
+
+#include <gantry/types.hpp>
+
+namespace gantry::x86 {
+
+class Interrupts {
+public:
+    // Finds and enables the local APIC (at its default address), masks the
+    // legacy PIC, installs the handlers and measures the APIC timer against
+    // the TSC (about 1 ms). False, with interrupts left off, when there is no
+    // usable local APIC: idle then spins.
+    bool init(TscClock& clock);
+    bool ready() const { return m_ticks_per_ms != 0; }
+
+    // Routes I/O APIC input `gsi` (a device's line) to the wake-up handler,
+    // edge-triggered, active high. False if there is no I/O APIC or no such pin.
+    bool route_device_line(u32 gsi);
+    // The GSI of QEMU microvm's virtio-mmio transport `slot` (its fixed
+    // layout: from 24 with the second I/O APIC, else from 5).
+    u32 microvm_virtio_gsi(u32 slot) const { return (m_ioapic2_pins ? 24 : 5) + slot; }
+
+    // Halts until an interrupt: the timer after `wait_ns` (none when
+    // deadline_none) or a routed device line. Interrupts are off again on return.
+    void halt_for(TimeNs wait_ns);
+
+private:
+    u64 m_ticks_per_ms = 0; // APIC timer ticks (after its divider) per millisecond
+    u32 m_ioapic_pins = 0;
+    u32 m_ioapic2_pins = 0;
+};
+
+} // namespace gantry::x86
