@@ -97,6 +97,8 @@ void World::boot(Node& node)
     config.ip = node.config.ip;
     config.prefix = node.config.prefix;
     config.gateway = node.config.gateway;
+    config.dns = node.config.dns;
+    config.dhcp = node.config.dhcp;
     node.kernel = new (node.arena->base()) Kernel(*node.platform, config);
     node.state = NodeState::running;
     ++node.boots;
@@ -232,6 +234,8 @@ void World::wake(NodeId id)
 void World::finish_exited(Node& node)
 {
     node.exit_code = node.kernel->exit_code();
+    if (m_incarnation_end)
+        m_incarnation_end(node.id, *node.kernel);
     // An orderly end, as on the hosted platform: the app and the kernel are
     // destroyed (on the runner, in case a destructor asserts).
     bool ok = call_on_node(node, [](World&, Node& n) {
@@ -254,6 +258,8 @@ void World::stop_node(Node& node, NodeState state)
         // running a destructor: a crash or a failure leaves no chance to clean up.
         // A panic inside this flush is ignored: the node is already stopping.
         call_on_node(node, [](World&, Node& n) { n.kernel->trace().flush(); });
+        if (m_incarnation_end)
+            m_incarnation_end(node.id, *node.kernel);
     }
     node.kernel = nullptr;
     node.app = nullptr;

@@ -90,6 +90,8 @@ struct NodeConfig {
     net::Ipv4Address ip = {};             // the stack's address (unspecified: none)
     u8 prefix = 24;
     net::Ipv4Address gateway = {};
+    net::Ipv4Address dns = {};            // the resolver's server (a DHCP lease's replace it)
+    NetDhcp dhcp = NetDhcp::off;          // on: the stack takes its address from DHCP
     // The node's disks (platform().block_device(i)): made with the node, they
     // outlive its crashes and restarts (docs/simulator.md, "Disks").
     std::vector<DiskConfig> disks = {};
@@ -179,6 +181,12 @@ public:
     // The node's next boot crashes on entering boot phase `phase` (once); use
     // restart() to make that boot happen now.
     void crash_in_boot_phase(NodeId node, std::string phase);
+    // Called with the node's kernel as an incarnation ends (its app exited, a
+    // crash, a failure, a restart), before the kernel is dropped, so an observer
+    // (a scenario's counter checks) can read statistics that die with it. It
+    // must only read (and must not make the kernel allocate).
+    using IncarnationEnd = std::function<void(NodeId, Kernel&)>;
+    void on_incarnation_end(IncarnationEnd observer) { m_incarnation_end = std::move(observer); }
     // Runs `action` at virtual time `time` (>= now()), in order with all events.
     void at(TimeNs time, std::function<void(World&)> action);
 
@@ -339,6 +347,7 @@ private:
     Node* m_running = nullptr;
     NodeCall m_running_call = nullptr;
     PanicInfo m_panic;
+    IncarnationEnd m_incarnation_end;
 };
 
 } // namespace gantry::sim
