@@ -271,7 +271,7 @@ private:
     void update_scoreboard(const TcpRepr& repr);
     bool retransmit_next_hole(TimeNs now);
     void on_fin_acked(TimeNs now);
-    void update_send_window(const TcpRepr& repr);
+    void update_send_window(const TcpRepr& repr, SeqNumber window_end);
     void process_text(const TcpRepr& repr, Bytes payload, TimeNs now);
     void store_ooo(SeqNumber seq, Bytes payload);
     void note_duplicate(SeqNumber left, SeqNumber right);
