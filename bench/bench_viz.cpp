@@ -177,6 +177,149 @@ void BM_VizFrameMemory1M(benchmark::State& state)
 }
 BENCHMARK(BM_VizFrameMemory1M)->Unit(benchmark::kMillisecond);
 
+// A simulated network's trace: four nodes on a ring, a frame every 3 us, each
+// a net_tx on its sender, the fabric's link_frame and a net_rx on its receiver
+// (every 50th is lost instead): 1M records, a third of them link frames. Half
+// the frames are TCP over 16 connections, a quarter UDP, the rest ICMP and ARP.
+void put_link_frame(std::vector<u8>& out, TimeNs time, u32 from, u32 to, u8 fate, TimeNs sent)
+{
+    auto put = [&](u64 value, usize bytes) {
+        for (usize i = 0; i < bytes; ++i)
+            out.push_back(static_cast<u8>(value >> (8 * i)));
+    };
+    put(trace_record_header_bytes + 23, 2);
+    put(static_cast<u8>(TraceKind::link_frame), 1);
+    put(0, 1);
+    put(0xffffffff, 4);
+    put(time, 8);
+    put(from, 4); // link: the sender's port
+    put(from, 4);
+    put(to, 4);
+    put(100, 2);
+    put(fate, 1);
+    put(sent, 8);
+}
+
+TraceNetFrame bench_frame(usize i, u32 from, u32 to)
+{
+    TraceNetFrame frame{.length = 100, .ethertype = 0x0800, .source = 0x0a000001 + from,
+                        .destination = 0x0a000001 + to};
+    switch (i % 8) {
+    case 6: frame.protocol = 1; break;
+    case 7: frame = {.length = 100, .ethertype = 0x0806}; break;
+    default:
+        frame.protocol = i % 8 < 4 ? 6 : 17;
+        frame.source_port = static_cast<u16>(40000 + i % 16);
+        frame.destination_port = 80;
+    }
+    return frame;
+}
+
+const std::vector<u8>& network_trace()
+{
+    static std::vector<u8> bytes = [] {
+        BytesPlatform platform;
+        u8 header[trace_file_header_bytes];
+        Tracer::encode_file_header(header);
+        platform.out.assign(header, header + sizeof(header));
+        std::vector<std::vector<u8>> buffers(4, std::vector<u8>(64 * 1024));
+        std::vector<Tracer> tracers(4);
+        for (u32 node = 0; node < 4; ++node) {
+            tracers[node].attach(platform, node, buffers[node]);
+            tracers[node].set_enabled(true);
+            tracers[node].node_info("bench", "sim");
+        }
+        std::vector<u8> links;
+        for (usize i = 0; i < records_target / 3; ++i) {
+            u32 from = static_cast<u32>(i % 4), to = (from + 1) % 4;
+            TimeNs sent = 1000 + i * 3000, arrival = sent + 2000;
+            TraceNetFrame frame = bench_frame(i, from, to);
+            platform.time = sent;
+            tracers[from].net_tx(frame);
+            bool lost = i % 50 == 49;
+            put_link_frame(links, arrival, from, to, lost ? 3 : 0, sent);
+            platform.time = arrival;
+            if (!lost)
+                tracers[to].net_rx(frame);
+        }
+        for (Tracer& tracer : tracers)
+            tracer.flush();
+        platform.out.insert(platform.out.end(), links.begin(), links.end());
+        return std::move(platform.out);
+    }();
+    return bytes;
+}
+
+// Loading it: indexing plus matching every link frame to its sender's net_tx.
+void BM_VizLoadNetwork1M(benchmark::State& state)
+{
+    for (auto _ : state) {
+        viz::TraceModel model = viz::load_trace_bytes(network_trace());
+        benchmark::DoNotOptimize(model.records);
+    }
+    viz::TraceModel model = viz::load_trace_bytes(network_trace());
+    usize matched = 0;
+    for (const viz::LinkFrame& frame : model.link_frames)
+        matched += frame.match != viz::HeaderMatch::none;
+    state.counters["records"] = static_cast<double>(model.records);
+    state.counters["link_frames"] = static_cast<double>(model.link_frames.size());
+    state.counters["matched"] = static_cast<double>(matched);
+}
+BENCHMARK(BM_VizLoadNetwork1M)->Unit(benchmark::kMillisecond)->Iterations(3);
+
+// One frame of the network view (1600x900) of that trace, zoomed to `fraction`
+// of it, with a filter: the arrows and ticks of the window are visited and
+// those the filter leaves out skipped.
+void network_frame(benchmark::State& state, double fraction, const viz::NetFilter& filter)
+{
+    static viz::TraceModel model = viz::load_trace_bytes(network_trace());
+    viz::Size size{1600, 900};
+    SDL_Surface* surface = SDL_CreateRGBSurfaceWithFormat(0, size.w, size.h, 32,
+                                                          SDL_PIXELFORMAT_ABGR8888);
+    SDL_Renderer* renderer = SDL_CreateSoftwareRenderer(surface);
+    viz::Canvas canvas(renderer);
+    viz::TimeWindow window = viz::full_window(model);
+    window = viz::zoom(window, fraction, window.from + window.span() / 2);
+    viz::LayoutOptions options{.view = viz::View::network, .net_filter = filter};
+    for (auto _ : state) {
+        viz::Layout layout = viz::compute_layout(model, size, window, options);
+        viz::render(canvas, model, layout, {window.from + window.span() / 3, {}, {}});
+        SDL_RenderPresent(renderer);
+    }
+    viz::Layout layout = viz::compute_layout(model, size, window, options);
+    state.counters["arrows"] = static_cast<double>(viz::visible_arrows(model, layout).size());
+    SDL_DestroyRenderer(renderer);
+    SDL_FreeSurface(surface);
+}
+
+viz::NetFilter tcp_only()
+{
+    return {.protocols = viz::protocol_bit(viz::NetProtocol::tcp)};
+}
+
+viz::NetFilter one_connection()
+{
+    std::string error;
+    return {.connection = viz::parse_connection("tcp:10.0.0.1:40000-10.0.0.2:80", error)};
+}
+
+void BM_VizNetworkWhole1M(benchmark::State& state) { network_frame(state, 1.0, {}); }
+BENCHMARK(BM_VizNetworkWhole1M)->Unit(benchmark::kMillisecond);
+void BM_VizNetworkWholeTcp1M(benchmark::State& state) { network_frame(state, 1.0, tcp_only()); }
+BENCHMARK(BM_VizNetworkWholeTcp1M)->Unit(benchmark::kMillisecond);
+void BM_VizNetworkWholeConnection1M(benchmark::State& state)
+{
+    network_frame(state, 1.0, one_connection());
+}
+BENCHMARK(BM_VizNetworkWholeConnection1M)->Unit(benchmark::kMillisecond);
+void BM_VizNetworkZoomed1M(benchmark::State& state) { network_frame(state, 0.01, {}); }
+BENCHMARK(BM_VizNetworkZoomed1M)->Unit(benchmark::kMillisecond);
+void BM_VizNetworkZoomedConnection1M(benchmark::State& state)
+{
+    network_frame(state, 0.01, one_connection());
+}
+BENCHMARK(BM_VizNetworkZoomedConnection1M)->Unit(benchmark::kMillisecond);
+
 } // namespace
 
 GANTRY_RATIO("viz: load (index) 1M records vs decode only", "BM_VizLoad1M/iterations:3",

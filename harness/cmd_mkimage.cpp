@@ -109,7 +109,8 @@ u32 copy_file(const SourceFile& file, std::ofstream& out, std::vector<char>& buf
     return crc;
 }
 
-void write_image(const std::vector<SourceFile>& files, const std::string& out_path)
+void write_image(const std::vector<SourceFile>& files, const std::string& out_path,
+                 bool report = true)
 {
     u64 names_bytes = 0;
     for (const SourceFile& file : files)
@@ -173,7 +174,8 @@ void write_image(const std::vector<SourceFile>& files, const std::string& out_pa
     stdfs::rename(temporary, out_path, error);
     if (error)
         throw CommandError("cannot rename '" + temporary + "' to '" + out_path + "': " + error.message());
-    std::printf("%s: %zu files, %llu bytes\n", out_path.c_str(), files.size(),
+    if (report)
+        std::printf("%s: %zu files, %llu bytes\n", out_path.c_str(), files.size(),
                 static_cast<unsigned long long>(super.image_bytes));
 }
 
@@ -241,6 +243,12 @@ int list_image(const std::string& path)
 }
 
 } // namespace
+
+// For scenarios whose disk `image:` is a directory (runner.cpp).
+void write_gantryfs_image(const std::string& directory, const std::string& out_path)
+{
+    write_image(collect(stdfs::path(directory)), out_path, false);
+}
 
 int cmd_mkimage(Args args)
 {

@@ -183,8 +183,23 @@ YAML::Node fault_yaml(const FaultSpec& fault)
     case FaultKind::restart: node["restart"] = fault.node; break;
     case FaultKind::pause: node["pause"] = fault.node; break;
     case FaultKind::resume: node["resume"] = fault.node; break;
-    case FaultKind::partition: node["partition"] = pair_of(fault.node, fault.node2); break;
-    case FaultKind::heal: node["heal"] = pair_of(fault.node, fault.node2); break;
+    case FaultKind::partition:
+        if (fault.one_way) {
+            YAML::Node one_way;
+            one_way["from"] = fault.node;
+            one_way["to"] = fault.node2;
+            one_way.SetStyle(YAML::EmitterStyle::Flow);
+            node["partition"] = one_way;
+        } else {
+            node["partition"] = pair_of(fault.node, fault.node2);
+        }
+        break;
+    case FaultKind::heal:
+        if (fault.heal_all)
+            node["heal"] = "all";
+        else
+            node["heal"] = pair_of(fault.node, fault.node2);
+        break;
     case FaultKind::loss_burst: {
         YAML::Node burst;
         burst["link"] = fault.link;
@@ -194,9 +209,45 @@ YAML::Node fault_yaml(const FaultSpec& fault)
         node["loss_burst"] = burst;
         break;
     }
-    case FaultKind::kernel_faults:
-    case FaultKind::boot_crash:
-        throw std::logic_error("chaos blocks generate no kernel faults");
+    case FaultKind::kernel_faults: {
+        YAML::Node faults;
+        faults["node"] = fault.node;
+        if (fault.kernel_faults.alloc_fail_ppm != 0)
+            faults["alloc_fail"] = format_percent(fault.kernel_faults.alloc_fail_ppm);
+        if (fault.kernel_faults.timer_late_ns != 0)
+            faults["timer_late"] = format_duration(fault.kernel_faults.timer_late_ns);
+        if (fault.kernel_faults.timer_jitter_ns != 0)
+            faults["timer_jitter"] = format_duration(fault.kernel_faults.timer_jitter_ns);
+        faults.SetStyle(YAML::EmitterStyle::Flow);
+        node["kernel_faults"] = faults;
+        break;
+    }
+    case FaultKind::disk_faults: {
+        YAML::Node faults;
+        faults["node"] = fault.node;
+        faults["disk"] = fault.disk;
+        faults["read_errors"] = format_percent(fault.read_error_ppm);
+        faults["write_errors"] = format_percent(fault.write_error_ppm);
+        faults.SetStyle(YAML::EmitterStyle::Flow);
+        node["disk_faults"] = faults;
+        break;
+    }
+    case FaultKind::clock_drift: {
+        YAML::Node drift;
+        drift["node"] = fault.node;
+        drift["ppm"] = fault.drift_ppm;
+        drift.SetStyle(YAML::EmitterStyle::Flow);
+        node["clock_drift"] = drift;
+        break;
+    }
+    case FaultKind::boot_crash: {
+        YAML::Node crash;
+        crash["node"] = fault.node;
+        crash["phase"] = fault.phase;
+        crash.SetStyle(YAML::EmitterStyle::Flow);
+        node["boot_crash"] = crash;
+        break;
+    }
     }
     return node;
 }
@@ -218,6 +269,47 @@ void expand_chaos_blocks(YAML::Node& root, const Scenario& scenario, u64 seed)
     root.remove("chaos");
     std::printf("  expanded %zu chaos block(s) into %zu faults for seed %llu\n",
                 scenario.chaos.size(), generated.size(), static_cast<unsigned long long>(seed));
+}
+
+// Gives each random_within fault of the file the time it has for `seed` (or
+// drops it when it does not happen for it) and writes each `every:` fault
+// out once per time: random faults draw from streams named by their places
+// in the file, which shrinking is about to change, and a repeated fault is
+// cut down one time at a time. Returns how many faults were random or
+// repeated.
+usize resolve_file_faults(YAML::Node& root, const Scenario& scenario, u64 seed)
+{
+    usize random = 0;
+    usize repeated = 0;
+    for (const FaultSpec& fault : scenario.faults) {
+        random += fault.random ? 1 : 0;
+        repeated += fault.every_ns != 0 ? 1 : 0;
+    }
+    if (random + repeated == 0)
+        return 0;
+    std::vector<FaultSpec> resolved = resolve_random_faults(scenario, seed);
+    YAML::Node faults(YAML::NodeType::Sequence);
+    for (const FaultSpec& fault : resolved)
+        faults.push_back(fault_yaml(fault));
+    root["faults"] = faults;
+    // Resolved faults keep the marks of the file's faults they came from.
+    auto resolved_from = [&](bool (*which)(const FaultSpec&)) {
+        usize count = 0;
+        for (const FaultSpec& fault : resolved)
+            for (const FaultSpec& original : scenario.faults)
+                if (which(original) && original.mark.line == fault.mark.line &&
+                    original.mark.column == fault.mark.column)
+                    ++count;
+        return count;
+    };
+    if (random > 0)
+        std::printf("  resolved %zu random_within fault(s) for seed %llu: %zu of them happen\n",
+                    random, static_cast<unsigned long long>(seed),
+                    resolved_from([](const FaultSpec& f) { return f.random; }));
+    if (repeated > 0)
+        std::printf("  wrote out %zu repeated fault(s) as %zu faults\n", repeated,
+                    resolved_from([](const FaultSpec& f) { return f.every_ns != 0; }));
+    return random + repeated;
 }
 
 // Shortens the run to just past the failure, if the failure survives that.
@@ -262,9 +354,11 @@ int cmd_shrink(Args args)
         YAML::Node root = YAML::Load(text.str());
         std::printf("shrinking %s, seed %llu:\n", input.path.c_str(),
                     static_cast<unsigned long long>(input.seed));
-        expand_chaos_blocks(root, load_scenario_text(text.str(), input.path), input.seed);
+        Scenario original = load_scenario_text(text.str(), input.path);
+        usize random = resolve_file_faults(root, original, input.seed);
+        expand_chaos_blocks(root, original, input.seed);
         usize faults_before = root["faults"] ? root["faults"].size() : 0;
-        if (!root["chaos"] && text.str().find("chaos") != std::string::npos) {
+        if (!original.chaos.empty() || random > 0) {
             // Expanded: the concrete schedule must fail exactly as the chaos did.
             TimeNs ignored = 0;
             if (failures_of(emit(root), input.path, input.seed, ignored) != target)

@@ -47,6 +47,7 @@ int cmd_mkimage(Args args);
 int cmd_pkt(Args args);
 int cmd_replay(Args args);
 int cmd_replay_run(Args args);
+int cmd_simfuzz(Args args);
 
 bool is_help(std::string_view arg);
 

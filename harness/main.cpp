@@ -21,6 +21,8 @@ constexpr Command commands[] = {
     {"pkt", "run packetdrill scripts against Gantry's TCP (conformance)", cmd_pkt},
     {"replay", "replay a capture's client side against an app and compare", cmd_replay},
     {"replay-run", "re-execute a run recorded with a hosted app's --record", cmd_replay_run},
+    {"simfuzz", "run random worlds of real apps in the simulator, with invariant checks",
+     cmd_simfuzz},
 };
 
 void print_help()

@@ -1,14 +1,19 @@
 #include "runner.hpp"
 #include "replay/replay.hpp"
+#include "workload/judge.hpp"
 
 #include <chrono>
 #include <cstdlib>
+#include <unistd.h>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <stdexcept>
 
 namespace gantry::harness {
+
+// cmd_mkimage.cpp: a disk `image:` that is a directory becomes a gantryfs image.
+void write_gantryfs_image(const std::string& directory, const std::string& out_path);
 
 namespace {
 
@@ -37,8 +42,47 @@ sim::DiskConfig disk_config(const DiskSpec& spec)
     config.read_error_ppm = spec.read_error_ppm;
     config.write_error_ppm = spec.write_error_ppm;
     config.crash_policy = crash_policy(spec.crash);
+    config.read_only = spec.read_only;
+    if (!spec.image_is_directory)
+        config.image_path = spec.image;
     return config;
 }
+
+// A directory becomes a gantryfs image in a temporary file that lives only
+// until the disk has read it (SimDisk reads image_path when it is made).
+class BuiltImages {
+public:
+    BuiltImages() = default;
+    BuiltImages(const BuiltImages&) = delete;
+    ~BuiltImages()
+    {
+        std::error_code ignored;
+        for (const std::string& path : m_paths)
+            std::filesystem::remove(path, ignored);
+    }
+    std::string build(const DiskSpec& spec)
+    {
+        static_assert(sizeof(pid_t) <= sizeof(long));
+        std::string path = (std::filesystem::temp_directory_path() /
+                            ("gantry-image-" + std::to_string(static_cast<long>(getpid())) + "-" +
+                             std::to_string(m_paths.size()) + ".img"))
+                               .string();
+        m_paths.push_back(path);
+        try {
+            write_gantryfs_image(spec.image, path);
+        } catch (const std::runtime_error& error) {
+            throw ScenarioError(spec.mark, std::string("image: ") + error.what());
+        }
+        if (std::filesystem::file_size(path) > spec.size_bytes)
+            throw ScenarioError(spec.mark, "the image of '" + spec.image + "' takes " +
+                                               std::to_string(std::filesystem::file_size(path)) +
+                                               " bytes, more than the disk's size");
+        return path;
+    }
+
+private:
+    std::vector<std::string> m_paths;
+};
 
 // One line per disk for the run's summary.
 std::vector<std::string> disk_summaries(sim::World& world, const std::vector<NodeRef>& nodes)
@@ -66,12 +110,17 @@ sim::NodeFaults node_faults(const KernelFaultsSpec& spec)
 }
 
 std::vector<NodeRef> build_nodes(const Scenario& scenario, sim::World& world,
-                                 const RunOptions& options)
+                                 const RunOptions& options, WorkloadLog& log)
 {
     std::vector<NodeRef> nodes;
+    BuiltImages images;
     for (const NodeSpec& spec : scenario.nodes) {
         sim::NodeConfig config;
         config.app = spec.app;
+        if (spec.workload.kind != WorkloadKind::none) {
+            config.factory = workload_factory(spec, log, nodes.size());
+            config.nic_owner = workload_nic_owner(spec.workload.kind);
+        }
         config.name = spec.name;
         config.args = spec.args;
         config.memory_bytes = spec.memory_bytes;
@@ -79,18 +128,25 @@ std::vector<NodeRef> build_nodes(const Scenario& scenario, sim::World& world,
         config.ip = net::Ipv4Address::from_u32(spec.ip);
         config.prefix = spec.prefix;
         config.gateway = net::Ipv4Address::from_u32(spec.gateway);
+        config.dns = net::Ipv4Address::from_u32(spec.dns);
+        config.dhcp = spec.dhcp ? NetDhcp::on : NetDhcp::off;
         config.faults = node_faults(spec.kernel_faults);
         config.boot_crash_phase = spec.boot_crash_phase;
         config.start_ns = spec.start_ns;
         config.virtio = spec.virtio;
-        for (const DiskSpec& disk : spec.disks)
+        for (const DiskSpec& disk : spec.disks) {
             config.disks.push_back(disk_config(disk));
+            if (disk.image_is_directory)
+                config.disks.back().image_path = images.build(disk);
+        }
         if (!options.out_dir.empty())
             config.console_path = options.out_dir + "/" + spec.name + ".log";
         try {
             nodes.push_back({&spec, world.add_node(config)});
         } catch (const std::invalid_argument& error) {
             throw ScenarioError(spec.mark, error.what());
+        } catch (const std::runtime_error& error) {
+            throw ScenarioError(spec.mark, error.what()); // a disk image that cannot be read
         }
     }
     return nodes;
@@ -193,7 +249,10 @@ void schedule_kernel_fault(sim::World& world, const std::vector<NodeRef>& nodes,
 }
 
 // The liveness phase begins: every fault stops, and what faults left broken
-// is mended (docs/scenarios.md, "Safety and liveness").
+// is mended (docs/scenarios.md, "Safety and liveness"): partitions heal,
+// links lose their loss, duplication, reordering and corruption, kernels
+// their kernel-level faults, disks their injected errors, clocks go back to
+// the file's drift; crashed nodes boot and paused ones resume.
 void schedule_liveness(const Scenario& scenario, sim::World& world,
                        const std::vector<NodeRef>& nodes)
 {
@@ -206,6 +265,10 @@ void schedule_liveness(const Scenario& scenario, sim::World& world,
         for (const NodeRef& node : nodes) {
             w.set_node_faults(node.id, {});
             w.crash_in_boot_phase(node.id, {});
+            if (w.clock_drift(node.id) != static_cast<i64>(node.spec->clock_drift_ppm))
+                w.set_clock_drift(node.id, static_cast<i64>(node.spec->clock_drift_ppm));
+            for (usize index = 0; sim::SimDisk* disk = w.disk(node.id, index); ++index)
+                disk->set_error_rates(0, 0);
             if (w.state(node.id) == sim::NodeState::crashed)
                 w.restart(node.id);
             else if (w.state(node.id) == sim::NodeState::paused)
@@ -227,6 +290,21 @@ void schedule_faults(const Scenario& scenario, const std::vector<FaultSpec>& fau
         }
         if (fault.kind == FaultKind::kernel_faults || fault.kind == FaultKind::boot_crash) {
             schedule_kernel_fault(world, nodes, fault);
+            continue;
+        }
+        if (fault.kind == FaultKind::clock_drift) {
+            sim::NodeId node = id_of(nodes, fault.node);
+            world.at(fault.at_ns, [node, ppm = fault.drift_ppm](sim::World& w) {
+                w.set_clock_drift(node, ppm);
+            });
+            continue;
+        }
+        if (fault.kind == FaultKind::disk_faults) {
+            sim::NodeId node = id_of(nodes, fault.node);
+            world.at(fault.at_ns, [node, fault](sim::World& w) {
+                w.disk(node, fault.disk)->set_error_rates(fault.read_error_ppm,
+                                                          fault.write_error_ppm);
+            });
             continue;
         }
         sim::NodeId node = id_of(nodes, fault.node);
@@ -270,7 +348,7 @@ void schedule_exit_samples(const Scenario& scenario, sim::World& world,
         ExitSample* sample = &samples.back();
         world.at(check.time_ns, [sample, &nodes](sim::World& w) {
             for (const NodeRef& node : nodes)
-                if (sample->check->node == "*" || sample->check->node == node.spec->name)
+                if (node_selected(sample->check->node, node.spec->name))
                     sample->states.emplace_back(node.spec->name, w.state(node.id));
         });
     }
@@ -280,7 +358,7 @@ CheckOutcome judge_exit_code(const CheckSpec& check, const sim::World& world,
                              const std::vector<NodeRef>& nodes)
 {
     for (const NodeRef& node : nodes) {
-        if (check.node != "*" && check.node != node.spec->name)
+        if (!node_selected(check.node, node.spec->name))
             continue;
         auto code = world.exit_code(node.id);
         if (!code)
@@ -299,7 +377,7 @@ CheckOutcome judge_log(const CheckSpec& check, const sim::World& world,
 {
     bool want = check.kind == CheckKind::log_contains;
     for (const NodeRef& node : nodes) {
-        if (check.node != "*" && check.node != node.spec->name)
+        if (!node_selected(check.node, node.spec->name))
             continue;
         bool found = world.console(node.id).find(check.text) != std::string::npos;
         if (found != want)
@@ -315,7 +393,7 @@ CheckOutcome judge_failures(const CheckSpec* check, const sim::World& world,
 {
     for (const sim::NodeFailure& failure : world.failures()) {
         const std::string& name = nodes.at(failure.node).spec->name;
-        if (check && check->node != "*" && check->node != name)
+        if (check && !node_selected(check->node, name))
             continue;
         return {check, false, "node " + name + " failed: " + failure.describe()};
     }
@@ -378,9 +456,17 @@ CheckOutcome judge_replay(const Scenario& scenario, const CheckSpec& check, u64 
     return {&check, passed, detail};
 }
 
-std::vector<CheckOutcome> judge(const Scenario& scenario, const sim::World& world,
+// What the workload clients recorded and the nodes counted: the inputs of the
+// counter, http and kv_linearizable checks.
+struct Observations {
+    const WorkloadLog& log;
+    const CounterBook& counters;
+};
+
+std::vector<CheckOutcome> judge(const Scenario& scenario, sim::World& world,
                                 const std::vector<NodeRef>& nodes,
-                                const std::vector<ExitSample>& samples)
+                                const std::vector<ExitSample>& samples,
+                                const Observations& seen)
 {
     // Any node failure (panic, watchdog, boot failure) fails the run, whether
     // or not the scenario asked: it is what the simulator exists to find.
@@ -404,6 +490,15 @@ std::vector<CheckOutcome> judge(const Scenario& scenario, const sim::World& worl
         case CheckKind::replay:
             outcomes.push_back(judge_replay(scenario, check, world.seed()));
             break;
+        case CheckKind::counter:
+            outcomes.push_back(judge_counter(scenario, check, seen.counters, world));
+            break;
+        case CheckKind::http:
+            outcomes.push_back(judge_http(scenario, check, seen.log));
+            break;
+        case CheckKind::kv_linearizable:
+            outcomes.push_back(judge_kv(check, seen.log));
+            break;
         }
     }
     return outcomes;
@@ -423,20 +518,28 @@ RunOutcome run_scenario(const Scenario& scenario, const RunOptions& options)
     if (!options.out_dir.empty())
         config.trace_path = options.out_dir + "/trace.gtrace";
     sim::World world(config);
-    std::vector<NodeRef> nodes = build_nodes(scenario, world, options);
+    WorkloadLog log;
+    log.service_counters.resize(scenario.nodes.size());
+    std::vector<NodeRef> nodes = build_nodes(scenario, world, options, log);
+    // Node ids are the nodes' places in the file (add_node counts from 0).
+    CounterBook counters(scenario.nodes.size());
+    world.on_incarnation_end([&counters](sim::NodeId id, Kernel& kernel) {
+        counters.add_kernel(id, kernel);
+    });
     build_network(scenario, world, nodes, options);
-    std::vector<FaultSpec> faults = scenario.faults;
-    for (FaultSpec& generated : expand_chaos(scenario, options.seed))
-        faults.push_back(std::move(generated));
-    schedule_faults(scenario, faults, world, nodes);
+    schedule_faults(scenario, faults_for_seed(scenario, options.seed), world, nodes);
     schedule_liveness(scenario, world, nodes);
     std::vector<ExitSample> samples;
     schedule_exit_samples(scenario, world, nodes, samples);
 
     sim::RunResult result = world.run_until_idle(scenario.duration_ns);
+    for (const NodeRef& node : nodes) {
+        counters.add_world(node.id, world, node.id);
+        counters.add_service(node.id, log.service_counters.at(node.id));
+    }
     RunOutcome outcome;
     outcome.seed = options.seed;
-    outcome.checks = judge(scenario, world, nodes, samples);
+    outcome.checks = judge(scenario, world, nodes, samples, {log, counters});
     if (!world.finish_trace())
         throw std::runtime_error("writing the trace to " + config.trace_path + " failed");
     outcome.passed = true;
@@ -463,7 +566,9 @@ std::string describe(const Scenario& scenario, const CheckOutcome& outcome)
     usize index = static_cast<usize>(outcome.check - scenario.checks.data()) + 1;
     std::string text = "check " + std::to_string(index) + " (" + outcome.check->mark.text() +
                        "): " + outcome.detail;
-    if (scenario.liveness.enabled)
+    // A history check judges the safety phase as much as the end: it is no
+    // statement about convergence.
+    if (scenario.liveness.enabled && outcome.check->kind != CheckKind::kv_linearizable)
         text += " (not converged " + std::to_string(scenario.liveness.within_ns / ns_per_ms) +
                 " ms after faults stopped at " +
                 std::to_string(scenario.liveness.after_ns / ns_per_ms) + " ms)";

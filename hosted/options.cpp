@@ -22,6 +22,7 @@ constexpr OptionSpec option_specs[] = {
     {"--mem", true}, {"--trace", true}, {"--log-level", true},
     {"--net", true}, {"--ip", true}, {"--gw", true}, {"--mac", true}, {"--pcap", true},
     {"--net-faults", true}, {"--dns", true}, {"--disk", true}, {"--record", true}, {"--dhcp", false}, {"--virtio", false}, {"--help", false}, {"-h", false}, {"--version", false},
+    {"--log-rate", true},
 };
 
 std::string suggestion(std::string_view unknown)
@@ -179,6 +180,13 @@ std::string apply(Options& out, std::string_view name, std::string_view value)
             out.log_level = LogLevel::error;
         else
             return "--log-level: '" + std::string(value) + "' is not one of debug, info, warn, error";
+    } else if (name == "--log-rate") {
+        u32 rate = 0;
+        auto [end, error] = std::from_chars(value.data(), value.data() + value.size(), rate);
+        if (error != std::errc() || end != value.data() + value.size() || value.empty())
+            return "--log-rate: '" + std::string(value) +
+                   "' is not a number of lines per second (0: no limit)";
+        out.log_lines_per_s = rate;
     } else if (name == "--virtio") {
         out.virtio = true;
     } else if (name == "--help" || name == "-h") {
@@ -279,6 +287,8 @@ options:
                       suffixes K, M, G). Reserved lazily: unused pages cost nothing.
   --trace FILE        write a binary trace (read it with 'gantry trace dump FILE')
   --log-level LEVEL   debug, info, warn or error (default info)
+  --log-rate N        at most N log lines per second, the rest dropped and
+                      counted (default 1000; 0: no limit)
   --net user[,hostfwd=tcp:127.0.0.1:8080-:80,...]
                       user-mode networking (libslirp), no privileges needed:
                       the unikernel is 10.0.2.15/24 behind a NAT at 10.0.2.2;

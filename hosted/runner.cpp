@@ -72,6 +72,7 @@ int boot_and_run(const Options& options, const char* app_name, AppFactory factor
     config.platform_name = "hosted";
     config.trace = !options.trace_path.empty();
     config.log_level = options.log_level;
+    config.log_lines_per_s = options.log_lines_per_s;
     config.ip = options.ip.address;
     config.prefix = options.ip.prefix_len;
     config.gateway = options.gateway;

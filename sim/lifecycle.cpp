@@ -97,6 +97,8 @@ void World::boot(Node& node)
     config.ip = node.config.ip;
     config.prefix = node.config.prefix;
     config.gateway = node.config.gateway;
+    config.dns = node.config.dns;
+    config.dhcp = node.config.dhcp;
     node.kernel = new (node.arena->base()) Kernel(*node.platform, config);
     node.state = NodeState::running;
     ++node.boots;
@@ -192,11 +194,10 @@ void World::poll(Node& node)
 
 void World::after_poll(Node& node, TimeNs deadline)
 {
-    i64 drift = node.config.clock_drift_ppm;
-    if (deadline == deadline_none || deadline > drifted_time(m_now, drift)) {
+    if (deadline == deadline_none || deadline > node.clock.local_time(m_now)) {
         node.busy_since.reset();
         if (deadline != deadline_none)
-            request_wake(node, std::max(virtual_time_for(deadline, drift), m_now + 1) +
+            request_wake(node, std::max(node.clock.virtual_time_for(deadline), m_now + 1) +
                                    timer_lateness(node));
         return;
     }
@@ -232,6 +233,8 @@ void World::wake(NodeId id)
 void World::finish_exited(Node& node)
 {
     node.exit_code = node.kernel->exit_code();
+    if (m_incarnation_end)
+        m_incarnation_end(node.id, *node.kernel);
     // An orderly end, as on the hosted platform: the app and the kernel are
     // destroyed (on the runner, in case a destructor asserts).
     bool ok = call_on_node(node, [](World&, Node& n) {
@@ -254,6 +257,8 @@ void World::stop_node(Node& node, NodeState state)
         // running a destructor: a crash or a failure leaves no chance to clean up.
         // A panic inside this flush is ignored: the node is already stopping.
         call_on_node(node, [](World&, Node& n) { n.kernel->trace().flush(); });
+        if (m_incarnation_end)
+            m_incarnation_end(node.id, *node.kernel);
     }
     node.kernel = nullptr;
     node.app = nullptr;
@@ -340,6 +345,32 @@ void World::resume(NodeId id)
     trace_fault(SimFault::resume, id);
 }
 
+void World::set_clock_drift(NodeId id, i64 drift_ppm)
+{
+    GANTRY_ASSERT(m_running == nullptr);
+    if (drift_ppm <= -1'000'000 || drift_ppm > clock_drift_ppm_max)
+        throw std::invalid_argument("clock drift must be greater than -1000000 ppm and at "
+                                    "most " + std::to_string(clock_drift_ppm_max) + " ppm");
+    Node& node = node_ref(id);
+    node.clock.set_drift(m_now, drift_ppm);
+    // The pending timer wake-up was computed through the old drift. If the
+    // clock now reaches the deadline sooner, an earlier wake-up replaces it; if
+    // later, the old one stays and polls early, which is harmless (the kernel
+    // fires nothing before its own clock says so) and schedules the next
+    // wake-up through the new drift. A busy node polls soon anyway, and so
+    // does one whose deadline has passed (its wake-up is only late, on purpose).
+    if (node.state == NodeState::running && !node.busy_since &&
+        node.last_deadline != deadline_none &&
+        node.last_deadline > node.clock.local_time(m_now))
+        after_poll(node, node.last_deadline);
+    trace_fault(SimFault::clock_drift, id, static_cast<u32>(static_cast<i32>(drift_ppm)));
+}
+
+i64 World::clock_drift(NodeId node) const
+{
+    return node_ref(node).clock.drift_ppm();
+}
+
 NodeState World::state(NodeId node) const
 {
     return node_ref(node).state;
@@ -367,7 +398,7 @@ Kernel* World::kernel(NodeId node)
 
 TimeNs World::node_time(NodeId node) const
 {
-    return drifted_time(m_now, node_ref(node).config.clock_drift_ppm);
+    return node_ref(node).clock.local_time(m_now);
 }
 
 const std::vector<u8>& World::trace_bytes() const

@@ -62,6 +62,9 @@ public:
     Rng fault_rng;
     NodeFaultCounters fault_counters;
     AllocFailer alloc_failer{*this};
+    // The node's clock: its drift starts at config.clock_drift_ppm and
+    // set_clock_drift changes it; like the hardware, it survives crashes.
+    NodeClock clock;
     std::string console;
     bool console_line_start = true;
     std::FILE* console_file = nullptr;

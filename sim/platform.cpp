@@ -104,6 +104,27 @@ TimeNs virtual_time_for(TimeNs local_ns, i64 drift_ppm)
     return t;
 }
 
+TimeNs NodeClock::local_time(TimeNs virtual_ns) const
+{
+    GANTRY_ASSERT(virtual_ns >= m_base_virtual);
+    return m_base_local + drifted_time(virtual_ns - m_base_virtual, m_drift_ppm);
+}
+
+TimeNs NodeClock::virtual_time_for(TimeNs local_ns) const
+{
+    if (local_ns <= m_base_local)
+        return m_base_virtual;
+    return m_base_virtual + sim::virtual_time_for(local_ns - m_base_local, m_drift_ppm);
+}
+
+void NodeClock::set_drift(TimeNs virtual_ns, i64 drift_ppm)
+{
+    GANTRY_ASSERT(drift_ppm > -ppm_per_unit);
+    m_base_local = local_time(virtual_ns);
+    m_base_virtual = virtual_ns;
+    m_drift_ppm = drift_ppm;
+}
+
 namespace {
 
 // A node's arena holds fiber stacks. When a crashed node's arena is dropped
@@ -141,7 +162,8 @@ Arena::~Arena()
 Node::Node(NodeId node_id, NodeConfig node_config, SimAppFactory app_factory, u64 seed)
     : id(node_id), config(std::move(node_config)), factory(std::move(app_factory)),
       entropy(seed, node_id, Stream::entropy), faults(config.faults),
-      boot_crash_phase(config.boot_crash_phase), fault_rng(seed, node_id, Stream::faults)
+      boot_crash_phase(config.boot_crash_phase), fault_rng(seed, node_id, Stream::faults),
+      clock(config.clock_drift_ppm)
 {
     for (const std::string& arg : config.args)
         arg_views.emplace_back(arg);
@@ -190,7 +212,7 @@ SimPlatform::SimPlatform(World& world, Node& node, MemoryRegion region)
 
 TimeNs SimPlatform::now()
 {
-    return drifted_time(m_world.now(), m_node.config.clock_drift_ppm);
+    return m_node.clock.local_time(m_world.now());
 }
 
 void SimPlatform::idle_until(TimeNs)

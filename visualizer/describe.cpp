@@ -116,11 +116,26 @@ std::string node_name(u32 node)
     return node == 0xffffffff ? std::string("none") : "node " + std::to_string(node);
 }
 
-std::string describe_frame(const LinkFrame& f)
+// What the frame carried, from the sender's net_tx record it was matched to.
+std::string frame_headers(const TraceModel& model, const LinkFrame& f)
+{
+    const NetEvent* header = frame_header(model, f);
+    if (header == nullptr)
+        return "\nheaders unknown (no net_tx record of the sender matches it)";
+    std::string text = "\n" + protocol_name(*header) + " " +
+                       endpoint(header->source, header->source_port) + " -> " +
+                       endpoint(header->destination, header->destination_port);
+    if (f.match == HeaderMatch::by_order)
+        text += "\n(headers matched by order among frames the sender handed over at the "
+                "same time with the same length: they may be another's)";
+    return text;
+}
+
+std::string describe_frame(const TraceModel& model, const LinkFrame& f)
 {
     return "link " + std::to_string(f.link) + " frame, " + node_name(f.from) + " -> " +
            node_name(f.to) + ", " + std::to_string(f.length) + " bytes: " + fate_name(f.fate) +
-           "\nsent " + format_time(f.sent) + "\n" +
+           frame_headers(model, f) + "\nsent " + format_time(f.sent) + "\n" +
            (f.fate <= 2 ? "arrived " : "dropped ") + format_time(f.time) + " (after " +
            format_duration(f.time - f.sent) + ")";
 }
@@ -219,7 +234,7 @@ std::string describe(const TraceModel& model, const Hit& hit)
         return head + describe_tcp(connection, connection.samples[hit.index]);
     }
     case HitKind::link_frame:
-        return describe_frame(model.link_frames[hit.index]);
+        return describe_frame(model, model.link_frames[hit.index]);
     case HitKind::fault:
         return describe_fault(model.faults[hit.index]);
     case HitKind::page_block:

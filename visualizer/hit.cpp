@@ -75,7 +75,7 @@ std::optional<Hit> hit_lane(const TraceModel& model, const TimeScale& scale, con
 }
 
 std::optional<Hit> hit_net_lane(const NodeIndex& node, usize slot, const TimeScale& scale,
-                                const NetLane& lane, int x, int y)
+                                const NetLane& lane, const NetFilter& filter, int x, int y)
 {
     TimeNs t = scale.time_at(x);
     TimeNs slop = scale.ns_per_px() * hit_slop_px;
@@ -84,9 +84,11 @@ std::optional<Hit> hit_net_lane(const NodeIndex& node, usize slot, const TimeSca
     bool upper = y < lane.rect.y + lane.rect.h / 2;
     for (HitKind kind : {HitKind::net_drop, upper ? HitKind::net_tx : HitKind::net_rx}) {
         const auto& events = net_events(node, kind);
-        usize i = first_at_or_after(events, low);
-        if (i < events.size() && events[i].time <= t + slop)
-            return Hit{kind, slot, 0, i};
+        // The first event near the mouse that the filter lets through (drawn).
+        for (usize i = first_at_or_after(events, low);
+             i < events.size() && events[i].time <= t + slop; ++i)
+            if (filter.matches(events[i]))
+                return Hit{kind, slot, 0, i};
     }
     return std::nullopt;
 }
@@ -153,6 +155,41 @@ const std::vector<NetEvent>& net_events(const NodeIndex& node, HitKind kind)
                                      : node.net_drops;
 }
 
+namespace {
+
+// The headers behind a hit, when it is a frame.
+const NetEvent* hit_headers(const TraceModel& model, const Hit& hit)
+{
+    switch (hit.kind) {
+    case HitKind::net_tx:
+    case HitKind::net_rx:
+    case HitKind::net_drop:
+        return &net_events(model.nodes[hit.node_slot], hit.kind)[hit.index];
+    case HitKind::link_frame:
+        return frame_header(model, model.link_frames[hit.index]);
+    default:
+        return nullptr;
+    }
+}
+
+} // namespace
+
+std::optional<NetProtocol> hit_protocol(const TraceModel& model, const Hit& hit)
+{
+    if (hit.kind == HitKind::tcp_sample)
+        return NetProtocol::tcp;
+    const NetEvent* headers = hit_headers(model, hit);
+    return headers ? std::optional(net_protocol(*headers)) : std::nullopt;
+}
+
+std::optional<NetConnection> hit_connection(const TraceModel& model, const Hit& hit)
+{
+    if (hit.kind == HitKind::tcp_sample)
+        return connection_of(model.nodes[hit.node_slot].tcp[hit.fiber_slot]);
+    const NetEvent* headers = hit_headers(model, hit);
+    return headers ? connection_of(*headers) : std::nullopt;
+}
+
 std::optional<Hit> hit_test(const TraceModel& model, const Layout& layout, int x, int y)
 {
     TimeScale scale = layout.scale();
@@ -167,7 +204,7 @@ std::optional<Hit> hit_test(const TraceModel& model, const Layout& layout, int x
         for (const NetLane& lane : layout.network->lanes)
             if (lane.rect.contains(x, y))
                 if (auto hit = hit_net_lane(model.nodes[lane.node_slot], lane.node_slot, scale,
-                                            lane, x, y))
+                                            lane, layout.network->filter, x, y))
                     return hit;
         if (auto hit = hit_arrow(model, layout, x, y))
             return hit;
@@ -338,6 +375,16 @@ void append_memory(std::string& out, const TraceModel& model, const Layout& layo
            plots + "]}";
 }
 
+// A link frame's protocol and connection ("" when it has none), for tests that
+// check a filter against the unfiltered picture.
+std::string frame_headers_json(const TraceModel& model, const LinkFrame& frame)
+{
+    const NetEvent* header = frame_header(model, frame);
+    std::optional<NetConnection> connection = header ? connection_of(*header) : std::nullopt;
+    return std::string("\"") + net_protocol_name(frame.protocol) + "\",\"" +
+           (connection ? connection->to_string() : "") + "\"";
+}
+
 // The drawn arrows (at most `arrow_list_max`, drops first so a test sees them)
 // and their count per fate: tests check these pixels in the PNG.
 std::string arrows_json(const TraceModel& model, const Layout& layout)
@@ -361,7 +408,8 @@ std::string arrows_json(const TraceModel& model, const Layout& layout)
                 continue;
             list += std::string(list.empty() ? "" : ",") + "[" + std::to_string(a.x0) + "," +
                     std::to_string(a.y0) + "," + std::to_string(a.x1) + "," +
-                    std::to_string(a.y1) + ",\"" + arrow_fate_name(a.fate) + "\"]";
+                    std::to_string(a.y1) + ",\"" + arrow_fate_name(a.fate) + "\"," +
+                    frame_headers_json(model, model.link_frames[a.frame]) + "]";
             ++listed;
         }
     return ",\"link_frames\":" + std::to_string(model.link_frames.size()) +
@@ -382,7 +430,8 @@ void append_network(std::string& out, const TraceModel& model, const Layout& lay
     }
     out += ",\"network\":{\"panel\":" + json_rect(layout.network->panel) + ",\"plot\":" +
            json_rect(layout.network->plot) + ",\"records\":" +
-           std::to_string(model.network_records) + arrows_json(model, layout) +
+           std::to_string(model.network_records) + ",\"filter\":\"" +
+           layout.network->filter.to_string() + "\"" + arrows_json(model, layout) +
            ",\"lanes\":[" + lanes + "]}";
 }
 
@@ -404,7 +453,8 @@ void append_tcp(std::string& out, const TraceModel& model, const Layout& layout)
                  json_color(palette::tcp_srtt) + "}";
     }
     out += ",\"tcp\":{\"panel\":" + json_rect(layout.tcp->panel) + ",\"hidden\":" +
-           std::to_string(layout.tcp->hidden) + ",\"plots\":[" + plots + "]}";
+           std::to_string(layout.tcp->hidden) + ",\"filtered\":" +
+           std::to_string(layout.tcp->filtered) + ",\"plots\":[" + plots + "]}";
 }
 
 } // namespace

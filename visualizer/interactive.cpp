@@ -20,6 +20,7 @@ constexpr double zoom_step = 0.8;    // one wheel notch or key press
 constexpr double pan_step = 0.1;     // fraction of the window per arrow key
 constexpr u32 follow_period_ms = 500;
 constexpr usize search_results_max = 200;
+constexpr usize connection_list_max = 500; // the filter's list: the busiest ones
 
 constexpr const char* help_text =
     "mouse wheel, + / -   zoom around the mouse (keys: around the centre)\n"
@@ -29,6 +30,9 @@ constexpr const char* help_text =
     "click                details (right panel): span, marker, frame arrow, fault,\n"
     "                     page map block, heap class bar\n"
     "f                    focus the search box\n"
+    "n                    network: only the clicked frame's (or TCP row's) connection\n"
+    "p                    network: only the clicked frame's protocol\n"
+    "c                    clear the network filter (protocols and connection)\n"
     "?                    this help\n"
     "q or Esc             quit";
 
@@ -47,6 +51,9 @@ private:
     void frame();
     void side_panel();
     void search_panel();
+    void filter_panel();
+    void filter_to_selection(bool connection);
+    const std::vector<ConnectionCount>& connections();
     void help_window();
     void follow();
     Layout layout() const;
@@ -65,6 +72,9 @@ private:
     Overlay m_overlay;
     std::vector<Hit> m_results;
     std::string m_results_for;
+    std::vector<ConnectionCount> m_connections;
+    usize m_headerless_frames = 0; // link frames no net_tx record matched
+    bool m_connections_stale = true;
     char m_search[128] = {};
     bool m_help = false;
     bool m_quit = false;
@@ -100,6 +110,7 @@ Viewer::Viewer(const CliOptions& options, TraceModel loaded,
     ImGui_ImplSDL2_InitForSDLRenderer(m_window);
     ImGui_ImplSDLRenderer_Init(m_renderer);
     m_layout.view = options.render.layout.view;
+    m_layout.net_filter = options.render.layout.net_filter; // --protocol, --connection
     m_time = png_window(model(), options.render);
     m_layout.node_visible.assign(model().nodes.size(), true);
 }
@@ -214,6 +225,13 @@ void Viewer::handle_key(const SDL_Keysym& key)
     case SDLK_f:
         m_focus_search = true;
         break;
+    case SDLK_c:
+        m_layout.net_filter = {};
+        break;
+    case SDLK_n:
+    case SDLK_p:
+        filter_to_selection(key.sym == SDLK_n);
+        break;
     }
 }
 
@@ -309,6 +327,77 @@ void Viewer::search_panel()
     ImGui::EndChild();
 }
 
+// Narrows the network view to what the selection is: its connection, or its
+// protocol (the other half of the filter is kept).
+void Viewer::filter_to_selection(bool connection)
+{
+    if (!m_overlay.selected)
+        return;
+    if (connection) {
+        if (auto picked = hit_connection(model(), *m_overlay.selected))
+            m_layout.net_filter.connection = picked;
+    } else if (auto picked = hit_protocol(model(), *m_overlay.selected)) {
+        m_layout.net_filter.protocols = protocol_bit(*picked);
+    }
+}
+
+const std::vector<ConnectionCount>& Viewer::connections()
+{
+    if (m_connections_stale) { // once per load (and per poll that brought records)
+        m_connections = list_connections(model(), connection_list_max);
+        m_headerless_frames = 0;
+        for (const LinkFrame& frame : model().link_frames)
+            m_headerless_frames += frame.protocol == NetProtocol::unknown;
+        m_connections_stale = false;
+    }
+    return m_connections;
+}
+
+void Viewer::filter_panel()
+{
+    NetFilter& filter = m_layout.net_filter;
+    const std::vector<ConnectionCount>& known = connections();
+    if (filter.active())
+        ImGui::TextColored(ImVec4(1.0f, 0.8f, 0.25f, 1.0f), "only %s", filter.to_string().c_str());
+    else
+        ImGui::TextDisabled("none: every frame is shown");
+    for (usize i = 0; i < net_protocols_selectable; ++i) {
+        NetProtocol protocol = static_cast<NetProtocol>(i);
+        bool on = (filter.protocols & protocol_bit(protocol)) != 0;
+        if (i > 0)
+            ImGui::SameLine();
+        if (ImGui::Checkbox(net_protocol_name(protocol), &on))
+            filter.protocols ^= protocol_bit(protocol);
+    }
+    std::string current = filter.connection ? filter.connection->to_string() : "any connection";
+    if (ImGui::BeginCombo("##connection", current.c_str())) {
+        if (ImGui::Selectable("any connection", !filter.connection))
+            filter.connection.reset();
+        for (const ConnectionCount& entry : known) {
+            std::string label = entry.connection.to_string() + "  (" +
+                                std::to_string(entry.frames) + ")";
+            if (ImGui::Selectable(label.c_str(), filter.connection == entry.connection))
+                filter.connection = entry.connection;
+        }
+        ImGui::EndCombo();
+    }
+    bool picked = m_overlay.selected && hit_connection(model(), *m_overlay.selected);
+    ImGui::BeginDisabled(!picked);
+    if (ImGui::Button("selected's connection (n)"))
+        filter_to_selection(true);
+    ImGui::EndDisabled();
+    ImGui::SameLine();
+    ImGui::BeginDisabled(!m_overlay.selected || !hit_protocol(model(), *m_overlay.selected));
+    if (ImGui::Button("its protocol (p)"))
+        filter_to_selection(false);
+    ImGui::EndDisabled();
+    if (ImGui::Button("clear (c)"))
+        filter = {};
+    if (m_headerless_frames > 0 && filter.active())
+        ImGui::TextWrapped("%zu link frame(s) without headers (no net_tx record) are hidden",
+                           m_headerless_frames);
+}
+
 void Viewer::side_panel()
 {
     Size canvas = canvas_size();
@@ -333,6 +422,8 @@ void Viewer::side_panel()
     }
     if (ImGui::CollapsingHeader("Search", ImGuiTreeNodeFlags_DefaultOpen))
         search_panel();
+    if (ImGui::CollapsingHeader("Network filter", ImGuiTreeNodeFlags_DefaultOpen))
+        filter_panel();
     if (ImGui::CollapsingHeader("Nodes", ImGuiTreeNodeFlags_DefaultOpen))
         for (usize slot = 0; slot < model().nodes.size(); ++slot) {
             bool shown = m_layout.node_visible[slot];
@@ -394,6 +485,7 @@ void Viewer::follow()
             m_overlay.selected.reset(); // indexes may refer to other nodes now
         }
         m_results_for.clear();
+        m_connections_stale = true;
         if (at_end) { // keep the newest records in view, like tail -f
             TimeWindow whole = full_window(model());
             m_time = whole.to > m_time.span() && nodes > 0

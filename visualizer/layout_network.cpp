@@ -109,9 +109,15 @@ std::vector<FrameArrow> visible_arrows(const TraceModel& model, const Layout& la
     // and was sent by `to`, so its time is at most to + the longest delay.
     TimeNs last = scale.window.to + model.link_delay_max;
     std::unordered_set<u64> seen; // pixel geometry + fate: one line per pixel path
+    // Zoomed out, most frames repeat a path just seen: a small direct-mapped
+    // cache of recent keys answers them without touching the set.
+    constexpr usize recent_slots = 1024;
+    std::array<u64, recent_slots> recent;
+    recent.fill(~u64{0});
     for (usize i = first_at_or_after(frames, scale.window.from);
          i < frames.size() && frames[i].time <= last; ++i) {
-        if (frames[i].sent > scale.window.to)
+        if (frames[i].sent > scale.window.to ||
+            !frame_matches(layout.network->filter, model, frames[i]))
             continue;
         std::optional<FrameArrow> arrow = frame_arrow(model, *layout.network, scale, i);
         if (!arrow)
@@ -120,6 +126,10 @@ std::vector<FrameArrow> visible_arrows(const TraceModel& model, const Layout& la
                   (static_cast<u64>(arrow->x1 & 0x7fff) << 34) |
                   (static_cast<u64>(arrow->y0 & 0x7fff) << 19) |
                   (static_cast<u64>(arrow->y1 & 0x7fff) << 4) | static_cast<u64>(arrow->fate);
+        u64& slot = recent[(key ^ (key >> 17) ^ (key >> 34)) % recent_slots];
+        if (slot == key)
+            continue;
+        slot = key;
         if (seen.insert(key).second)
             by_fate[static_cast<usize>(arrow->fate)].push_back(*arrow);
     }

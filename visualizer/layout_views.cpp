@@ -161,6 +161,7 @@ NetworkLayout layout_network(const TraceModel& model, Rect panel, const LayoutOp
     // With link frames the lanes spread apart so arrows between them have room
     // to show their slope; the tick lanes themselves keep their height.
     network.pitch = model.link_frames.empty() ? net_lane_px : seq_lane_px;
+    network.filter = options.net_filter;
     int y = network.plot.y + (network.pitch - net_lane_px) / 2;
     for (usize slot = 0; slot < model.nodes.size(); ++slot) {
         if (!visible(options, slot) || !has_net(model.nodes[slot]))
@@ -174,11 +175,19 @@ NetworkLayout layout_network(const TraceModel& model, Rect panel, const LayoutOp
     return network;
 }
 
+// A TCP row is shown unless the network filter names another connection.
+bool tcp_shown(const LayoutOptions& options, const TcpConnection& connection)
+{
+    const auto& wanted = options.net_filter.connection;
+    return !wanted || wanted->matches(connection);
+}
+
 usize tcp_connections(const TraceModel& model, const LayoutOptions& options)
 {
     usize count = 0;
     for (usize slot = 0; slot < model.nodes.size(); ++slot)
-        count += visible(options, slot) ? model.nodes[slot].tcp.size() : 0;
+        for (const TcpConnection& connection : model.nodes[slot].tcp)
+            count += visible(options, slot) && tcp_shown(options, connection) ? 1 : 0;
     return count;
 }
 
@@ -194,6 +203,10 @@ TcpLayout layout_tcp(const TraceModel& model, Rect panel, const LayoutOptions& o
         if (!visible(options, slot))
             continue;
         for (usize c = 0; c < model.nodes[slot].tcp.size(); ++c) {
+            if (!tcp_shown(options, model.nodes[slot].tcp[c])) {
+                ++tcp.filtered;
+                continue;
+            }
             if (y + tcp_row_px > tcp.plot.bottom() + 1) {
                 ++tcp.hidden;
                 continue;

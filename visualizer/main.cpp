@@ -18,7 +18,12 @@ constexpr const char* usage_text =
     "       gantry-viz --follow TRACE              ... and re-read records appended to TRACE\n"
     "       gantry-viz TRACE --png OUT.png [--view timeline|memory|network|tcp|all]\n"
     "                  [--from T] [--to T] [--at T] [--size WxH] [--layout-json FILE|-]\n"
+    "                  [--protocol P[,P...]] [--connection [tcp:|udp:]IP:PORT-IP:PORT]\n"
     "--at: the time of the memory view's page map and heap classes (default: --to, or the end)\n"
+    "--protocol: show only these in the network view: arp, icmp, udp, tcp, other\n"
+    "--connection: show only this TCP/UDP conversation (either direction) in the network\n"
+    "              view and the TCP rows, e.g. udp:10.0.0.2:49152-10.0.0.1:7\n"
+    "              (both filters also apply to the window; c clears them there)\n"
     "times: 1.5s, 20ms, 300us, 40ns (a bare number is seconds)\n";
 
 Size parse_size(std::string_view text)
@@ -31,6 +36,24 @@ Size parse_size(std::string_view text)
     if (w < 200 || h < 120 || w > 16384 || h > 16384)
         throw UsageError("--size must be between 200x120 and 16384x16384");
     return {w, h};
+}
+
+u8 parse_protocol_option(std::string_view text)
+{
+    std::string error;
+    auto protocols = parse_protocols(text, error);
+    if (!protocols)
+        throw UsageError("--protocol: " + error);
+    return *protocols;
+}
+
+NetConnection parse_connection_option(std::string_view text)
+{
+    std::string error;
+    auto connection = parse_connection(text, error);
+    if (!connection)
+        throw UsageError("--connection: " + error);
+    return *connection;
 }
 
 } // namespace
@@ -77,6 +100,10 @@ CliOptions parse_cli(int argc, char** argv)
             options.render.layout.at = parse_time(value());
         else if (arg == "--size")
             options.render.size = parse_size(value());
+        else if (arg == "--protocol")
+            options.render.layout.net_filter.protocols = parse_protocol_option(value());
+        else if (arg == "--connection")
+            options.render.layout.net_filter.connection = parse_connection_option(value());
         else if (arg.starts_with("-") && arg.size() > 1)
             throw UsageError("unknown option " + std::string(arg));
         else if (options.trace.empty())

@@ -394,8 +394,10 @@ const TraceModel& ModelBuilder::snapshot()
     // The fabric writes in virtual-time order; a corrupt file might not, and the
     // view binary-searches this array.
     auto by_time = [](const LinkFrame& a, const LinkFrame& b) { return a.time < b.time; };
-    if (!std::is_sorted(model.link_frames.begin(), model.link_frames.end(), by_time))
+    if (!std::is_sorted(model.link_frames.begin(), model.link_frames.end(), by_time)) {
         std::stable_sort(model.link_frames.begin(), model.link_frames.end(), by_time);
+        m_frames_matched = 0; // frames moved: match them all again
+    }
     bool sorted = true;
     for (usize i = 0; i < model.nodes.size(); ++i) {
         NodeIndex& index = model.nodes[i];
@@ -436,6 +438,8 @@ const TraceModel& ModelBuilder::snapshot()
     if (!model.fault_times.empty())
         model.last_time = std::max(model.last_time, model.fault_times.back());
     model.faults = derive_fault_spans(model);
+    // After the nodes are sorted: matching looks senders up by id.
+    m_frames_matched = match_frame_headers(model, m_frames_matched);
     return model;
 }
 

@@ -49,11 +49,18 @@ void render_axis(Canvas& canvas, const TimeScale& scale, const Rect& axis, int g
 
 namespace {
 
+// One tick per pixel column that has an event the filter lets through: events
+// it leaves out are stepped over one by one, those drawn skip the rest of
+// their column by binary search.
 void draw_net_ticks(Canvas& canvas, const std::vector<NetEvent>& events, const TimeScale& scale,
-                    int y, int h)
+                    const NetFilter& filter, int y, int h)
 {
     usize i = first_at_or_after(events, scale.window.from);
     while (i < events.size() && events[i].time <= scale.window.to) {
+        if (!filter.matches(events[i])) {
+            ++i;
+            continue;
+        }
         int x = static_cast<int>(scale.x_of(events[i].time));
         canvas.fill({x, y, 1, h}, palette::net_protocol(events[i].protocol, events[i].ethertype));
         i = std::max(first_at_or_after(events, scale.time_at(x + 1)), i + 1);
@@ -61,7 +68,7 @@ void draw_net_ticks(Canvas& canvas, const std::vector<NetEvent>& events, const T
 }
 
 void draw_net_lane(Canvas& canvas, const TraceModel& model, const TimeScale& scale,
-                   const NetLane& lane)
+                   const NetLane& lane, const NetFilter& filter)
 {
     const NodeIndex& node = model.nodes[lane.node_slot];
     const Rect& r = lane.rect;
@@ -70,10 +77,14 @@ void draw_net_lane(Canvas& canvas, const TraceModel& model, const TimeScale& sca
     canvas.text(6, r.y + (r.h - glyph_h) / 2, "node " + std::to_string(node.node) + " tx/rx",
                 palette::text_dim, lane.label.w - 8);
     canvas.clip(r);
-    draw_net_ticks(canvas, node.net_tx, scale, r.y + 1, r.h / 2 - 1);
-    draw_net_ticks(canvas, node.net_rx, scale, r.y + r.h / 2 + 1, r.h / 2 - 1);
+    draw_net_ticks(canvas, node.net_tx, scale, filter, r.y + 1, r.h / 2 - 1);
+    draw_net_ticks(canvas, node.net_rx, scale, filter, r.y + r.h / 2 + 1, r.h / 2 - 1);
     usize i = first_at_or_after(node.net_drops, scale.window.from);
     while (i < node.net_drops.size() && node.net_drops[i].time <= scale.window.to) {
+        if (!filter.matches(node.net_drops[i])) {
+            ++i;
+            continue;
+        }
         int x = static_cast<int>(scale.x_of(node.net_drops[i].time));
         int cy = r.y + r.h / 2;
         for (int d = -3; d <= 3; ++d) // a cross: the frame went nowhere
@@ -117,14 +128,25 @@ void render_network(Canvas& canvas, const TraceModel& model, const Layout& layou
                     network.plot.y + (network.plot.h - glyph_h) / 2, message, palette::text_dim);
         return;
     }
-    canvas.text(label_column_px, network.panel.y + 5,
+    int legend_x = label_column_px;
+    if (network.filter.active()) {
+        // Say what is left out, before anything else: a filtered picture must
+        // not pass for the whole traffic.
+        std::string shown = "FILTER: only " + network.filter.to_string() + " (c clears)";
+        int w = text_width(shown.size()) + 8;
+        canvas.fill({legend_x - 2, network.panel.y + 3, w, glyph_h + 4}, palette::filter);
+        canvas.text(legend_x + 2, network.panel.y + 5, shown, palette::background,
+                    network.plot.w);
+        legend_x += w + 6;
+    }
+    canvas.text(legend_x, network.panel.y + 5,
                 "NIC ticks: sent (upper half), received (lower) by protocol: TCP blue, UDP "
                 "green, ICMP yellow, ARP grey. Link frames: sender to receiver, delivered "
                 "grey-blue, corrupted orange, duplicate violet, dropped red X",
-                palette::text_dim, network.plot.w);
+                palette::text_dim, std::max(network.plot.right() - legend_x, 0));
     TimeScale scale = layout.scale();
     for (const NetLane& lane : network.lanes)
-        draw_net_lane(canvas, model, scale, lane);
+        draw_net_lane(canvas, model, scale, lane, network.filter);
     draw_frame_arrows(canvas, model, layout);
 }
 

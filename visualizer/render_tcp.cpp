@@ -142,9 +142,20 @@ void render_tcp(Canvas& canvas, const TraceModel& model, const Layout& layout)
                          "rto (grey); state changes, retransmissions (red)";
     if (tcp.hidden > 0)
         legend += "; " + std::to_string(tcp.hidden) + " more connection(s): --view tcp";
-    canvas.text(label_column_px, tcp.panel.y + 5, legend, palette::text_dim, tcp.plot.w);
+    int legend_x = label_column_px;
+    if (tcp.filtered > 0) { // the network filter's connection: the other rows are left out
+        std::string shown =
+            "FILTER: " + std::to_string(tcp.filtered) + " other connection(s) left out";
+        int w = text_width(shown.size()) + 8;
+        canvas.fill({legend_x - 2, tcp.panel.y + 3, w, glyph_h + 4}, palette::filter);
+        canvas.text(legend_x + 2, tcp.panel.y + 5, shown, palette::background, tcp.plot.w);
+        legend_x += w + 6;
+    }
+    canvas.text(legend_x, tcp.panel.y + 5, legend, palette::text_dim,
+                std::max(tcp.plot.right() - legend_x, 0));
     if (tcp.plots.empty()) {
-        std::string message = "no TCP connections in this trace";
+        std::string message = tcp.filtered > 0 ? "no TCP connection matches the filter"
+                                               : "no TCP connections in this trace";
         canvas.fill(tcp.plot, palette::lane_even);
         canvas.text(tcp.plot.x + 8, tcp.plot.y + 8, message, palette::text_dim);
         return;

@@ -16,8 +16,29 @@ namespace gantry::harness {
 
 namespace {
 
-enum class ChaosKind : u32 { crash = 0, pause = 1, partition = 2, loss_burst = 3 };
-constexpr u32 chaos_kinds = 4;
+enum class ChaosKind : u32 {
+    crash = 0,
+    pause = 1,
+    partition = 2,
+    loss_burst = 3,
+    one_way_partition = 4,
+    kernel_faults = 5,
+};
+constexpr u32 chaos_kinds = 6;
+// The first four kinds own streams block * 4 + kind (kept as they were, so
+// existing seeds keep their schedules); later kinds own streams of their own.
+constexpr u32 chaos_kinds_original = 4;
+constexpr u32 chaos_later_owner_base = 0x4000'0000;
+
+u32 stream_owner(usize block, ChaosKind kind)
+{
+    auto index = static_cast<u32>(kind);
+    if (index < chaos_kinds_original)
+        return static_cast<u32>(block * chaos_kinds_original + index);
+    return chaos_later_owner_base +
+           static_cast<u32>(block * (chaos_kinds - chaos_kinds_original) + index -
+                            chaos_kinds_original);
+}
 // A safety net under the loader's own bound on the expected count.
 constexpr usize candidates_max = 20'000;
 // A generated fault lasts at least this long (an instant fault would be undone
@@ -27,8 +48,7 @@ constexpr TimeNs lasts_min_ns = 1 * ns_per_us;
 class ChaosStream {
 public:
     ChaosStream(u64 seed, usize block, ChaosKind kind)
-        : m_rng(seed, static_cast<u32>(block * chaos_kinds + static_cast<u32>(kind)),
-                sim::Stream::chaos)
+        : m_rng(seed, stream_owner(block, kind), sim::Stream::chaos)
     {
     }
     // Uniform in [0, bound), multiply-shift.
@@ -83,6 +103,8 @@ double rate_of(const ChaosSpec& chaos, ChaosKind kind)
     case ChaosKind::pause: return chaos.pause_rate;
     case ChaosKind::partition: return chaos.partition_rate;
     case ChaosKind::loss_burst: return chaos.loss_burst_rate;
+    case ChaosKind::one_way_partition: return chaos.one_way_partition_rate;
+    case ChaosKind::kernel_faults: return chaos.kernel_fault_rate;
     }
     return 0;
 }
@@ -93,7 +115,8 @@ void generate(const ChaosSpec& chaos, usize block, ChaosKind kind, usize pool, u
               std::vector<Candidate>& out)
 {
     double rate = rate_of(chaos, kind);
-    if (rate <= 0 || pool == 0 || (kind == ChaosKind::partition && pool < 2))
+    bool pair = kind == ChaosKind::partition || kind == ChaosKind::one_way_partition;
+    if (rate <= 0 || pool == 0 || (pair && pool < 2))
         return;
     ChaosStream stream(seed, block, kind);
     double mean_gap_ns = 1e9 / rate;
@@ -103,7 +126,7 @@ void generate(const ChaosSpec& chaos, usize block, ChaosKind kind, usize pool, u
         if (at >= chaos.until_ns)
             return;
         Candidate candidate{at, kind, 0, stream.below(pool), 0};
-        if (kind == ChaosKind::partition) {
+        if (pair) {
             candidate.b = stream.below(pool - 1);
             candidate.b += candidate.b >= candidate.a ? 1 : 0;
         }
@@ -128,14 +151,18 @@ void emit(const ChaosSpec& chaos, const std::vector<std::string>& nodes,
           const std::vector<std::string>& links, const std::vector<Candidate>& candidates,
           std::vector<FaultSpec>& out)
 {
-    std::map<std::string, TimeNs> busy_until; // "node:x", "pair:a|b", "link:l"
+    // "node:x", "kernel:x", "pair:a|b", "link:l": one fault at a time on each.
+    // A one-way partition shares its pair's key: a heal ends both directions.
+    std::map<std::string, TimeNs> busy_until;
     for (const Candidate& c : candidates) {
         std::string key;
         if (c.kind == ChaosKind::loss_burst) {
             key = "link:" + links[c.a];
-        } else if (c.kind == ChaosKind::partition) {
+        } else if (c.kind == ChaosKind::partition || c.kind == ChaosKind::one_way_partition) {
             usize low = std::min(c.a, c.b), high = std::max(c.a, c.b);
             key = "pair:" + nodes[low] + "|" + nodes[high];
+        } else if (c.kind == ChaosKind::kernel_faults) {
+            key = "kernel:" + nodes[c.a];
         } else {
             key = "node:" + nodes[c.a];
         }
@@ -154,13 +181,24 @@ void emit(const ChaosSpec& chaos, const std::vector<std::string>& nodes,
             out.push_back(undo);
             break;
         }
-        case ChaosKind::partition: {
+        case ChaosKind::partition:
+        case ChaosKind::one_way_partition: {
             FaultSpec start = make_fault(chaos, FaultKind::partition, c.at);
             FaultSpec undo = make_fault(chaos, FaultKind::heal, end);
             start.node = undo.node = nodes[c.a];
             start.node2 = undo.node2 = nodes[c.b];
+            start.one_way = c.kind == ChaosKind::one_way_partition;
             out.push_back(start);
             out.push_back(undo);
+            break;
+        }
+        case ChaosKind::kernel_faults: {
+            FaultSpec start = make_fault(chaos, FaultKind::kernel_faults, c.at);
+            FaultSpec undo = make_fault(chaos, FaultKind::kernel_faults, end);
+            start.node = undo.node = nodes[c.a];
+            start.kernel_faults = chaos.kernel_faults;
+            out.push_back(start);
+            out.push_back(undo); // all zero: the node's kernel runs clean again
             break;
         }
         case ChaosKind::loss_burst: {
@@ -200,6 +238,51 @@ std::vector<FaultSpec> expand_chaos(const Scenario& scenario, u64 seed)
     }
     std::stable_sort(faults.begin(), faults.end(),
                      [](const FaultSpec& x, const FaultSpec& y) { return x.at_ns < y.at_ns; });
+    return faults;
+}
+
+std::vector<FaultSpec> resolve_random_faults(const Scenario& scenario, u64 seed)
+{
+    std::vector<FaultSpec> faults;
+    for (usize index = 0; index < scenario.faults.size(); ++index) {
+        FaultSpec fault = scenario.faults[index];
+        if (fault.random) {
+            // Two draws from the fault's own stream: whether, then when.
+            // (Multiply-shift bounds: sim::Rng::below lives in the simulator's
+            // library, which the loader does not link.)
+            sim::Rng rng(seed, static_cast<u32>(index), sim::Stream::random_fault);
+            auto below = [&rng](u64 bound) {
+                return static_cast<u64>((static_cast<unsigned __int128>(rng.next_u64()) * bound) >>
+                                        64);
+            };
+            bool happens = below(1'000'000) < fault.probability_ppm;
+            TimeNs window = fault.random_until_ns - fault.random_from_ns;
+            fault.at_ns = fault.random_from_ns + static_cast<TimeNs>(below(window));
+            fault.random = false;
+            if (!happens)
+                continue;
+        }
+        if (fault.every_ns == 0) {
+            faults.push_back(std::move(fault));
+            continue;
+        }
+        // A repeated fault: one concrete fault per time.
+        TimeNs every = fault.every_ns;
+        TimeNs until = fault.until_ns;
+        fault.every_ns = fault.until_ns = 0;
+        for (TimeNs at = fault.at_ns; at <= until; at += every) {
+            faults.push_back(fault);
+            faults.back().at_ns = at;
+        }
+    }
+    return faults;
+}
+
+std::vector<FaultSpec> faults_for_seed(const Scenario& scenario, u64 seed)
+{
+    std::vector<FaultSpec> faults = resolve_random_faults(scenario, seed);
+    for (FaultSpec& generated : expand_chaos(scenario, seed))
+        faults.push_back(std::move(generated));
     return faults;
 }
 

@@ -145,6 +145,16 @@ public:
         return number;
     }
 
+    bool boolean(const YAML::Node& value, const std::string& key) const
+    {
+        std::string text = scalar(value, key);
+        if (text == "true")
+            return true;
+        if (text == "false")
+            return false;
+        throw ScenarioError(mark(value), "'" + key + "' must be true or false");
+    }
+
     u32 percent(const YAML::Node& value, const std::string& key) const
     {
         auto parsed = parse_percent_ppm(scalar(value, key));
@@ -177,6 +187,15 @@ private:
     std::vector<std::string> m_allowed;
 };
 
+u32 read_address(const MapReader& map, const YAML::Node& value, const std::string& key)
+{
+    auto address = parse_ipv4(map.scalar(value, key));
+    if (!address || *address == 0)
+        throw ScenarioError(map.mark(value), "'" + key + "': '" + value.Scalar() +
+                                                 "' is not an IPv4 address (example: 10.0.0.1)");
+    return *address;
+}
+
 void read_node_address(MapReader& map, NodeSpec& node)
 {
     if (YAML::Node ip = map.get("ip"); ip.IsDefined()) {
@@ -207,6 +226,24 @@ void read_node_address(MapReader& map, NodeSpec& node)
                                                        "(example: 10.0.0.254)");
         node.gateway = *address;
     }
+    if (YAML::Node dns = map.get("dns"); dns.IsDefined())
+        node.dns = read_address(map, dns, "dns");
+    if (YAML::Node dhcp = map.get("dhcp"); dhcp.IsDefined()) {
+        node.dhcp = map.boolean(dhcp, "dhcp");
+        if (node.dhcp && node.ip != 0)
+            throw ScenarioError(map.mark(dhcp), "a node takes its address from 'dhcp: true' or "
+                                                "from 'ip', not both");
+    }
+}
+
+// A relative path (a capture, a disk image) is relative to the scenario file,
+// so a scenario and its files move together.
+std::string resolve_beside(const std::string& path, const std::string& scenario_file)
+{
+    if (path.empty() || path.front() == '/')
+        return path;
+    usize slash = scenario_file.rfind('/');
+    return slash == std::string::npos ? path : scenario_file.substr(0, slash + 1) + path;
 }
 
 // Kernel-level faults (docs/scenarios.md, "Kernel-level faults") -----------
@@ -283,6 +320,18 @@ DiskSpec read_disk(const YAML::Node& yaml, const std::string& file)
         disk.read_error_ppm = map.percent(value, "read_errors");
     if (YAML::Node value = map.get("write_errors"); value.IsDefined())
         disk.write_error_ppm = map.percent(value, "write_errors");
+    if (YAML::Node value = map.get("image"); value.IsDefined()) {
+        disk.image = resolve_beside(map.scalar(value, "image"), file);
+        std::error_code error;
+        disk.image_is_directory = std::filesystem::is_directory(disk.image, error);
+        if (!disk.image_is_directory && !std::filesystem::is_regular_file(disk.image, error))
+            throw ScenarioError(map.mark(value), "image '" + disk.image + "' is neither a "
+                                                 "gantryfs image file nor a directory of files "
+                                                 "(a relative path is relative to the scenario "
+                                                 "file)");
+    }
+    if (YAML::Node value = map.get("read_only"); value.IsDefined())
+        disk.read_only = map.boolean(value, "read_only");
     if (YAML::Node value = map.get("crash"); value.IsDefined()) {
         disk.crash = map.scalar(value, "crash");
         std::vector<std::string> known(std::begin(disk_crash_policies),
@@ -312,13 +361,175 @@ void read_node_disks(MapReader& map, const std::string& file, NodeSpec& node)
         node.disks.push_back(read_disk(item, file));
 }
 
+// Workload clients (docs/scenarios.md, "Workload clients") ---------------------
+
+void read_workload_common(MapReader& map, WorkloadSpec& spec, const char* server_key)
+{
+    spec.server = read_address(map, map.require(server_key), server_key);
+    if (YAML::Node value = map.get("port"); value.IsDefined())
+        spec.port = static_cast<u16>(map.integer(value, "port", 1, 65535));
+    if (YAML::Node value = map.get("timeout"); value.IsDefined()) {
+        spec.timeout_ns = map.duration(value, "timeout");
+        if (spec.timeout_ns == 0)
+            throw ScenarioError(map.mark(value), "'timeout' must be longer than 0");
+    }
+    if (YAML::Node value = map.get("think"); value.IsDefined())
+        spec.think_ns = map.duration(value, "think");
+}
+
+void read_http_client(MapReader& map, WorkloadSpec& spec)
+{
+    spec.kind = WorkloadKind::http_client;
+    read_workload_common(map, spec, "server");
+    YAML::Node paths = map.require("paths");
+    if (!paths.IsSequence() || paths.size() == 0 || paths.size() > 64)
+        throw ScenarioError(map.mark(paths), "'paths' must be a list of 1 to 64 paths, e.g. "
+                                             "[/index.html, /big.bin]");
+    for (const auto& path : paths) {
+        std::string text = map.scalar(path, "paths");
+        if (text.empty() || text.front() != '/' || text.size() > 1024 ||
+            text.find_first_of(" \r\n") != std::string::npos)
+            throw ScenarioError(map.mark(path), "a path starts with '/' and has no spaces "
+                                                "(up to 1024 bytes)");
+        spec.paths.push_back(text);
+    }
+    if (YAML::Node value = map.get("repeat"); value.IsDefined())
+        spec.repeat = static_cast<u32>(map.integer(value, "repeat", 1, 100'000));
+    if (YAML::Node value = map.get("read_pause"); value.IsDefined())
+        spec.read_pause_ns = map.duration(value, "read_pause");
+}
+
+void read_kv_client(MapReader& map, WorkloadSpec& spec)
+{
+    spec.kind = WorkloadKind::kv_client;
+    read_workload_common(map, spec, "server");
+    if (YAML::Node value = map.get("ops"); value.IsDefined())
+        spec.ops = static_cast<u32>(map.integer(value, "ops", 1, 1'000'000));
+    if (YAML::Node value = map.get("keys"); value.IsDefined())
+        spec.keys = static_cast<u32>(map.integer(value, "keys", 1, 3000));
+    if (YAML::Node value = map.get("key_prefix"); value.IsDefined()) {
+        spec.key_prefix = map.scalar(value, "key_prefix");
+        if (spec.key_prefix.empty() || spec.key_prefix.size() > 32 ||
+            spec.key_prefix.find_first_of(" \t\r\n") != std::string::npos)
+            throw ScenarioError(map.mark(value), "'key_prefix' must be 1 to 32 bytes without "
+                                                 "spaces");
+    }
+    if (YAML::Node value = map.get("get_percent"); value.IsDefined())
+        spec.get_percent = static_cast<u32>(map.integer(value, "get_percent", 0, 100));
+    if (YAML::Node value = map.get("del_percent"); value.IsDefined())
+        spec.del_percent = static_cast<u32>(map.integer(value, "del_percent", 0, 100));
+    if (spec.get_percent + spec.del_percent > 100)
+        throw ScenarioError(map.mark(), "'get_percent' and 'del_percent' add up to more "
+                                        "than 100");
+    if (YAML::Node value = map.get("give_up"); value.IsDefined())
+        spec.give_up_ns = map.duration(value, "give_up");
+    if (YAML::Node value = map.get("value_bytes"); value.IsDefined())
+        spec.value_bytes = static_cast<u32>(map.integer(value, "value_bytes", 0, 256));
+}
+
+void read_syn_flood(MapReader& map, WorkloadSpec& spec)
+{
+    spec.kind = WorkloadKind::syn_flood;
+    spec.server = read_address(map, map.require("target"), "target");
+    if (YAML::Node value = map.get("port"); value.IsDefined())
+        spec.port = static_cast<u16>(map.integer(value, "port", 1, 65535));
+    YAML::Node rate = map.require("rate");
+    auto parsed = parse_rate(map.scalar(rate, "rate"));
+    if (!parsed || *parsed < 1 || *parsed > 1'000'000)
+        throw ScenarioError(map.mark(rate), "'rate': '" + rate.Scalar() + "' is not a rate "
+                                            "from 1/s to 1000000/s (example: 5000/s)");
+    spec.rate = *parsed;
+    spec.for_ns = map.duration(map.require("for"), "for");
+}
+
+void read_dhcp_server(MapReader& map, WorkloadSpec& spec)
+{
+    spec.kind = WorkloadKind::dhcp_server;
+    YAML::Node pool = map.require("pool");
+    if (!pool.IsSequence() || pool.size() != 2)
+        throw ScenarioError(map.mark(pool), "'pool' must be [first, last], e.g. "
+                                            "[10.0.0.100, 10.0.0.250]");
+    spec.pool_first = read_address(map, pool[0], "pool");
+    spec.pool_last = read_address(map, pool[1], "pool");
+    if (spec.pool_last < spec.pool_first || spec.pool_last - spec.pool_first >= 65536)
+        throw ScenarioError(map.mark(pool), "'pool' must run from a first address to a last "
+                                            "one no lower, at most 65536 addresses");
+    if (YAML::Node value = map.get("lease"); value.IsDefined()) {
+        TimeNs lease = map.duration(value, "lease");
+        if (lease < ns_per_s || lease > TimeNs{1'000'000} * ns_per_s)
+            throw ScenarioError(map.mark(value), "'lease' must be from 1s to 1000000s");
+        spec.lease_s = static_cast<u32>(lease / ns_per_s);
+    }
+    if (YAML::Node value = map.get("router"); value.IsDefined())
+        spec.router = read_address(map, value, "router");
+    if (YAML::Node value = map.get("dns"); value.IsDefined()) {
+        if (!value.IsSequence() || value.size() == 0 || value.size() > 3)
+            throw ScenarioError(map.mark(value), "'dns' must list 1 to 3 server addresses");
+        for (const auto& server : value)
+            spec.dns_servers.push_back(read_address(map, server, "dns"));
+    }
+}
+
+void read_dns_server(MapReader& map, WorkloadSpec& spec)
+{
+    spec.kind = WorkloadKind::dns_server;
+    YAML::Node records = map.require("records");
+    if (!records.IsMap() || records.size() == 0 || records.size() > 256)
+        throw ScenarioError(map.mark(records), "'records' must map 1 to 256 names to "
+                                               "addresses, e.g. {www.example.test: 10.0.0.80}");
+    for (auto it = records.begin(); it != records.end(); ++it) {
+        std::string name = map.scalar(it->first, "records");
+        if (name.empty() || name.size() > 253 ||
+            name.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789.-") != std::string::npos)
+            throw ScenarioError(map.mark(it->first), "'" + name + "' is not a lowercase host "
+                                                              "name");
+        spec.records.emplace_back(name, read_address(map, it->second, "records"));
+    }
+    if (YAML::Node value = map.get("ttl"); value.IsDefined())
+        spec.ttl_s = static_cast<u32>(map.duration(value, "ttl") / ns_per_s);
+}
+
+// A node runs `app`, or is one of the workload clients.
+void read_node_program(MapReader& map, const std::string& file, NodeSpec& node)
+{
+    struct Kind {
+        const char* key;
+        void (*read)(MapReader&, WorkloadSpec&);
+    };
+    constexpr Kind kinds[] = {{"http_client", read_http_client},
+                              {"kv_client", read_kv_client},
+                              {"syn_flood", read_syn_flood},
+                              {"dhcp_server", read_dhcp_server},
+                              {"dns_server", read_dns_server}};
+    int found = 0;
+    if (YAML::Node app = map.get("app"); app.IsDefined()) {
+        node.app = map.scalar(app, "app");
+        ++found;
+    }
+    for (const Kind& kind : kinds) {
+        YAML::Node value = map.get(kind.key);
+        if (!value.IsDefined())
+            continue;
+        MapReader workload(value, file, std::string("a node's ") + kind.key);
+        node.workload.mark = workload.mark();
+        kind.read(workload, node.workload);
+        workload.finish();
+        node.app = workload_name(node.workload.kind);
+        ++found;
+    }
+    if (found != 1)
+        throw ScenarioError(map.mark(), "a node needs exactly one of 'app' (an app's name) or "
+                                        "a workload client or service: http_client, kv_client, "
+                                        "syn_flood, dhcp_server, dns_server");
+}
+
 NodeSpec read_node(const YAML::Node& yaml, const std::string& file)
 {
     MapReader map(yaml, file, "a node");
     NodeSpec node;
     node.mark = map.mark();
     node.name = map.required_string("name");
-    node.app = map.required_string("app");
+    read_node_program(map, file, node);
     if (YAML::Node args = map.get("args"); args.IsDefined()) {
         if (!args.IsSequence())
             throw ScenarioError(map.mark(args), "'args' must be a list, e.g. [--port, \"80\"]");
@@ -482,8 +693,34 @@ int read_network_fault(MapReader& map, const std::string& file, FaultSpec& fault
     return found;
 }
 
-// kernel_faults: {node, alloc_fail, timer_late, timer_jitter} and
-// boot_crash: {node, phase}; returns how many of the two it found.
+// clock_drift: {node, ppm}: a whole number of parts per million, signed.
+void read_clock_drift(const YAML::Node& value, const std::string& file, FaultSpec& fault)
+{
+    MapReader drift(value, file, "a clock_drift fault");
+    fault.kind = FaultKind::clock_drift;
+    fault.node = drift.required_string("node");
+    YAML::Node ppm = drift.require("ppm");
+    std::string text = drift.scalar(ppm, "ppm");
+    const char* first = text.data();
+    if (!text.empty() && text[0] == '+')
+        ++first; // from_chars takes no '+'; "+50000" reads naturally for a fast clock
+    i64 number = 0;
+    auto [end, error] = std::from_chars(first, text.data() + text.size(), number);
+    if (error != std::errc() || end != text.data() + text.size() ||
+        number < clock_drift_fault_ppm_min || number > clock_drift_fault_ppm_max)
+        throw ScenarioError(drift.mark(ppm),
+                            "'ppm' must be a whole number from " +
+                                std::to_string(clock_drift_fault_ppm_min) + " to " +
+                                std::to_string(clock_drift_fault_ppm_max) +
+                                " (parts per million: 50000 runs the clock 5% fast, "
+                                "-1000 0.1% slow, 0 on time)");
+    fault.drift_ppm = number;
+    drift.finish();
+}
+
+// kernel_faults: {node, alloc_fail, timer_late, timer_jitter}, disk_faults:
+// {node, disk, read_errors, write_errors} and boot_crash: {node, phase};
+// returns how many of them it found.
 int read_kernel_fault(MapReader& map, const std::string& file, FaultSpec& fault)
 {
     int found = 0;
@@ -493,6 +730,23 @@ int read_kernel_fault(MapReader& map, const std::string& file, FaultSpec& fault)
         fault.node = faults.required_string("node");
         read_kernel_fault_values(faults, fault.kernel_faults);
         faults.finish();
+        ++found;
+    }
+    if (YAML::Node value = map.get("disk_faults"); value.IsDefined()) {
+        MapReader disk(value, file, "a disk_faults fault");
+        fault.kind = FaultKind::disk_faults;
+        fault.node = disk.required_string("node");
+        if (YAML::Node index = disk.get("disk"); index.IsDefined())
+            fault.disk = static_cast<u32>(disk.integer(index, "disk", 0, 3));
+        if (YAML::Node rate = disk.get("read_errors"); rate.IsDefined())
+            fault.read_error_ppm = disk.percent(rate, "read_errors");
+        if (YAML::Node rate = disk.get("write_errors"); rate.IsDefined())
+            fault.write_error_ppm = disk.percent(rate, "write_errors");
+        disk.finish();
+        ++found;
+    }
+    if (YAML::Node value = map.get("clock_drift"); value.IsDefined()) {
+        read_clock_drift(value, file, fault);
         ++found;
     }
     if (YAML::Node value = map.get("boot_crash"); value.IsDefined()) {
@@ -506,12 +760,70 @@ int read_kernel_fault(MapReader& map, const std::string& file, FaultSpec& fault)
     return found;
 }
 
+// `every: D` and `until: T` after `at`: the fault repeats.
+void read_fault_repeat(const MapReader& map, const YAML::Node& every, const YAML::Node& until,
+                       FaultSpec& fault)
+{
+    if (every.IsDefined() != until.IsDefined())
+        throw ScenarioError(fault.mark, "a repeated fault needs both 'every' (the interval) "
+                                        "and 'until' (the time of the last one at most)");
+    if (!every.IsDefined())
+        return;
+    fault.every_ns = map.duration(every, "every");
+    fault.until_ns = map.duration(until, "until");
+    if (fault.every_ns == 0)
+        throw ScenarioError(map.mark(every), "'every' must be longer than 0");
+    if (fault.until_ns < fault.at_ns)
+        throw ScenarioError(map.mark(until), "'until' must not come before 'at'");
+    if ((fault.until_ns - fault.at_ns) / fault.every_ns >= fault_repeats_max)
+        throw ScenarioError(map.mark(every), "this fault would repeat more than " +
+                                                 std::to_string(fault_repeats_max) +
+                                                 " times; raise 'every' or lower 'until'");
+}
+
+// `at: D` (optionally repeated with `every` and `until`), or
+// `random_within: [FROM, UNTIL]` with an optional `probability`.
+void read_fault_time(MapReader& map, FaultSpec& fault)
+{
+    YAML::Node at = map.get("at");
+    YAML::Node within = map.get("random_within");
+    YAML::Node probability = map.get("probability");
+    if (at.IsDefined() == within.IsDefined())
+        throw ScenarioError(fault.mark, "a fault needs exactly one of 'at' (a time) or "
+                                        "'random_within' ([from, until]: a time drawn per seed)");
+    YAML::Node every = map.get("every");
+    YAML::Node until = map.get("until");
+    if (at.IsDefined()) {
+        fault.at_ns = map.duration(at, "at");
+        if (probability.IsDefined())
+            throw ScenarioError(map.mark(probability), "'probability' goes with "
+                                                       "'random_within', not 'at'");
+        read_fault_repeat(map, every, until, fault);
+        return;
+    }
+    if (every.IsDefined() || until.IsDefined())
+        throw ScenarioError(fault.mark, "'every' and 'until' go with 'at', not "
+                                        "'random_within'");
+    if (!within.IsSequence() || within.size() != 2)
+        throw ScenarioError(map.mark(within), "'random_within' must be [from, until], e.g. "
+                                              "[1s, 3s]");
+    fault.random = true;
+    fault.random_from_ns = map.duration(within[0], "random_within");
+    fault.random_until_ns = map.duration(within[1], "random_within");
+    if (fault.random_until_ns <= fault.random_from_ns)
+        throw ScenarioError(map.mark(within), "'random_within': the window's end must come "
+                                              "after its start");
+    fault.at_ns = fault.random_from_ns; // the earliest it can happen, until resolved
+    if (probability.IsDefined())
+        fault.probability_ppm = map.percent(probability, "probability");
+}
+
 FaultSpec read_fault(const YAML::Node& yaml, const std::string& file)
 {
     MapReader map(yaml, file, "a fault");
     FaultSpec fault;
     fault.mark = map.mark();
-    fault.at_ns = map.duration(map.require("at"), "at");
+    read_fault_time(map, fault);
     struct Action {
         const char* key;
         FaultKind kind;
@@ -533,19 +845,10 @@ FaultSpec read_fault(const YAML::Node& yaml, const std::string& file)
     if (found != 1)
         throw ScenarioError(fault.mark, "a fault needs exactly one of crash, restart, pause, "
                                         "resume (naming a node), partition, heal, loss_burst, "
-                                        "kernel_faults, boot_crash, beside 'at'");
+                                        "kernel_faults, disk_faults, clock_drift, boot_crash, "
+                                        "beside 'at' or 'random_within'");
     map.finish();
     return fault;
-}
-
-// A relative capture path is relative to the scenario file, so a scenario and
-// its captures move together.
-std::string resolve_beside(const std::string& path, const std::string& scenario_file)
-{
-    if (path.empty() || path.front() == '/')
-        return path;
-    usize slash = scenario_file.rfind('/');
-    return slash == std::string::npos ? path : scenario_file.substr(0, slash + 1) + path;
 }
 
 ReplayCheckSpec read_replay_check(const YAML::Node& yaml, const std::string& file)
@@ -620,7 +923,9 @@ ChaosSpec read_chaos_block(const YAML::Node& yaml, const std::string& file)
     constexpr Rate rates[] = {{"crash_rate", &ChaosSpec::crash_rate},
                               {"pause_rate", &ChaosSpec::pause_rate},
                               {"partition_rate", &ChaosSpec::partition_rate},
-                              {"loss_burst_rate", &ChaosSpec::loss_burst_rate}};
+                              {"loss_burst_rate", &ChaosSpec::loss_burst_rate},
+                              {"one_way_partition_rate", &ChaosSpec::one_way_partition_rate},
+                              {"kernel_fault_rate", &ChaosSpec::kernel_fault_rate}};
     bool any_rate = false;
     for (const Rate& rate : rates) {
         if (YAML::Node value = map.get(rate.key); value.IsDefined()) {
@@ -639,10 +944,21 @@ ChaosSpec read_chaos_block(const YAML::Node& yaml, const std::string& file)
         chaos.nodes = read_names(map, value, "nodes");
     if (YAML::Node value = map.get("links"); value.IsDefined())
         chaos.links = read_names(map, value, "links");
+    if (YAML::Node value = map.get("kernel_faults"); value.IsDefined()) {
+        MapReader faults(value, file, "a chaos block's kernel_faults");
+        chaos.kernel_faults = {};
+        read_kernel_fault_values(faults, chaos.kernel_faults);
+        faults.finish();
+        if (chaos.kernel_faults == KernelFaultsSpec{})
+            throw ScenarioError(faults.mark(), "a chaos block's kernel_faults needs at least "
+                                               "one of alloc_fail, timer_late, timer_jitter "
+                                               "above 0");
+    }
     map.finish();
     if (!any_rate)
         throw ScenarioError(chaos.mark, "a chaos block needs at least one of crash_rate, "
-                                        "pause_rate, partition_rate, loss_burst_rate above 0");
+                                        "pause_rate, partition_rate, loss_burst_rate, "
+                                        "one_way_partition_rate, kernel_fault_rate above 0");
     return chaos;
 }
 
@@ -678,6 +994,106 @@ LivenessSpec read_liveness(MapReader& map, const std::string& file)
                                                "system has to converge once faults stop");
     live.finish();
     return liveness;
+}
+
+std::optional<u64> read_optional_count(MapReader& map, const std::string& key)
+{
+    YAML::Node value = map.get(key);
+    if (!value.IsDefined())
+        return std::nullopt;
+    return map.integer(value, key, 0, u64{1} << 62);
+}
+
+CounterCheckSpec read_counter_check(const YAML::Node& yaml, const std::string& file)
+{
+    MapReader map(yaml, file, "a counter check");
+    CounterCheckSpec counter;
+    counter.name = map.required_string("name");
+    counter.link = map.string("link");
+    counter.node = map.string("node");
+    counter.min = read_optional_count(map, "min");
+    counter.max = read_optional_count(map, "max");
+    if (!counter.min && !counter.max)
+        throw ScenarioError(map.mark(), "a counter check needs 'min', 'max' or both");
+    if (counter.min && counter.max && *counter.min > *counter.max)
+        throw ScenarioError(map.mark(), "a counter check's 'min' is above its 'max'");
+    map.finish();
+    return counter;
+}
+
+HttpCheckSpec read_http_check(const YAML::Node& yaml, const std::string& file)
+{
+    MapReader map(yaml, file, "an http check");
+    HttpCheckSpec http;
+    http.node = map.string("node");
+    http.path = map.string("path");
+    if (YAML::Node value = map.get("status"); value.IsDefined())
+        http.status = static_cast<int>(map.integer(value, "status", 100, 599));
+    if (YAML::Node value = map.get("sha256"); value.IsDefined()) {
+        http.sha256 = map.scalar(value, "sha256");
+        if (http.sha256.size() != 64 ||
+            http.sha256.find_first_not_of("0123456789abcdef") != std::string::npos)
+            throw ScenarioError(map.mark(value), "'sha256' must be 64 lowercase hex digits "
+                                                 "(sha256sum's output)");
+    }
+    http.min = read_optional_count(map, "min");
+    if (auto errors = read_optional_count(map, "errors_max"))
+        http.errors_max = *errors;
+    if (YAML::Node value = map.get("latency_max"); value.IsDefined())
+        http.latency_max_ns = map.duration(value, "latency_max");
+    map.finish();
+    return http;
+}
+
+KvCheckSpec read_kv_check(MapReader& map, const YAML::Node& value, const std::string& file)
+{
+    KvCheckSpec kv;
+    if (value.IsScalar() && value.Scalar() == "true")
+        return kv;
+    if (!value.IsMap())
+        throw ScenarioError(map.mark(value), "'kv_linearizable' must be true or "
+                                             "{min_acknowledged: N}");
+    MapReader options(value, file, "a kv_linearizable check");
+    if (auto acknowledged = read_optional_count(options, "min_acknowledged"))
+        kv.min_acknowledged = *acknowledged;
+    options.finish();
+    return kv;
+}
+
+// `counter: {node: N}` and `http: {node: N}` say what the check's `node:` says.
+void merge_node(CheckSpec& check, const std::string& inner)
+{
+    if (inner.empty())
+        return;
+    if (check.node != "*" && check.node != inner)
+        throw ScenarioError(check.mark, "the check's 'node' and the 'node' inside it differ");
+    check.node = inner;
+}
+
+// counter, http, kv_linearizable; returns how many it found.
+int read_workload_check(MapReader& map, const std::string& file, CheckSpec& check)
+{
+    int found = 0;
+    if (YAML::Node value = map.get("counter"); value.IsDefined()) {
+        check.kind = CheckKind::counter;
+        check.counter = read_counter_check(value, file);
+        merge_node(check, check.counter.node);
+        ++found;
+    }
+    if (YAML::Node value = map.get("http"); value.IsDefined()) {
+        check.kind = CheckKind::http;
+        check.http = value.IsScalar() && value.Scalar() == "ok"
+                         ? HttpCheckSpec{}
+                         : read_http_check(value, file);
+        merge_node(check, check.http.node);
+        ++found;
+    }
+    if (YAML::Node value = map.get("kv_linearizable"); value.IsDefined()) {
+        check.kind = CheckKind::kv_linearizable;
+        check.kv = read_kv_check(map, value, file);
+        ++found;
+    }
+    return found;
 }
 
 CheckSpec read_check(const YAML::Node& yaml, const std::string& file)
@@ -723,9 +1139,11 @@ CheckSpec read_check(const YAML::Node& yaml, const std::string& file)
                                             "answers the capture");
         ++found;
     }
+    found += read_workload_check(map, file, check);
     if (found != 1)
         throw ScenarioError(check.mark, "a check needs exactly one of exit_code, log_contains, "
-                                        "log_absent, no_node_failures, exited_by, replay");
+                                        "log_absent, no_node_failures, exited_by, replay, "
+                                        "counter, http, kv_linearizable");
     map.finish();
     return check;
 }
@@ -839,6 +1257,14 @@ void check_links(const Scenario& scenario, const Names& names)
     check_switch_loops(scenario, names);
 }
 
+// The latest time a fault can happen (a random_within fault: its window's end).
+TimeNs latest_time(const FaultSpec& fault)
+{
+    if (fault.every_ns != 0)
+        return fault.at_ns + (fault.until_ns - fault.at_ns) / fault.every_ns * fault.every_ns;
+    return fault.random ? fault.random_until_ns : fault.at_ns;
+}
+
 void check_fault(const Scenario& scenario, const Names& names, const FaultSpec& fault)
 {
     switch (fault.kind) {
@@ -862,12 +1288,24 @@ void check_fault(const Scenario& scenario, const Names& names, const FaultSpec& 
                                     (hint.empty() ? "" : " (did you mean '" + hint + "'?)"));
         }
         break;
+    case FaultKind::disk_faults: {
+        names.require_node(fault.node, fault.mark);
+        const NodeSpec* node = scenario.find_node(fault.node);
+        if (fault.disk >= node->disks.size())
+            throw ScenarioError(fault.mark, "node '" + fault.node + "' has no disk " +
+                                                std::to_string(fault.disk) + " (it has " +
+                                                std::to_string(node->disks.size()) + ")");
+        break;
+    }
     default:
         names.require_node(fault.node, fault.mark);
     }
-    if (fault.at_ns > scenario.duration_ns)
-        throw ScenarioError(fault.mark, "this fault happens after the run ends "
-                                        "(raise 'duration' or move 'at')");
+    if (latest_time(fault) > scenario.duration_ns)
+        throw ScenarioError(fault.mark, fault.random ? "this fault can happen after the run ends "
+                                                       "(raise 'duration' or move "
+                                                       "'random_within')"
+                                                     : "this fault happens after the run ends "
+                                                       "(raise 'duration' or move 'at')");
 }
 
 std::string link_of(const NodeSpec& node, const Scenario& scenario)
@@ -908,12 +1346,16 @@ void check_liveness_faults(const Scenario& scenario)
         return;
     TimeNs after = scenario.liveness.after_ns;
     for (const FaultSpec& fault : scenario.faults) {
-        if (fault.at_ns >= after)
-            throw ScenarioError(fault.mark, "this fault happens in the liveness phase (from " +
+        if (latest_time(fault) > after || (!fault.random && fault.at_ns == after))
+            throw ScenarioError(fault.mark, std::string(fault.random ? "this fault can happen"
+                                                                     : "this fault happens") +
+                                                " in the liveness phase (from " +
                                                 std::to_string(after / ns_per_ms) +
                                                 " ms, liveness.after), when faults have "
-                                                "stopped; move 'at' before it");
-        if (fault.kind == FaultKind::loss_burst && fault.at_ns + fault.for_ns > after)
+                                                "stopped; move " +
+                                                (fault.random ? "the window" : "'at'") +
+                                                " before it");
+        if (fault.kind == FaultKind::loss_burst && latest_time(fault) + fault.for_ns > after)
             throw ScenarioError(fault.mark, "this loss burst lasts into the liveness phase; "
                                             "shorten 'for' or move 'at'");
     }
@@ -936,14 +1378,15 @@ void check_chaos(const Scenario& scenario, const Names& names, ChaosSpec& chaos)
     for (const std::string& link : chaos.links)
         require_link_named(scenario, link, chaos.mark);
     usize pool = chaos.nodes.empty() ? scenario.nodes.size() : chaos.nodes.size();
-    if (chaos.partition_rate > 0 && pool < 2)
-        throw ScenarioError(chaos.mark, "'partition_rate' needs at least two nodes to "
+    if ((chaos.partition_rate > 0 || chaos.one_way_partition_rate > 0) && pool < 2)
+        throw ScenarioError(chaos.mark, "a partition rate needs at least two nodes to "
                                         "partition");
     if (chaos.loss_burst_rate > 0 && scenario.links.empty())
         throw ScenarioError(chaos.mark, "'loss_burst_rate' needs a link");
     double seconds = static_cast<double>(chaos.until_ns - chaos.from_ns) / 1e9;
     double expected = (chaos.crash_rate + chaos.pause_rate + chaos.partition_rate +
-                       chaos.loss_burst_rate) * seconds;
+                       chaos.loss_burst_rate + chaos.one_way_partition_rate +
+                       chaos.kernel_fault_rate) * seconds;
     if (expected > static_cast<double>(chaos_faults_max))
         throw ScenarioError(chaos.mark, "this chaos block would generate about " +
                                             std::to_string(static_cast<u64>(expected)) +
@@ -965,6 +1408,90 @@ void check_kernel_faults(const Scenario& scenario)
             check_boot_phase(scenario, fault.node, fault.phase, fault.mark);
 }
 
+// Workload clients talk over the network: they need a link and an address (the
+// raw SYN flooder answers ARP for it).
+void check_workloads(const Scenario& scenario)
+{
+    for (const NodeSpec& node : scenario.nodes) {
+        if (node.workload.kind == WorkloadKind::none)
+            continue;
+        if (!node.args.empty())
+            throw ScenarioError(node.mark, "a workload client takes no 'args': its settings "
+                                           "are under its kind's key");
+        if (link_of(node, scenario).empty())
+            throw ScenarioError(node.mark, "workload client '" + node.name + "' needs a link "
+                                           "to reach its server");
+        bool dhcp_ok = node.workload.kind == WorkloadKind::http_client ||
+                       node.workload.kind == WorkloadKind::kv_client;
+        if (node.ip == 0 && !(dhcp_ok && node.dhcp))
+            throw ScenarioError(node.mark, "node '" + node.name + "' needs an 'ip'" +
+                                               (dhcp_ok ? " (or 'dhcp: true')" : ""));
+    }
+}
+
+bool has_workload(const Scenario& scenario, WorkloadKind kind)
+{
+    for (const NodeSpec& node : scenario.nodes)
+        if (node.workload.kind == kind)
+            return true;
+    return false;
+}
+
+void require_counter_name(const std::string& name, const std::vector<std::string>& known,
+                          const std::string& what, const SourceMark& mark)
+{
+    if (std::find(known.begin(), known.end(), name) != known.end())
+        return;
+    std::string hint = closest(name, known);
+    throw ScenarioError(mark, "'" + name + "' is not a counter of " + what +
+                                  (hint.empty() ? "" : " (did you mean '" + hint + "'?)") +
+                                  "; docs/scenarios.md lists them");
+}
+
+void check_workload_check(const Scenario& scenario, const CheckSpec& check)
+{
+    if (check.kind == CheckKind::counter) {
+        if (!check.counter.link.empty()) {
+            require_link_named(scenario, check.counter.link, check.mark);
+            if (check.node != "*")
+                throw ScenarioError(check.mark, "a counter check names a 'node' or (inside "
+                                                "'counter') a 'link', not both");
+            require_counter_name(check.counter.name, link_counter_names(), "a link",
+                                 check.mark);
+        } else {
+            if (check.node.ends_with("*"))
+                throw ScenarioError(check.mark, "a counter check needs 'node' naming one node "
+                                                "(or a 'link' inside 'counter')");
+            std::vector<std::string> known = node_counter_names();
+            const NodeSpec* node = scenario.find_node(check.node);
+            for (usize disk = 0; node && disk < node->disks.size(); ++disk)
+                for (const char* field : {"reads", "writes", "flushes", "read_errors_injected",
+                                          "write_errors_injected", "crashes", "writes_lost",
+                                          "writes_torn", "writes_kept"})
+                    known.push_back("disk." + std::to_string(disk) + "." + field);
+            require_counter_name(check.counter.name, known, "node '" + check.node + "'",
+                                 check.mark);
+        }
+    }
+    if (check.kind == CheckKind::http) {
+        const NodeSpec* node = scenario.find_node(check.node);
+        if (node && node->workload.kind != WorkloadKind::http_client)
+            throw ScenarioError(check.mark, "node '" + check.node + "' is no http_client");
+        if (!has_workload(scenario, WorkloadKind::http_client))
+            throw ScenarioError(check.mark, "an http check needs an http_client node");
+    }
+    if (check.kind == CheckKind::kv_linearizable && !has_workload(scenario, WorkloadKind::kv_client))
+        throw ScenarioError(check.mark, "a kv_linearizable check needs a kv_client node");
+}
+
+void require_pattern_matches(const Scenario& scenario, const CheckSpec& check)
+{
+    for (const NodeSpec& node : scenario.nodes)
+        if (node_selected(check.node, node.name))
+            return;
+    throw ScenarioError(check.mark, "no node's name matches '" + check.node + "'");
+}
+
 void check_references(Scenario& scenario)
 {
     Names names(scenario);
@@ -975,9 +1502,14 @@ void check_references(Scenario& scenario)
     check_liveness_faults(scenario);
     for (ChaosSpec& chaos : scenario.chaos)
         check_chaos(scenario, names, chaos);
-    for (const CheckSpec& check : scenario.checks)
-        if (check.node != "*")
+    check_workloads(scenario);
+    for (const CheckSpec& check : scenario.checks) {
+        if (check.node.ends_with("*"))
+            require_pattern_matches(scenario, check);
+        else
             names.require_node(check.node, check.mark);
+        check_workload_check(scenario, check);
+    }
 }
 
 Scenario read_scenario(const YAML::Node& root, const std::string& file)

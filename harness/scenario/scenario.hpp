@@ -31,6 +31,7 @@ struct KernelFaultsSpec {
     u32 alloc_fail_ppm = 0;
     TimeNs timer_late_ns = 0;
     TimeNs timer_jitter_ns = 0;
+    bool operator==(const KernelFaultsSpec&) const = default;
 };
 
 // The boot phases a `boot_crash` may name, in boot order ("net" only on a
@@ -47,6 +48,12 @@ struct DiskSpec {
     u32 read_error_ppm = 0;
     u32 write_error_ppm = 0;
     std::string crash = "random-torn"; // one of disk_crash_policies
+    // Initial contents: a gantryfs image file, or a directory the runner turns
+    // into one (as `gantry mkimage` does); resolved against the scenario's
+    // folder. Empty: zeros.
+    std::string image;
+    bool image_is_directory = false;
+    bool read_only = false;
     SourceMark mark;
 };
 
@@ -54,9 +61,56 @@ struct DiskSpec {
 inline constexpr const char* disk_crash_policies[] = {"lose-unflushed", "keep-unflushed",
                                                       "random-torn"};
 
+// Workload clients: built-in node kinds that drive a service and record what
+// they saw, for the http and kv_linearizable checks (docs/scenarios.md,
+// "Workload clients"). They run on the node's kernel like any app.
+enum class WorkloadKind : u8 {
+    none,        // the node runs `app`
+    http_client, // GETs paths from an HTTP server, records status and body SHA-256
+    kv_client,   // SETs and GETs on a kv server, records every operation's history
+    syn_flood,   // raw SYNs from spoofed addresses at a rate, never completing
+    dhcp_server, // leases addresses from a pool (RFC 2131), with a router and DNS servers
+    dns_server,  // answers A queries from a fixed table (RFC 1035), NXDOMAIN otherwise
+};
+const char* workload_name(WorkloadKind kind);
+
+struct WorkloadSpec {
+    WorkloadKind kind = WorkloadKind::none;
+    u32 server = 0;  // the server's address (host order)
+    u16 port = 0;    // 0: the kind's default (80, 7070)
+    TimeNs timeout_ns = 5 * ns_per_s; // per request (connect, reply)
+    TimeNs think_ns = 0;              // pause between requests
+    // http_client
+    std::vector<std::string> paths;
+    u32 repeat = 1;
+    TimeNs read_pause_ns = 0; // after a response's headers, read nothing this long
+    // kv_client
+    u32 ops = 100;
+    u32 keys = 8;
+    std::string key_prefix = "k"; // clients with the same prefix share keys
+    u32 get_percent = 30;
+    u32 del_percent = 0;
+    u32 value_bytes = 0; // values padded to this length (0: just the write's name)
+    TimeNs give_up_ns = 30 * ns_per_s; // stop reconnecting after this long without progress
+    // syn_flood
+    double rate = 1000;  // SYNs per second
+    TimeNs for_ns = 1 * ns_per_s;
+    // dhcp_server
+    u32 pool_first = 0;
+    u32 pool_last = 0;
+    u32 lease_s = 3600;
+    u32 router = 0;
+    std::vector<u32> dns_servers;
+    // dns_server
+    std::vector<std::pair<std::string, u32>> records;
+    u32 ttl_s = 60;
+    SourceMark mark;
+};
+
 struct NodeSpec {
     std::string name;
     std::string app;
+    WorkloadSpec workload; // kind != none: a workload client instead of `app`
     std::vector<std::string> args;
     usize memory_bytes = 16 * 1024 * 1024;
     double clock_drift_ppm = 0;
@@ -64,6 +118,8 @@ struct NodeSpec {
     u32 ip = 0;
     u8 prefix = 24;
     u32 gateway = 0;
+    u32 dns = 0;        // the resolver's DNS server (0: none, or the lease's)
+    bool dhcp = false;  // the address comes from a DHCP server (needs a link, no ip)
     KernelFaultsSpec kernel_faults;
     std::string boot_crash_phase; // the first boot crashes entering it; empty: no
     TimeNs start_ns = 0;          // virtual time of the first boot
@@ -105,6 +161,8 @@ enum class FaultKind : u8 {
     loss_burst,
     kernel_faults, // sets the node's kernel-level faults from then on
     boot_crash,    // the node reboots at once and crashes entering `phase`
+    disk_faults,   // a node's disk fails reads and writes at these rates from then on
+    clock_drift,   // the node's clock runs at drift_ppm from then on
 };
 
 struct FaultSpec {
@@ -119,9 +177,32 @@ struct FaultSpec {
     TimeNs for_ns = 0;     // loss_burst
     KernelFaultsSpec kernel_faults; // kernel_faults
     std::string phase;     // boot_crash
+    u32 disk = 0;                // disk_faults: which of the node's disks
+    u32 read_error_ppm = 0;      // disk_faults
+    u32 write_error_ppm = 0;     // disk_faults
+    i64 drift_ppm = 0;           // clock_drift
     bool generated = false; // expanded from a chaos block (mark: the block)
+    // random_within: instead of `at`, a time drawn uniformly from [from, until)
+    // for each seed, and the fault happens only with `probability`
+    // (resolve_random_faults turns it into an `at` or drops it).
+    bool random = false;
+    TimeNs random_from_ns = 0;
+    TimeNs random_until_ns = 0;
+    u32 probability_ppm = 1'000'000;
+    // every: the fault happens at `at`, then every `every_ns`, up to `until_ns`
+    // (resolve_random_faults writes out each time).
+    TimeNs every_ns = 0;
+    TimeNs until_ns = 0;
     SourceMark mark;
 };
+
+// The range of a clock_drift fault's ppm: a clock may stop almost (but never
+// run backwards) or run up to twice as fast.
+inline constexpr i64 clock_drift_fault_ppm_min = -999'999;
+inline constexpr i64 clock_drift_fault_ppm_max = 1'000'000;
+
+// The most times an `every:` fault may repeat (the loader refuses more).
+inline constexpr u64 fault_repeats_max = 10'000;
 
 // Random faults at rates (docs/scenarios.md, "Chaos"), in the spirit of
 // FoundationDB's buggify and TigerBeetle's VOPR. expand_chaos turns a block
@@ -134,6 +215,9 @@ struct ChaosSpec {
     double pause_rate = 0;      // pause, then resume
     double partition_rate = 0;  // a two-way partition, then its heal
     double loss_burst_rate = 0; // a loss burst on a link
+    double one_way_partition_rate = 0; // frames from one node to another dropped, then healed
+    double kernel_fault_rate = 0;      // a node's kernel-level faults, then cleared
+    KernelFaultsSpec kernel_faults{50'000, 0, 0}; // what kernel_fault_rate sets (alloc_fail 5%)
     TimeNs mean_duration_ns = 200 * ns_per_ms; // how long a fault lasts, on average
     u32 burst_loss_ppm = 500'000;
     std::vector<std::string> nodes; // who may be hit; empty: every node
@@ -159,6 +243,36 @@ enum class CheckKind : u8 {
     no_node_failures,
     exited_by,
     replay,
+    counter,         // a node's or a link's counter within bounds
+    http,            // the http clients' responses
+    kv_linearizable, // the kv clients' histories: no acknowledged write lost, reads valid
+};
+
+// `counter:` a named counter of a node (node.*, net.*, tcp.*, heap.*, disk.N.*)
+// or of a link (sent, delivered, dropped.*), summed over the node's
+// incarnations, compared at the end of the run.
+struct CounterCheckSpec {
+    std::string link; // a link's counter when set, else the check's node's
+    std::string node; // `counter: {node: N, ...}` (the same as the check's `node:`)
+    std::string name;
+    std::optional<u64> min;
+    std::optional<u64> max;
+};
+
+// `http:` judges the responses the http clients recorded.
+struct HttpCheckSpec {
+    std::string node;       // `http: {node: N, ...}` (the same as the check's `node:`)
+    std::string path;       // empty: every path
+    int status = 200;
+    std::string sha256;     // hex; empty: the served image's file when it is a directory
+    std::optional<u64> min; // responses that must match; default every planned request
+    u64 errors_max = 0;     // transport errors (refused, reset, timed out) tolerated
+    TimeNs latency_max_ns = 0; // 0: no bound on a response's time
+};
+
+// `kv_linearizable:` judges the kv clients' histories (docs/scenarios.md).
+struct KvCheckSpec {
+    u64 min_acknowledged = 1; // acknowledged writes needed, so the check cannot pass empty
 };
 
 // `replay:` (docs/replay.md, "In a scenario"): the capture's client side is fed
@@ -173,13 +287,25 @@ struct ReplayCheckSpec {
     bool expect_match = true;        // expect: match | diverge
 };
 
+// A check's `node:`: a name, "*" for every node, or a prefix ending in "*"
+// ("host-*") for every node whose name starts with it.
+inline bool node_selected(const std::string& pattern, const std::string& name)
+{
+    if (!pattern.empty() && pattern.back() == '*')
+        return name.compare(0, pattern.size() - 1, pattern, 0, pattern.size() - 1) == 0;
+    return pattern == name;
+}
+
 struct CheckSpec {
     CheckKind kind;
-    std::string node; // a node name, or "*" for every node
+    std::string node; // a node name, "*" for every node, or "prefix*"
     int exit_code = 0;
     std::string text;
     TimeNs time_ns = 0;
     ReplayCheckSpec replay; // kind == replay
+    CounterCheckSpec counter;
+    HttpCheckSpec http;
+    KvCheckSpec kv;
     SourceMark mark;
 };
 
@@ -208,6 +334,20 @@ Scenario load_scenario_text(const std::string& text, const std::string& file_nam
 // The faults a scenario's chaos blocks generate for `seed`, in time order
 // (runs append them to the file's faults; `gantry shrink` writes them out).
 std::vector<FaultSpec> expand_chaos(const Scenario& scenario, u64 seed);
+
+// The file's faults for `seed`: each random_within fault gets its time, or is
+// dropped when its probability says it does not happen (each draws from its
+// own stream, the fault's place in the file, so faults do not shift each
+// other), and each `every:` fault is written out once per time.
+std::vector<FaultSpec> resolve_random_faults(const Scenario& scenario, u64 seed);
+
+// Every fault of a run for `seed`, in the order the runner schedules them: the
+// file's (random ones resolved), then the chaos blocks'.
+std::vector<FaultSpec> faults_for_seed(const Scenario& scenario, u64 seed);
+
+// The counters a `counter:` check may name: for nodes and for links.
+std::vector<std::string> node_counter_names();
+std::vector<std::string> link_counter_names();
 
 // Parsers shared with the command line: "10s", "250ms", "3us", "12ns", "1.5s".
 std::optional<TimeNs> parse_duration(std::string_view text);

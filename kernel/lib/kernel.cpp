@@ -38,6 +38,7 @@ Kernel::Kernel(Platform& platform, const KernelConfig& config)
       m_shutdown_event(m_scheduler)
 {
     m_logger.set_level(config.log_level);
+    m_logger.set_rate_limit(config.log_lines_per_s);
     m_logger.set_timestamps(config.log_timestamps);
 }
 

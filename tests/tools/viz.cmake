@@ -85,6 +85,15 @@ if(TARGET gantry)
     gantry_viz_check("quickstart: page maps of every node at 70ms"
         "$VIZ quickstart/trace.gtrace --view memory --at 70ms --size 1200x900 --png qm.png --layout-json qm.json && $CHECK pagemap qm.png qm.json"
         viz_quickstart)
+    # The network filter: the same window unfiltered, then by protocol and by the
+    # UDP echo's connection (taken from the unfiltered layout): the matching arrows
+    # are drawn, the others are gone from the picture (viz_check.py filter).
+    gantry_viz_check("quickstart: network filter by protocol and by connection"
+        "W='--view network --from 0 --to 120ms --size 1400x260' && $VIZ quickstart/trace.gtrace $W --png qfa.png --layout-json qfa.json && $VIZ quickstart/trace.gtrace $W --protocol icmp,arp --png qfp.png --layout-json qfp.json && $CHECK filter qfa.png qfa.json qfp.png qfp.json --protocols icmp,arp && conn=$(/usr/bin/python3 -c 'import json; print(next(a[6] for a in json.load(open(\"qfa.json\"))[\"network\"][\"arrows\"] if a[5] == \"udp\"))') && $VIZ quickstart/trace.gtrace $W --connection $conn --png qfc.png --layout-json qfc.json && $CHECK filter qfa.png qfa.json qfc.png qfc.json --connection $conn"
+        viz_quickstart)
+    gantry_viz_check("interactive network filter under Xvfb: c clears --protocol"
+        "${PROJECT_SOURCE_DIR}/visualizer/tools/viz_filter_window_test.sh quickstart/trace.gtrace"
+        viz_quickstart)
     gantry_viz_check("quickstart: network view zoomed on the partition"
         "$VIZ quickstart/trace.gtrace --view network --from 55ms --to 80ms --size 900x200 --png qz.png --layout-json qz.json && $CHECK arrows qz.png qz.json 1"
         viz_quickstart)
@@ -92,6 +101,9 @@ endif()
 
 gantry_viz_check("empty, missing and foreign files: exit 2 with a message"
     ": > empty.trace; $VIZ empty.trace --png e.png 2> e1.txt; a=$?; $VIZ no/such.trace --png e.png 2> e2.txt; b=$?; printf 'not a trace at all' > foreign.trace; $VIZ foreign.trace --png e.png 2> e3.txt; c=$?; test $a -eq 2 && test $b -eq 2 && test $c -eq 2 && grep -q 'empty.trace:0: the file is empty' e1.txt && grep -q 'no/such.trace:0: cannot open' e2.txt && grep -q 'foreign.trace:0: not a Gantry trace' e3.txt"
+    "")
+gantry_viz_check("network filter usage errors: exit 2 with what is wrong; --help names them"
+    "$VIZ x.trace --protocol sctp 2> p1.txt; a=$?; $VIZ x.trace --protocol 2> p2.txt; b=$?; $VIZ x.trace --connection 10.0.0.1:80 2> c1.txt; c=$?; $VIZ x.trace --connection 10.0.0.1:80-300.0.0.2:1 2> c2.txt; d=$?; $VIZ x.trace --connection udp:10.0.0.1:99999-10.0.0.2:1 2> c3.txt; e=$?; test $a -eq 2 && test $b -eq 2 && test $c -eq 2 && test $d -eq 2 && test $e -eq 2 && grep -q \"gantry-viz: --protocol: unknown protocol 'sctp': use arp, icmp, udp, tcp or other\" p1.txt && grep -q 'gantry-viz: --protocol needs a value' p2.txt && grep -q \"gantry-viz: --connection: '10.0.0.1:80' is not two endpoints\" c1.txt && grep -q \"'300.0.0.2' is not an IPv4 address\" c2.txt && grep -q \"port '99999' is not 1-65535\" c3.txt && grep -q -- '--connection' c3.txt && $VIZ --help | grep -q -- '--protocol P' && $VIZ --help | grep -q -- '--connection \\[tcp:|udp:\\]IP:PORT-IP:PORT'"
     "")
 gantry_viz_check("usage errors: exit 2; --help: exit 0"
     "$VIZ 2> /dev/null; a=$?; $VIZ x.trace --size 10 2> /dev/null; b=$?; $VIZ x.trace --view pcap 2> /dev/null; c=$?; $VIZ x.trace --bogus 2> /dev/null; d=$?; test $a -eq 2 && test $b -eq 2 && test $c -eq 2 && test $d -eq 2 && $VIZ --help | grep -q -- '--png'"

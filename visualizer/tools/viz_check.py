@@ -8,6 +8,10 @@
   viz_check.py arrows OUT.png LAYOUT.json MIN_DROPS
                                           link-frame arrows are drawn where the
                                           layout says, in their fate's colour
+  viz_check.py filter ALL.png ALL.json OUT.png OUT.json (--protocols P,P | --connection C)
+                                          OUT was rendered with that network filter:
+                                          its arrows are those of ALL that match, drawn;
+                                          ALL's other arrows are absent from OUT's pixels
   viz_check.py pagemap OUT.png LAYOUT.json
                                           the memory view's page map runs and heap
                                           class bars are drawn where the layout says
@@ -162,7 +166,7 @@ def check_arrows(png_path, layout_path, min_drops):
         fail("%d dropped and %d delivered arrows, expected >= %d and > 0"
              % (len(drops), fates["delivered"]["arrows"], min_drops))
     # Drops are drawn last: every cross centre must be red.
-    for x0, y0, x1, y1, fate in drops:
+    for x0, y0, x1, y1, fate in (a[:5] for a in drops):
         if pixel(image, x1, y1) != tuple(fates["dropped"]["color"]):
             fail("drop cross at (%d,%d) is %s" % (x1, y1, pixel(image, x1, y1)))
     # Other arrows may be crossed by later ones: most midpoints keep their colour.
@@ -174,6 +178,70 @@ def check_arrows(png_path, layout_path, min_drops):
             fail("%s arrows: only %d of %d midpoints in %s" % (fate, good, len(mine),
                                                                entry["color"]))
     print("ok: %d arrows (%d dropped) drawn where the layout says" % (len(arrows), len(drops)))
+
+
+def matches(arrow, protocols, connection):
+    # arrow: [x0, y0, x1, y1, fate, protocol, connection]; a connection given
+    # without tcp:/udp: stands for either.
+    if protocols is not None:
+        return arrow[5] in protocols
+    return arrow[6] == connection or arrow[6] in ("tcp:" + connection, "udp:" + connection)
+
+
+def distance_to_segment(px, py, arrow):
+    x0, y0, x1, y1 = arrow[:4]
+    dx, dy = x1 - x0, y1 - y0
+    length2 = dx * dx + dy * dy
+    t = 0 if length2 == 0 else max(0.0, min(1.0, ((px - x0) * dx + (py - y0) * dy) / length2))
+    ex, ey = x0 + t * dx - px, y0 + t * dy - py
+    return (ex * ex + ey * ey) ** 0.5
+
+
+def mark_point(arrow):
+    # Where an arrow is surely drawn: a drop's cross centre, else its midpoint.
+    if arrow[4] == "dropped":
+        return arrow[2], arrow[3]
+    return (arrow[0] + arrow[2]) // 2, (arrow[1] + arrow[3]) // 2
+
+
+def check_filter(all_png, all_json, png_path, layout_path, protocols, connection):
+    before, after = read_png(all_png), read_png(png_path)
+    unfiltered = json.load(open(all_json))["network"]
+    network = json.load(open(layout_path))["network"]
+    colours = {fate: tuple(entry["color"]) for fate, entry in network["fates"].items()}
+    if not network["filter"]:
+        fail("%s: the layout has no network filter" % layout_path)
+    kept = network["arrows"]
+    wrong = [a for a in kept if not matches(a, protocols, connection)]
+    if wrong:
+        fail("%d drawn arrows do not match the filter, e.g. %s" % (len(wrong), wrong[0]))
+    expected = [a for a in unfiltered["arrows"] if matches(a, protocols, connection)]
+    excluded = [a for a in unfiltered["arrows"] if not matches(a, protocols, connection)]
+    if not kept or not expected or not excluded:
+        fail("nothing to compare: %d kept, %d expected, %d left out"
+             % (len(kept), len(expected), len(excluded)))
+    kept_paths = set(tuple(a[:5]) for a in kept)
+    missing = [a for a in expected if tuple(a[:5]) not in kept_paths]
+    if missing:
+        fail("%d arrows of the filter's frames are not drawn, e.g. %s" % (len(missing), missing[0]))
+    drawn = sum(1 for a in kept if near(after, *mark_point(a), colours[a[4]]))
+    if drawn < 0.8 * len(kept):
+        fail("only %d of %d kept arrows are drawn in their fate's colour" % (drawn, len(kept)))
+    # A left-out arrow's mark, drawn in the unfiltered picture and away from every
+    # kept arrow, must be gone from the filtered one.
+    checked = 0
+    for arrow in excluded:
+        x, y = mark_point(arrow)
+        colour = colours[arrow[4]]
+        if not near(before, x, y, colour) or any(distance_to_segment(x, y, k) < 4 for k in kept):
+            continue
+        if near(after, x, y, colour):
+            fail("left-out %s arrow %s still drawn at (%d,%d)" % (arrow[5], arrow[:5], x, y))
+        checked += 1
+    if checked == 0:
+        fail("no left-out arrow could be checked (all overlap kept ones)")
+    print("ok: filter %r: %d arrows kept and drawn, %d left out (%d checked absent)"
+          % (network["filter"], len(kept), len(excluded), checked))
 
 
 def check_page_map(png_path, layout_path):
@@ -242,6 +310,10 @@ def main(argv):
         check_marks(argv[2], argv[3], int(argv[5]))
     elif len(argv) == 5 and argv[1] == "arrows":
         check_arrows(argv[2], argv[3], int(argv[4]))
+    elif len(argv) == 8 and argv[1] == "filter" and argv[6] in ("--protocols", "--connection"):
+        protocols = argv[7].split(",") if argv[6] == "--protocols" else None
+        connection = argv[7] if argv[6] == "--connection" else None
+        check_filter(argv[2], argv[3], argv[4], argv[5], protocols, connection)
     elif len(argv) == 4 and argv[1] == "pagemap":
         check_page_map(argv[2], argv[3])
     elif len(argv) == 4 and argv[1] == "xwd-differ":

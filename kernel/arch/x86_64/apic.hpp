@@ -15,7 +15,7 @@ class Interrupts {
 public:
     // Finds and enables the local APIC (at its default address), masks the
     // legacy PIC, installs the handlers and measures the APIC timer against
-    // the TSC (about 1 ms). False, with interrupts left off, when there is no
+    // the TSC (for 0.25 ms). False, with interrupts left off, when there is no
     // usable local APIC: idle then spins.
     bool init(TscClock& clock);
     bool ready() const { return m_ticks_per_ms != 0; }

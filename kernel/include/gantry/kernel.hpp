@@ -38,6 +38,7 @@ struct KernelConfig {
     bool trace = false;
     usize trace_buffer_bytes = Tracer::buffer_bytes_default;
     LogLevel log_level = LogLevel::info;
+    u32 log_lines_per_s = Logger::lines_per_s_default; // 0: no limit (docs/limits.md)
     // Stamp log lines with the kernel's clock. Off where the platform stamps every
     // console line itself (the simulator, with virtual time).
     bool log_timestamps = true;

@@ -97,7 +97,8 @@ struct TraceLinkFrame {
 // at the time it took effect. Faults: 1 crash, 2 restart, 3 pause, 4 resume
 // (a = the node); 5 partition (a = from, b = to; detail 0 both ways, 1 one way),
 // 6 heal (a, b), 7 heal all; 8 link faults set (a = the link; detail 1 when any
-// impairment is on, 0 when cleared).
+// impairment is on, 0 when cleared); 9 clock drift of node a set (b = the new
+// drift in ppm, a two's-complement i32).
 struct TraceSimFault {
     u8 fault = 0;
     u32 a = 0;

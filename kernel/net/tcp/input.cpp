@@ -274,12 +274,15 @@ bool TcpConnection::process_ack(const TcpRepr& repr, usize payload_len, TimeNs n
     m_rack_fack_before_ack = m_rack_fack;
     if (sack_recovery() && repr.sack_count > 0)
         take_sack_blocks(repr, now);
+    // The window's right edge as the peer last set it: an ACK whose window
+    // may not be used (update_send_window) must not move it either.
+    SeqNumber window_end = m_snd_una + m_snd_wnd;
     if (ack > m_snd_una)
         on_new_ack(repr, static_cast<u32>(ack - m_snd_una), now);
     else if (payload_len == 0 && !repr.has(TcpFlags::syn | TcpFlags::fin) && flight() > 0 &&
              m_snd_wnd > 0 && (static_cast<u32>(repr.window) << m_snd_wscale) == m_snd_wnd)
         on_dupack(now); // RFC 5681 2; answers to zero-window probes are not dupacks
-    update_send_window(repr);
+    update_send_window(repr, window_end);
     if (sack_recovery())
         rack_detect_loss(now); // RFC 8985 6.2 step 5, after the whole ACK is taken
     bool fin_acked = fin_sent() && m_snd_una == m_snd_max;
@@ -298,10 +301,19 @@ void TcpConnection::on_fin_acked(TimeNs now)
     }
 }
 
-void TcpConnection::update_send_window(const TcpRepr& repr)
+void TcpConnection::update_send_window(const TcpRepr& repr, SeqNumber window_end)
 {
-    if (!(m_snd_wl1 < repr.seq || (m_snd_wl1 == repr.seq && m_snd_wl2 <= repr.ack)))
+    if (!(m_snd_wl1 < repr.seq || (m_snd_wl1 == repr.seq && m_snd_wl2 <= repr.ack))) {
+        // An older segment's window is not taken (RFC 9293 3.10.7.4), but
+        // SND.WND counts from SND.UNA, which its ACK may have moved: shrink
+        // SND.WND by as much, so the right edge stays where the peer put it
+        // (as BSD's tcp_input does). Otherwise a retransmission from the peer
+        // that acknowledges new data moves the edge right, past the peer's
+        // buffer (found by gantry simfuzz, seed 1472).
+        i32 room = window_end - m_snd_una;
+        m_snd_wnd = room > 0 ? static_cast<u32>(room) : 0;
         return;
+    }
     u32 old_window = m_snd_wnd;
     m_snd_wnd = static_cast<u32>(repr.window) << m_snd_wscale;
     m_max_snd_wnd = m_snd_wnd > m_max_snd_wnd ? m_snd_wnd : m_max_snd_wnd;

@@ -81,7 +81,18 @@ TcpRepr TcpConnection::base_repr(TimeNs now)
     TcpRepr repr;
     repr.source_port = m_local.port;
     repr.destination_port = m_remote.port;
-    repr.seq = m_snd_nxt;
+    // When snd_nxt goes back (a window that opened, a smaller path MTU), the
+    // peer may have received everything up to snd_max and moved RCV.NXT
+    // there. A pure ACK stamped with the rewound snd_nxt would be below its window,
+    // unacceptable (RFC 9293 3.10.7.4), and its ACK field ignored; when both
+    // ends are in that state they trade such ACKs forever and neither learns
+    // what the other received (found by gantry simfuzz, seed 1049). So segments
+    // without data carry snd_max, as BSD's tcp_output does, but no more than
+    // the peer's window edge (Linux's tcp_acceptable_seq): beyond it, as with
+    // data sent into a window that closed, the ACK would be unacceptable again.
+    // send_data sets the sequence number of a (re)transmission itself.
+    SeqNumber window_end = m_snd_una + m_snd_wnd;
+    repr.seq = m_snd_max <= window_end ? m_snd_max : window_end;
     repr.ack = m_rcv_nxt;
     repr.flags = TcpFlags::ack;
     repr.window = advertise_window();

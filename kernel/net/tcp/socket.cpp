@@ -322,9 +322,45 @@ Result<TcpSocket*, TcpError> TcpStack::new_socket(const TcpConfig& config)
     return fail(TcpError::no_socket);
 }
 
+namespace {
+
+void add_connection_stats(TcpStackTotals& totals, const TcpStats& stats)
+{
+    totals.connections++;
+    totals.retransmits += stats.retransmits;
+    totals.timeouts += stats.timeouts;
+    totals.fast_retransmits += stats.fast_retransmits;
+    totals.zero_window_probes += stats.zero_window_probes;
+    totals.keepalive_probes += stats.keepalive_probes;
+    totals.challenge_acks += stats.challenge_acks;
+    totals.ooo_segments += stats.ooo_segments;
+}
+
+} // namespace
+
+TcpStackTotals TcpStack::totals() const
+{
+    TcpStackTotals totals = m_released;
+    for (usize i = 0; i < m_config.sockets_max; i++) {
+        const TcpSocket* socket = m_sockets[i];
+        if (socket->m_owner != TcpSocket::Owner::free && socket->m_tcb)
+            add_connection_stats(totals, socket->m_tcb->stats());
+    }
+    for (usize i = 0; i < m_config.listeners_max; i++) {
+        const TcpListener* listener = m_listeners[i];
+        totals.syn_cookies_sent += listener->m_cookies_sent;
+        totals.syn_cookies_accepted += listener->m_cookies_accepted;
+        totals.accept_overflows += listener->m_accept_overflows;
+    }
+    totals.resets_sent = m_resets_sent;
+    totals.bad_segments = m_bad_segments;
+    return totals;
+}
+
 void TcpStack::release(TcpSocket* socket)
 {
     GANTRY_ASSERT(socket->m_owner != TcpSocket::Owner::free);
+    add_connection_stats(m_released, socket->m_tcb->stats());
     trace_state(socket);
     socket->m_traced_state = TcpState::closed;
     TcpConnection::destroy(m_kernel.heap(), socket->m_tcb);
@@ -603,6 +639,10 @@ void TcpListener::open(u16 port, usize backlog, const TcpConfig& config)
     m_backlog = backlog == 0 || backlog > accept_backlog_max ? accept_backlog_max : backlog;
     m_open = true;
     m_accept_head = m_accept_count = 0;
+    // The slot's earlier listener keeps counting in the stack's totals.
+    m_stack.m_released.syn_cookies_sent += m_cookies_sent;
+    m_stack.m_released.syn_cookies_accepted += m_cookies_accepted;
+    m_stack.m_released.accept_overflows += m_accept_overflows;
     m_cookies_sent = m_cookies_accepted = m_accept_overflows = 0;
     for (auto& entry : m_syns)
         entry = SynEntry{};

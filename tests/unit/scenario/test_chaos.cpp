@@ -131,7 +131,7 @@ TEST_CASE("scenario: bad chaos blocks and liveness phases are rejected")
           "0.5/s, 10/min, 2/h)");
     CHECK(error_of(std::string(world) + "chaos: {from: 1s}\n") ==
           "c.yaml:12:8: a chaos block needs at least one of crash_rate, pause_rate, "
-          "partition_rate, loss_burst_rate above 0");
+          "partition_rate, loss_burst_rate, one_way_partition_rate, kernel_fault_rate above 0");
     CHECK(error_of(std::string(world) + "duration: 5s\nchaos: {crash_rate: 1/s, until: 6s}\n") ==
           "c.yaml:13:8: a chaos block must end ('until') by duration (5000 ms)");
     CHECK(error_of(std::string(world) + "chaos: {crash_rate: 1/s, nodes: [a, bb]}\n") ==

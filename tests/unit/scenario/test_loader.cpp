@@ -69,8 +69,8 @@ TEST_CASE("scenario: errors name file, line and column and say what is expected"
 {
     CHECK(error_of("name: x\nnodes:\n  - name: a\n    app: hello\n    memroy: 4M\n") ==
           "s.yaml:5:5: unknown key 'memroy' in a node (did you mean 'memory'?); expected one "
-          "of: name, app, args, memory, clock_drift_ppm, ip, gateway, kernel_faults, start, "
-          "disks, virtio");
+          "of: name, app, http_client, kv_client, syn_flood, dhcp_server, dns_server, args, "
+          "memory, clock_drift_ppm, ip, gateway, dns, dhcp, kernel_faults, start, disks, virtio");
     CHECK(error_of("name: x\nnodes: [{name: a, app: hello}]\nduration: soon\n") ==
           "s.yaml:3:11: 'duration': 'soon' is not a duration (examples: 10s, 250ms, 5us)");
     CHECK(error_of("name: x\nnodes:\n  - app: hello\n") == "s.yaml:3:5: a node needs 'name'");

@@ -358,3 +358,41 @@ TEST_CASE("sockets: per-socket buffer sizes and options", "[tcp][socket]")
     // The listener's 1 MiB receive buffer shows in the scaled window it offers.
     CHECK(server_window > 65535);
 }
+
+TEST_CASE("limits: sockets_max and listeners_max bound a stack's connections",
+          "[tcp][socket][limits]")
+{
+    TcpStackConfig config = TwoHosts::small_config();
+    config.sockets_max = 3;
+    config.listeners_max = 1;
+    TwoHosts h(config);
+    auto listener = h.server->listen(80);
+    REQUIRE(listener.ok());
+    auto second_listener = h.server->listen(81);
+    REQUIRE(!second_listener.ok());
+    CHECK(second_listener.error() == TcpError::no_socket);
+    std::vector<TcpSocket*> accepted;
+    int connected = 0;
+    bool refused_at_limit = false;
+    h.spawn("acceptor", [&] {
+        for (int i = 0; i < 3; i++) {
+            auto socket = listener.value()->accept();
+            if (socket.ok())
+                accepted.push_back(socket.value());
+        }
+    });
+    h.spawn("client", [&] {
+        for (int i = 0; i < 3; i++)
+            connected += h.client->connect(local_ip, 80, h.tk.kernel->now() + 5 * ns_per_s).ok();
+        // Every slot of the client's stack is in use: the fourth fails at
+        // once, without a SYN, and nothing else is disturbed.
+        auto extra = h.client->connect(local_ip, 80, h.tk.kernel->now() + 5 * ns_per_s);
+        refused_at_limit = !extra.ok() && extra.error() == TcpError::no_socket;
+    });
+    h.run(10 * ns_per_s);
+    CHECK(connected == 3);
+    CHECK(accepted.size() == 3);
+    CHECK(refused_at_limit);
+    CHECK(h.client->sockets_in_use() == 3);
+    CHECK(h.server->sockets_in_use() == 3);
+}

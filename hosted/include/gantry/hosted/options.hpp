@@ -15,6 +15,7 @@ struct Options {
     usize memory_bytes = 64 * 1024 * 1024;
     std::string trace_path;
     LogLevel log_level = LogLevel::info;
+    u32 log_lines_per_s = Logger::lines_per_s_default; // --log-rate
     bool help = false;
     bool version = false;
     std::vector<std::string> app_args;

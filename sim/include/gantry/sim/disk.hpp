@@ -101,6 +101,13 @@ public:
     void detach();
 
     const DiskConfig& config() const { return m_config; }
+    // Injected error rates from now on (a scenario's disk_faults, or its
+    // liveness phase turning them off); requests already submitted keep theirs.
+    void set_error_rates(u32 read_error_ppm, u32 write_error_ppm)
+    {
+        m_config.read_error_ppm = read_error_ppm;
+        m_config.write_error_ppm = write_error_ppm;
+    }
     const DiskCounters& counters() const { return m_counters; }
     usize in_flight() const { return m_in_flight.size(); }
     usize cached_writes() const { return m_cache.size(); }

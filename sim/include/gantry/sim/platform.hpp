@@ -22,6 +22,28 @@ TimeNs drifted_time(TimeNs virtual_ns, i64 drift_ppm);
 // The earliest virtual time at which the node's clock reads `local_ns` or later.
 TimeNs virtual_time_for(TimeNs local_ns, i64 drift_ppm);
 
+// A node's clock whose drift can change at any virtual time: piecewise linear,
+// one segment per drift setting. A change starts a new segment at the local
+// time the old one had reached, so the clock stays continuous and monotonic.
+class NodeClock {
+public:
+    explicit NodeClock(i64 drift_ppm = 0) : m_drift_ppm(drift_ppm) {}
+    // The local time at virtual time `virtual_ns` (>= the last change).
+    TimeNs local_time(TimeNs virtual_ns) const;
+    // The earliest virtual time (>= the last change) at which the clock reads
+    // `local_ns` or later.
+    TimeNs virtual_time_for(TimeNs local_ns) const;
+    // From virtual time `virtual_ns` on (>= the last change), the clock runs at
+    // `drift_ppm` (> -1'000'000).
+    void set_drift(TimeNs virtual_ns, i64 drift_ppm);
+    i64 drift_ppm() const { return m_drift_ppm; }
+
+private:
+    TimeNs m_base_virtual = 0; // where the current segment starts
+    TimeNs m_base_local = 0;   // the local time there
+    i64 m_drift_ppm = 0;
+};
+
 class SimPlatform final : public Platform {
 public:
     SimPlatform(World& world, Node& node, MemoryRegion region);

@@ -27,6 +27,7 @@ enum class Stream : u32 {
     world = 5,   // decisions of the world itself (scenario randomness)
     link = 6,    // a link direction's faults and jitter (owner: link id * 2 + side)
     chaos = 7,   // a scenario's chaos block (owner: block index * 4 + fault kind)
+    random_fault = 8, // a scenario's random_within fault (owner: its place in the file)
 };
 
 // Owner id for streams that belong to the world rather than to a node.

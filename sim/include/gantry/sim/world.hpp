@@ -90,6 +90,8 @@ struct NodeConfig {
     net::Ipv4Address ip = {};             // the stack's address (unspecified: none)
     u8 prefix = 24;
     net::Ipv4Address gateway = {};
+    net::Ipv4Address dns = {};            // the resolver's server (a DHCP lease's replace it)
+    NetDhcp dhcp = NetDhcp::off;          // on: the stack takes its address from DHCP
     // The node's disks (platform().block_device(i)): made with the node, they
     // outlive its crashes and restarts (docs/simulator.md, "Disks").
     std::vector<DiskConfig> disks = {};
@@ -176,9 +178,22 @@ public:
     void set_node_faults(NodeId node, NodeFaults faults);
     const NodeFaults& node_faults(NodeId node) const;
     const NodeFaultCounters& node_fault_counters(NodeId node) const;
+    // The node's clock runs at `drift_ppm` from now on (> -1'000'000, at most
+    // clock_drift_ppm_max): its local time stays continuous and monotonic, and
+    // its pending timer wake-up is recomputed. Survives crashes and restarts
+    // (the clock is the node's hardware). Throws std::invalid_argument if out of range.
+    static constexpr i64 clock_drift_ppm_max = 1'000'000'000;
+    void set_clock_drift(NodeId node, i64 drift_ppm);
+    i64 clock_drift(NodeId node) const;
     // The node's next boot crashes on entering boot phase `phase` (once); use
     // restart() to make that boot happen now.
     void crash_in_boot_phase(NodeId node, std::string phase);
+    // Called with the node's kernel as an incarnation ends (its app exited, a
+    // crash, a failure, a restart), before the kernel is dropped, so an observer
+    // (a scenario's counter checks) can read statistics that die with it. It
+    // must only read (and must not make the kernel allocate).
+    using IncarnationEnd = std::function<void(NodeId, Kernel&)>;
+    void on_incarnation_end(IncarnationEnd observer) { m_incarnation_end = std::move(observer); }
     // Runs `action` at virtual time `time` (>= now()), in order with all events.
     void at(TimeNs time, std::function<void(World&)> action);
 
@@ -267,7 +282,7 @@ private:
     // The sim_fault record's fault numbers (docs/trace-format.md).
     enum class SimFault : u8 {
         crash = 1, restart = 2, pause = 3, resume = 4, partition = 5, heal = 6, heal_all = 7,
-        link_faults = 8
+        link_faults = 8, clock_drift = 9
     };
     // Records a fault in the trace (when tracing) so the visualiser can shade it.
     void trace_fault(SimFault fault, u32 a, u32 b = no_node, u8 detail = 0);
@@ -339,6 +354,7 @@ private:
     Node* m_running = nullptr;
     NodeCall m_running_call = nullptr;
     PanicInfo m_panic;
+    IncarnationEnd m_incarnation_end;
 };
 
 } // namespace gantry::sim

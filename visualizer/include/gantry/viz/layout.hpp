@@ -3,6 +3,7 @@
 // shared by the renderer, hit testing, the --layout-json debug output and tests.
 #pragma once
 
+#include <gantry/viz/filter.hpp>
 #include <gantry/viz/model.hpp>
 
 #include <optional>
@@ -58,6 +59,7 @@ inline constexpr Color page_map_free{52, 57, 66}; // a free page in the page map
 Color page_block(u8 order); // a used page in the page map, by its block's order
 inline constexpr Color cursor{255, 255, 255};
 inline constexpr Color selection{255, 235, 120};
+inline constexpr Color filter{250, 200, 60}; // the network filter's banner
 inline constexpr Color net_drop{255, 60, 60};
 Color net_protocol(u8 ip_protocol, u16 ethertype); // tx/rx ticks by protocol
 // Link frames' arrows (the fabric's record has no protocol, so by fate only).
@@ -205,6 +207,7 @@ struct NetworkLayout {
     Rect plot;
     std::vector<NetLane> lanes; // nodes with network events or link frames
     int pitch = 0;              // lane to lane, in pixels
+    NetFilter filter;           // ticks and arrows it does not match are not drawn
 };
 
 // A link frame as the sequence diagram draws it: a line from the sender's lane
@@ -237,7 +240,8 @@ struct TcpLayout {
     Rect panel;
     Rect plot;
     std::vector<TcpPlot> plots;
-    usize hidden = 0; // connections that did not fit
+    usize hidden = 0;   // connections that did not fit
+    usize filtered = 0; // connections the network filter's connection left out
 };
 
 struct Layout {
@@ -257,6 +261,7 @@ struct LayoutOptions {
     std::vector<bool> node_visible; // by node slot; empty = all visible
     int timeline_scroll_px = 0;     // lanes scrolled up in the interactive viewer
     std::optional<TimeNs> at;       // page map time (the cursor); default: the window's end
+    NetFilter net_filter;           // network view: protocols, connection (TCP rows too)
 };
 
 inline constexpr int label_column_px = 120;
@@ -306,6 +311,10 @@ const std::vector<NetEvent>& net_events(const NodeIndex& node, HitKind kind);
 std::optional<Hit> hit_test(const TraceModel& model, const Layout& layout, int x, int y);
 // The details panel's text for a hit: what it is, when, how long, its fields.
 std::string describe(const TraceModel& model, const Hit& hit);
+// The protocol and connection of a clicked NIC tick, link frame arrow (its
+// matched headers) or TCP row: what the viewer's "filter to this" keys pick.
+std::optional<NetProtocol> hit_protocol(const TraceModel& model, const Hit& hit);
+std::optional<NetConnection> hit_connection(const TraceModel& model, const Hit& hit);
 // The time a hit is at (its begin for spans), to centre the view on it.
 TimeNs hit_time(const TraceModel& model, const Hit& hit);
 

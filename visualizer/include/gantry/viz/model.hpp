@@ -135,6 +135,25 @@ struct NetEvent {
     u8 reason;   // net_drop: net::DropReason
 };
 
+// What a frame carried, as the network filter tells it apart (from its
+// ethertype and IP protocol). `unknown` is a link frame whose headers the trace
+// does not give: no net_tx record of its sender matched it.
+enum class NetProtocol : u8 { arp, icmp, udp, tcp, other, unknown };
+inline constexpr usize net_protocols_selectable = 5; // arp .. other
+
+NetProtocol net_protocol(u16 ethertype, u8 ip_protocol);
+inline NetProtocol net_protocol(const NetEvent& event)
+{
+    return net_protocol(event.ethertype, event.protocol);
+}
+
+// How a link frame was matched to its sender's net_tx record (the fabric's
+// record has no headers): the only record sent then with that length (or all
+// such records carry the same headers), the only one the receiver's net_rx at
+// the arrival confirms, or, among several frames handed over together, by
+// their order. `none`: no record matched (the sender did not trace its NIC).
+enum class HeaderMatch : u8 { none, exact, by_receiver, by_order };
+
 // A frame's fate on one simulated link (link_frame, written by the fabric):
 // `time` is when the fate was decided (arrival for a delivery), `sent` when
 // `from` handed it to its NIC. `to` is 0xffffffff when no receiver was chosen.
@@ -146,6 +165,11 @@ struct LinkFrame {
     u32 to;
     u16 length;
     u8 fate; // FrameFate: 0 delivered, 1 corrupted, 2 duplicate, 3.. dropped
+    // Derived when the model is built (match_frame_headers in snapshot()):
+    NetProtocol protocol = NetProtocol::unknown;
+    HeaderMatch match = HeaderMatch::none;
+    u32 header = no_header; // index into the sender's net_tx
+    static constexpr u32 no_header = 0xffffffff;
 };
 
 // One TCP connection as the trace saw it (tcp_state and tcp_stats records with
@@ -306,6 +330,7 @@ private:
     // Parallel to m_model.nodes until snapshot() sorts both by node id.
     std::vector<std::unique_ptr<NodeState>> m_states;
     std::unordered_map<u32, usize> m_node_slots;
+    usize m_frames_matched = 0; // link frames before this have their final headers
 };
 
 // What to do with a record cut off at the end of the file: an error for a
@@ -385,6 +410,12 @@ const HeapSample* heap_sample_at(const NodeIndex& node, TimeNs t);
 // Bytes in a heap sample's bar: class `index` (objects x object bytes), or the
 // large allocations' pages when index == node.heap_class_count.
 u64 heap_bar_bytes(const NodeIndex& node, const HeapSample& sample, usize index);
+
+// Matches link frames [first, end) to the net_tx records of their senders
+// (LinkFrame::header, protocol, match) and returns the first frame whose match
+// may still change when more records arrive (--follow): its sender, or its
+// receiver, has no record later than the frame yet. snapshot() calls it.
+usize match_frame_headers(TraceModel& model, usize first);
 
 // Rough bytes the model holds (arrays' capacities, strings): for the benchmark's
 // memory-per-record figure.

@@ -153,6 +153,8 @@ public:
     // no memory or entropy on it; until then TCP segments get "protocol
     // unreachable". nullptr when the heap is exhausted.
     TcpStack* tcp();
+    // TCP if it was ever used, without creating it (observers, statistics).
+    const TcpStack* tcp_if_started() const { return m_tcp; }
     // TcpIpOutput: TCP's segments leave through send_ipv4.
     bool tcp_send_ip(Ipv4Address source, Ipv4Address destination, Bytes segment) override;
 

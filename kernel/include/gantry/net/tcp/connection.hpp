@@ -290,7 +290,7 @@ private:
     void newreno_partial_ack(u32 data_acked, TimeNs now);
     void grow_cwnd(u32 data_acked);
     void on_fin_acked(TimeNs now);
-    void update_send_window(const TcpRepr& repr);
+    void update_send_window(const TcpRepr& repr, SeqNumber window_end);
     void process_text(const TcpRepr& repr, Bytes payload, TimeNs now);
     void store_ooo(SeqNumber seq, Bytes payload);
     void note_duplicate(SeqNumber left, SeqNumber right);

@@ -120,6 +120,25 @@ struct TcpStackConfig {
     TimeNs stats_interval_ns = 100 * ns_per_ms;
 };
 
+// What the whole stack did, over every connection it ever had (closed ones
+// included) and every listener: the counters a scenario's `counter` check and
+// a node's exit report read.
+struct TcpStackTotals {
+    u64 connections = 0;        // connections that had a TCB (active and passive)
+    u64 retransmits = 0;
+    u64 timeouts = 0;
+    u64 fast_retransmits = 0;
+    u64 zero_window_probes = 0;
+    u64 keepalive_probes = 0;
+    u64 challenge_acks = 0;
+    u64 ooo_segments = 0;
+    u64 syn_cookies_sent = 0;
+    u64 syn_cookies_accepted = 0;
+    u64 accept_overflows = 0;
+    u64 resets_sent = 0;
+    u64 bad_segments = 0;
+};
+
 class TcpListener {
 public:
     static constexpr usize syn_backlog_max = 64;
@@ -189,6 +208,8 @@ public:
                                               Ipv4Address address,
                                               const TcpStackConfig& config = {});
     static void destroy(Kernel& kernel, TcpStack* stack);
+    // Everything the stack counted, closed connections included.
+    TcpStackTotals totals() const;
 
     TcpStack(Kernel& kernel, TcpIpOutput& ip, Ipv4Address address,
              const TcpStackConfig& config);
@@ -256,6 +277,7 @@ private:
     Ipv4Address m_address;
     TcpStackConfig m_config;
     TcpSecret m_secret;
+    TcpStackTotals m_released; // the connections already released, summed
     Timer m_timer;
     bool m_timer_reserved = false; // its slot in the TimerQueue, so arming cannot fail
     TcpSocket** m_sockets = nullptr;   // config.sockets_max slots
