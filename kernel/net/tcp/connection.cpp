@@ -58,8 +58,10 @@ Result<TcpConnection*, TcpError> TcpConnection::create(Heap& heap, const TcpConf
     auto* connection = heap.create<TcpConnection>(config, output, secret);
     if (!connection)
         return fail(TcpError::no_memory);
+    usize records = config.send_buffer_bytes / send_bytes_per_record + TcpScoreboard::records_min;
     if (!connection->m_send.allocate(heap, config.send_buffer_bytes) ||
-        !connection->m_recv.allocate(heap, config.receive_buffer_bytes)) {
+        !connection->m_recv.allocate(heap, config.receive_buffer_bytes) ||
+        !connection->m_scoreboard.allocate(heap, records)) {
         heap.destroy(connection);
         return fail(TcpError::no_memory);
     }
@@ -76,6 +78,10 @@ void TcpConnection::init_send(SeqNumber iss)
     m_snd_max = iss;
     m_send_base = iss + 1;
     m_recover = iss;
+    m_rack_fack = iss;
+    m_rack_fack_before_ack = iss;
+    m_dsack_round = iss;
+    m_undo_marker = iss;
     m_ts_offset = m_secret.timestamp_offset(m_local, m_remote);
     // RFC 5681 3.1 equation 3 (IW) is set once the MSS is known; until then one segment.
     m_cwnd = m_smss;
@@ -115,6 +121,7 @@ void TcpConnection::close_with(std::optional<TcpError> error)
         m_error = error;
     set_state(TcpState::closed);
     m_rto_at = m_delack_at = m_keepalive_at = m_time_wait_at = deadline_none;
+    m_reorder_at = m_tlp_at = deadline_none;
     m_ack_need = AckNeed::none;
 }
 
@@ -122,6 +129,7 @@ void TcpConnection::enter_time_wait(TimeNs now)
 {
     set_state(TcpState::time_wait);
     m_rto_at = m_delack_at = m_keepalive_at = deadline_none;
+    m_reorder_at = m_tlp_at = deadline_none;
     m_time_wait_at = now + 2 * m_config.msl_ns; // RFC 9293 3.10.7.4, eighth step
 }
 
@@ -231,7 +239,7 @@ void TcpConnection::arm_rto(TimeNs now) { m_rto_at = now + m_rtt.rto(); }
 TimeNs TcpConnection::next_deadline() const
 {
     TimeNs next = m_rto_at;
-    for (TimeNs at : {m_delack_at, m_keepalive_at, m_time_wait_at})
+    for (TimeNs at : {m_delack_at, m_keepalive_at, m_time_wait_at, m_reorder_at, m_tlp_at})
         next = at < next ? at : next;
     return next;
 }
@@ -244,6 +252,10 @@ TimeNs TcpConnection::poll(TimeNs now)
     }
     if (m_rto_at <= now)
         on_rto(now);
+    if (m_reorder_at <= now)
+        rack_detect_loss(now); // RFC 8985 6.3: the reordering window has passed
+    if (m_tlp_at <= now)
+        on_tlp(now);
     if (m_keepalive_at <= now)
         on_keepalive(now);
     if (m_delack_at <= now) {
@@ -289,12 +301,11 @@ void TcpConnection::on_rto(TimeNs now)
     m_bytes_acked = 0;
     m_dupacks = 0;
     m_limited_sent = 0;
-    m_recovery = Recovery::none;
+    m_recovery = Recovery::timeout;
     m_recover = m_snd_max; // RFC 6582 3.2 step 4: no fast retransmit for these
-    m_sacked_count = 0;    // RFC 2018 8: the receiver may have reneged
+    mark_all_lost();       // they go again in order as cwnd allows (no go-back-N)
     m_timing = Timing::idle; // Karn
     m_rtt.back_off();
-    m_snd_nxt = m_snd_una; // go back N
     if (synchronizing) {
         send_syn(now);
         m_stats.retransmits++;

@@ -156,6 +156,7 @@ void TcpConnection::input_synchronized(const TcpRepr& original, Bytes payload, T
     }
     process_text(repr, payload, now);
     transmit(now);
+    arm_tlp(now); // RFC 8985 7.2: on each ACK
 }
 
 // RFC 9293 3.10.7.4, first: the four acceptability cases; RFC 7323 5.3 PAWS
@@ -270,8 +271,9 @@ bool TcpConnection::process_ack(const TcpRepr& repr, usize payload_len, TimeNs n
         if (m_config.keepalive == Keepalive::on)
             m_keepalive_at = now + m_config.keepalive_idle_ns;
     }
-    if (m_sack == Negotiated::yes && repr.sack_count > 0)
-        update_scoreboard(repr);
+    m_rack_fack_before_ack = m_rack_fack;
+    if (sack_recovery() && repr.sack_count > 0)
+        take_sack_blocks(repr, now);
     // The window's right edge as the peer last set it: an ACK whose window
     // may not be used (update_send_window) must not move it either.
     SeqNumber window_end = m_snd_una + m_snd_wnd;
@@ -281,6 +283,8 @@ bool TcpConnection::process_ack(const TcpRepr& repr, usize payload_len, TimeNs n
              m_snd_wnd > 0 && (static_cast<u32>(repr.window) << m_snd_wscale) == m_snd_wnd)
         on_dupack(now); // RFC 5681 2; answers to zero-window probes are not dupacks
     update_send_window(repr, window_end);
+    if (sack_recovery())
+        rack_detect_loss(now); // RFC 8985 6.2 step 5, after the whole ACK is taken
     bool fin_acked = fin_sent() && m_snd_una == m_snd_max;
     if (fin_acked)
         on_fin_acked(now);
@@ -343,10 +347,15 @@ void TcpConnection::sample_rtt(const TcpRepr& repr, TimeNs now)
 }
 
 // RFC 6298 5.2/5.3, RFC 5681 3.1 (slow start, congestion avoidance with
-// appropriate byte counting), RFC 6582 3.2 steps 3 (full and partial ACKs).
+// appropriate byte counting), RFC 6582 3.2 steps 3 (full and partial ACKs);
+// with a SACK peer RFC 6675 5 (cwnd stays at ssthresh until the recovery
+// point is acknowledged) and RFC 8985 6.2 steps 1-3 for the acked segments.
 void TcpConnection::on_new_ack(const TcpRepr& repr, u32 acked, TimeNs now)
 {
     sample_rtt(repr, now);
+    if (sack_recovery())
+        rack_deliver_acked(repr.ack, now);
+    m_scoreboard.acknowledge(repr.ack);
     i32 data_signed = repr.ack - m_send_base;
     u32 data_acked = 0;
     if (data_signed > 0) {
@@ -358,40 +367,24 @@ void TcpConnection::on_new_ack(const TcpRepr& repr, u32 acked, TimeNs now)
     }
     (void)acked;
     m_snd_una = repr.ack;
-    while (m_sacked_count > 0 && m_sacked[0].right <= m_snd_una) {
-        for (usize i = 1; i < m_sacked_count; i++)
-            m_sacked[i - 1] = m_sacked[i];
-        m_sacked_count--;
-    }
     if (m_snd_nxt < m_snd_una)
         m_snd_nxt = m_snd_una;
     m_retries = 0;
-    if (m_recovery == Recovery::fast) {
-        if (m_snd_una >= m_recover) {
-            u32 floor = flight() + m_smss;
-            m_cwnd = m_ssthresh < floor ? m_ssthresh : floor;
-            m_recovery = Recovery::none;
-            m_dupacks = 0;
-        } else {
-            if (m_rexmit_high <= m_snd_una) // the next hole, at once
-                m_rexmit_high = m_snd_una + static_cast<u32>(send_data(m_snd_una, m_smss, now));
-            m_cwnd = m_cwnd > data_acked ? m_cwnd - data_acked : 0;
-            if (data_acked >= m_smss)
-                m_cwnd += m_smss;
-            m_cwnd = m_cwnd < m_smss ? m_smss : m_cwnd;
-        }
+    m_tlp_probes = 0;
+    if (m_recovery == Recovery::fast && !sack_recovery() && m_snd_una < m_recover) {
+        newreno_partial_ack(data_acked, now);
     } else {
+        if (m_recovery != Recovery::none && m_snd_una >= m_recover) {
+            if (m_recovery == Recovery::fast) { // RFC 6582 3.2 step 3, full ACK
+                u32 floor = flight() + m_smss;
+                m_cwnd = m_ssthresh < floor ? m_ssthresh : floor;
+            }
+            m_recovery = Recovery::none;
+        }
         m_dupacks = 0;
         m_limited_sent = 0;
-        if (m_cwnd < m_ssthresh) {
-            m_cwnd += data_acked < m_smss ? data_acked : m_smss;
-        } else {
-            m_bytes_acked += data_acked;
-            if (m_bytes_acked >= m_cwnd) {
-                m_bytes_acked -= m_cwnd;
-                m_cwnd += m_smss;
-            }
-        }
+        if (m_recovery != Recovery::fast)
+            grow_cwnd(data_acked);
     }
     if (flight() == 0)
         m_rto_at = deadline_none;
@@ -399,77 +392,44 @@ void TcpConnection::on_new_ack(const TcpRepr& repr, u32 acked, TimeNs now)
         arm_rto(now);
 }
 
-// RFC 2018 4 / RFC 6675 5: remember what the peer holds. Blocks outside
-// (SND.UNA, SND.MAX] are ignored (RFC 6675 5: invalid or stale).
-void TcpConnection::update_scoreboard(const TcpRepr& repr)
+// RFC 6582 3.2 step 3, a partial ACK: the next hole goes at once, and the
+// window deflates by what was acknowledged.
+void TcpConnection::newreno_partial_ack(u32 data_acked, TimeNs now)
 {
-    for (usize b = 0; b < repr.sack_count; b++) {
-        SeqNumber left = SeqNumber::max(repr.sack[b].left, m_snd_una);
-        SeqNumber right = repr.sack[b].right;
-        if (!(left < right) || right > m_snd_max)
-            continue;
-        usize kept = 0;
-        OooRange merged{left, right, 0};
-        OooRange keep[sacked_ranges_max];
-        for (usize i = 0; i < m_sacked_count; i++) {
-            const OooRange& range = m_sacked[i];
-            if (range.right < merged.left || range.left > merged.right) {
-                keep[kept++] = range;
-                continue;
-            }
-            merged.left = SeqNumber::min(merged.left, range.left);
-            merged.right = SeqNumber::max(merged.right, range.right);
-        }
-        if (kept == sacked_ranges_max)
-            continue; // full: this block is forgotten, recovery just sends more
-        usize at = 0;
-        while (at < kept && keep[at].left < merged.left)
-            at++;
-        for (usize i = kept; i > at; i--)
-            keep[i] = keep[i - 1];
-        keep[at] = merged;
-        for (usize i = 0; i <= kept; i++)
-            m_sacked[i] = keep[i];
-        m_sacked_count = kept + 1;
-    }
+    if (m_rexmit_high <= m_snd_una)
+        m_rexmit_high = m_snd_una + static_cast<u32>(send_data(m_snd_una, m_smss, now));
+    m_cwnd = m_cwnd > data_acked ? m_cwnd - data_acked : 0;
+    if (data_acked >= m_smss)
+        m_cwnd += m_smss;
+    m_cwnd = m_cwnd < m_smss ? m_smss : m_cwnd;
 }
 
-// The first hole at or above the retransmission point with SACKed data above
-// it (RFC 6675 IsLost, simplified to "a SACKed range lies above"), sent once
-// per recovery episode.
-bool TcpConnection::retransmit_next_hole(TimeNs now)
+// RFC 5681 3.1: slow start below ssthresh, else one SMSS per window of bytes
+// acknowledged (RFC 3465 appropriate byte counting).
+void TcpConnection::grow_cwnd(u32 data_acked)
 {
-    if (m_sack != Negotiated::yes || m_sacked_count == 0)
-        return false;
-    SeqNumber start = SeqNumber::max(m_snd_una, m_rexmit_high);
-    for (usize i = 0; i < m_sacked_count; i++) {
-        const OooRange& range = m_sacked[i];
-        if (range.right <= start)
-            continue;
-        if (range.left <= start) {
-            start = range.right; // inside a SACKed range: skip it
-            continue;
-        }
-        u32 hole = static_cast<u32>(range.left - start);
-        usize sent = send_data(start, hole < m_smss ? hole : m_smss, now);
-        if (sent == 0)
-            return false;
-        m_rexmit_high = start + static_cast<u32>(sent);
-        m_stats.sack_retransmits++;
-        return true;
+    if (m_cwnd < m_ssthresh) {
+        m_cwnd += data_acked < m_smss ? data_acked : m_smss;
+        return;
     }
-    return false;
+    m_bytes_acked += data_acked;
+    if (m_bytes_acked >= m_cwnd) {
+        m_bytes_acked -= m_cwnd;
+        m_cwnd += m_smss;
+    }
 }
 
 // RFC 5681 3.2 and RFC 6582 3.2 steps 1, 2 and 4.
 void TcpConnection::on_dupack(TimeNs now)
 {
     m_stats.dupacks++;
+    // With SACK, the blocks on the ACK already told RACK and the pipe what
+    // left the network (RFC 6675, RFC 8985): counting duplicates would only
+    // let the network's own duplicated ACKs inflate the window.
+    if (sack_recovery())
+        return;
     if (m_recovery == Recovery::fast) {
-        // Each dupack means a segment left the network: its place goes to the
-        // next SACK hole if there is one, else to window inflation.
-        if (!retransmit_next_hole(now))
-            m_cwnd += m_smss;
+        m_cwnd += m_smss; // each dupack: a segment left the network
         return;
     }
     m_dupacks++;

@@ -81,9 +81,9 @@ TcpRepr TcpConnection::base_repr(TimeNs now)
     TcpRepr repr;
     repr.source_port = m_local.port;
     repr.destination_port = m_remote.port;
-    // After a timeout snd_nxt goes back to snd_una (go back N), but the peer
-    // may have received everything up to snd_max and moved RCV.NXT there. A
-    // pure ACK stamped with the rewound snd_nxt would be below its window,
+    // When snd_nxt goes back (a window that opened, a smaller path MTU), the
+    // peer may have received everything up to snd_max and moved RCV.NXT
+    // there. A pure ACK stamped with the rewound snd_nxt would be below its window,
     // unacceptable (RFC 9293 3.10.7.4), and its ACK field ignored; when both
     // ends are in that state they trade such ACKs forever and neither learns
     // what the other received (found by gantry simfuzz, seed 1049). So segments
@@ -199,6 +199,8 @@ usize TcpConnection::send_data(SeqNumber seq, usize max_len, TimeNs now)
     if (consumed == 0)
         return 0;
     SeqNumber end = seq + consumed;
+    if (end > m_snd_max && !has_record_room())
+        return 0; // the scoreboard is full: new data waits for ACKs
     if (seq < m_snd_max) {
         m_stats.retransmits++;
         if (m_timing == Timing::running && m_timed_seq > seq)
@@ -208,6 +210,7 @@ usize TcpConnection::send_data(SeqNumber seq, usize max_len, TimeNs now)
         m_timed_seq = end;
         m_timed_at = now;
     }
+    record_transmission(seq, end, now);
     if (seq == m_snd_nxt)
         m_snd_nxt = end;
     m_snd_max = SeqNumber::max(m_snd_max, end);
@@ -236,13 +239,25 @@ void TcpConnection::transmit(TimeNs now)
     bool sends_data = m_state == TcpState::established || m_state == TcpState::close_wait ||
                       m_state == TcpState::fin_wait_1 || m_state == TcpState::closing ||
                       m_state == TcpState::last_ack;
+    bool sent_new = false;
     for (usize round = 0; sends_data && round < segments_per_call_max; round++) {
+        // RFC 6675 NextSeg: what was declared lost goes before new data.
+        if (retransmit_lost(now))
+            continue;
+        if (m_scoreboard.lost_records() > 0)
+            break;
         usize unsent_len = unsent();
         bool fin_pending = m_fin_queued == FinQueued::yes && m_snd_nxt <= send_end();
         if (unsent_len == 0 && !fin_pending)
             break;
-        u32 limit = m_snd_wnd < m_cwnd ? m_snd_wnd : m_cwnd;
-        i32 usable_signed = (m_snd_una + limit) - m_snd_nxt;
+        i32 window_room = (m_snd_una + m_snd_wnd) - m_snd_nxt;
+        // cwnd limits the pipe (RFC 6675; without SACK or losses it equals
+        // FlightSize). Resending below SND.MAX after a window opened or the
+        // path MTU fell goes back from SND.NXT, counted as before.
+        i32 cwnd_room = m_snd_nxt < m_snd_max
+                            ? (m_snd_una + m_cwnd) - m_snd_nxt
+                            : static_cast<i32>(m_cwnd) - static_cast<i32>(m_scoreboard.pipe_bytes());
+        i32 usable_signed = window_room < cwnd_room ? window_room : cwnd_room;
         usize usable = usable_signed > 0 ? static_cast<usize>(usable_signed) : 0;
         usize length = unsent_len < usable ? unsent_len : usable;
         length = length < m_smss ? length : m_smss;
@@ -252,9 +267,13 @@ void TcpConnection::transmit(TimeNs now)
         // before goes again whole (after an RTO or a smaller path MTU).
         if (m_snd_nxt >= m_snd_max && nagle_holds(length, unsent_len))
             break;
+        bool new_data = m_snd_nxt >= m_snd_max;
         if (send_data(m_snd_nxt, length, now) == 0)
             break;
+        sent_new = sent_new || new_data;
     }
+    if (sent_new)
+        arm_tlp(now); // RFC 8985 7.2: after new data
     if (sends_data && m_snd_wnd == 0 && unsent() > 0 && m_rto_at == deadline_none)
         arm_rto(now); // RFC 1122 4.2.2.17: the persist timer
     if (m_ack_need == AckNeed::now)

@@ -13,9 +13,9 @@
 // (limited transmit), RFC 7323
 // (window scale, timestamps with RTTM, PAWS without the 24-day idle rule),
 // RFC 2018 (SACK-permitted and SACK blocks on receive), RFC 2883 (D-SACK
-// for duplicate data received) and RFC 6675 in part
-// (a scoreboard of received SACK blocks steers which holes fast recovery
-// retransmits; no pipe estimate: NewReno's window inflation governs),
+// for duplicate data received), and with a SACK peer RFC 8985 RACK-TLP
+// (time-based loss detection over a per-segment scoreboard, tail loss
+// probes) with RFC 6675's pipe governing recovery (recovery.cpp),
 // RFC 1122 4.2.3.2 (delayed ACK), 4.2.3.3/4.2.3.4 (receiver SWS avoidance,
 // Nagle), 4.2.2.17 (zero-window probes), 4.2.3.6 (keepalive), RFC 6528 ISNs
 // (isn.hpp).
@@ -31,6 +31,7 @@
 #include <gantry/net/tcp/isn.hpp>
 #include <gantry/net/tcp/ring.hpp>
 #include <gantry/net/tcp/rtt.hpp>
+#include <gantry/net/tcp/scoreboard.hpp>
 #include <gantry/net/tcp/wire.hpp>
 #include <gantry/result.hpp>
 
@@ -146,7 +147,10 @@ struct TcpStats {
     u64 retransmits = 0;       // segments sent again (any cause)
     u64 timeouts = 0;          // RTO expiries
     u64 fast_retransmits = 0;
-    u64 sack_retransmits = 0;  // holes retransmitted from the SACK scoreboard
+    u64 sack_retransmits = 0;  // segments RACK declared lost and sent again
+    u64 tail_loss_probes = 0;  // RFC 8985 7: probes sent instead of waiting for the RTO
+    u64 dsacks = 0;            // D-SACK blocks received (RFC 2883): data the peer got twice
+    u64 undos = 0;             // recoveries undone because D-SACK showed them spurious
     u64 dupacks = 0;
     u64 challenge_acks = 0;
     u64 ooo_segments = 0;      // stored out of order
@@ -171,10 +175,22 @@ class TcpConnection {
 public:
     // Out-of-order ranges held at once (RFC 2018 4 reports at most 4 anyway).
     static constexpr usize ooo_ranges_max = 8;
-    // SACKed ranges remembered on the send side (RFC 6675 scoreboard).
-    static constexpr usize sacked_ranges_max = 8;
     static constexpr usize segments_per_call_max = 1024; // bound of one output pass
     static constexpr u16 mss_default = 536;               // RFC 9293 3.7.1, no MSS option
+    // Scoreboard records per byte of send buffer: one per 512 bytes keeps a
+    // full buffer of 536-byte segments in flight (TcpScoreboard bounds it).
+    static constexpr usize send_bytes_per_record = 512;
+    // RFC 8985 6.2: the reordering window grows with each D-SACK round, up
+    // to this many quarters of the minimum RTT (still capped by the SRTT).
+    static constexpr u32 reo_wnd_steps_max = 16;
+    // RFC 8985 7.2: the probe waits for the peer's delayed ACK when only one
+    // segment is out (WCDelAckT); 2 ms of slack otherwise, as Linux adds.
+    static constexpr TimeNs tlp_delayed_ack_ns = 200 * ns_per_ms;
+    static constexpr TimeNs tlp_slack_ns = 2 * ns_per_ms;
+    // Probes in a row without news from the peer before only the RTO is left;
+    // each waits twice as long as the one before (as QUIC's PTO, RFC 9002
+    // 6.2.4; RFC 8985 sends one).
+    static constexpr u32 tlp_probes_max = 3;
 
     static Result<TcpConnection*, TcpError> create(Heap& heap, const TcpConfig& config,
                                                    TcpOutput& output, const TcpSecret& secret);
@@ -249,7 +265,10 @@ private:
     enum class FinQueued : u8 { no, yes };
     enum class AckNeed : u8 { none, delayed, now };
     enum class Timing : u8 { idle, running };
-    enum class Recovery : u8 { none, fast };
+    // fast: after a loss detected by dupacks or RACK; timeout: after an RTO,
+    // until everything sent before it is acknowledged (RFC 6582 3.2 step 4).
+    enum class Recovery : u8 { none, fast, timeout };
+    enum class Reordering : u8 { not_seen, seen };
     enum class Negotiated : u8 { no, yes };
     enum class Opened : u8 { actively, passively };
 
@@ -268,8 +287,8 @@ private:
     bool process_ack(const TcpRepr& repr, usize payload_len, TimeNs now);
     void on_new_ack(const TcpRepr& repr, u32 acked, TimeNs now);
     void on_dupack(TimeNs now);
-    void update_scoreboard(const TcpRepr& repr);
-    bool retransmit_next_hole(TimeNs now);
+    void newreno_partial_ack(u32 data_acked, TimeNs now);
+    void grow_cwnd(u32 data_acked);
     void on_fin_acked(TimeNs now);
     void update_send_window(const TcpRepr& repr, SeqNumber window_end);
     void process_text(const TcpRepr& repr, Bytes payload, TimeNs now);
@@ -297,6 +316,25 @@ private:
     void fill_sack(TcpRepr& repr) const;
     u32 ts_now(TimeNs now) const;
     bool nagle_holds(usize length, usize unsent) const;
+
+    // recovery.cpp: RFC 8985 RACK-TLP and RFC 6675 recovery with a SACK peer.
+    bool sack_recovery() const { return m_sack == Negotiated::yes; }
+    void take_sack_blocks(const TcpRepr& repr, TimeNs now);
+    void note_dsack(TcpSackBlock block);
+    void rack_delivered(const TcpSegmentRecord& record, TimeNs now);
+    void rack_deliver_acked(SeqNumber ack, TimeNs now);
+    TimeNs rack_reordering_window() const;
+    void rack_detect_loss(TimeNs now);
+    void enter_sack_recovery();
+    void undo_recovery();
+    void record_transmission(SeqNumber seq, SeqNumber end, TimeNs now);
+    enum class PipeCheck : u8 { apply, skip };
+    bool retransmit_lost(TimeNs now, PipeCheck check = PipeCheck::apply);
+    usize send_record(usize index, TimeNs now);
+    void arm_tlp(TimeNs now);
+    void on_tlp(TimeNs now);
+    void mark_all_lost();
+    bool has_record_room() const { return m_scoreboard.size() + 3 <= m_scoreboard.capacity(); }
 
     // connection.cpp: timers and transitions.
     void on_rto(TimeNs now);
@@ -373,17 +411,40 @@ private:
     u32 m_limited_sent = 0; // RFC 3042 bytes sent on the first two dupacks
     Recovery m_recovery = Recovery::none;
     SeqNumber m_recover;
-    // RFC 6675: what the peer holds above SND.UNA, and how far recovery has
-    // retransmitted holes in this episode.
-    OooRange m_sacked[sacked_ranges_max] = {};
-    usize m_sacked_count = 0;
+    // NewReno without SACK: how far recovery has retransmitted.
     SeqNumber m_rexmit_high;
+    // Every segment in flight (RFC 6675 scoreboard, RFC 8985 per-segment state).
+    TcpScoreboard m_scoreboard;
+    // RACK (RFC 8985 6.1): the most recently sent segment that was delivered,
+    // its RTT, the highest sequence delivered, the minimum RTT (ns from our
+    // own send times, finer than the 1 ms timestamp clock) and a smoothed RTT
+    // for the probe timeout.
+    bool m_rack_valid = false;
+    TimeNs m_rack_sent_at = 0;
+    SeqNumber m_rack_end;
+    TimeNs m_rack_rtt = 0;
+    TimeNs m_rack_min_rtt = deadline_none;
+    TimeNs m_rack_srtt = 0;
+    SeqNumber m_rack_fack;
+    SeqNumber m_rack_fack_before_ack; // RACK.fack as the ACK being processed found it
+    Reordering m_reordering = Reordering::not_seen;
+    u32 m_reo_wnd_steps = 1;
+    SeqNumber m_dsack_round;
+    // D-SACK undo (RFC 3708 detection, RFC 4015's response): the window
+    // before the recovery, and retransmissions of it not yet shown spurious.
+    u32 m_prior_cwnd = 0;
+    u32 m_prior_ssthresh = 0;
+    u32 m_undo_retransmits = 0;
+    SeqNumber m_undo_marker; // SND.UNA when the recovery began
+    u32 m_tlp_probes = 0; // probes sent since the peer last told us something
 
     // Timers (deadline_none when off).
     TimeNs m_rto_at = deadline_none;
     TimeNs m_delack_at = deadline_none;
     TimeNs m_keepalive_at = deadline_none;
     TimeNs m_time_wait_at = deadline_none;
+    TimeNs m_reorder_at = deadline_none; // RACK's reordering timer (RFC 8985 6.3)
+    TimeNs m_tlp_at = deadline_none;     // the probe timeout (RFC 8985 7.2)
     AckNeed m_ack_need = AckNeed::none;
     u32 m_segments_unacked = 0;
     u32 m_keepalive_sent = 0;
