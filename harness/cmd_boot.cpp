@@ -265,10 +265,11 @@ std::vector<std::string> net_arguments(const std::string& spec, bool pci)
         if (spec.find("vnet_hdr=on") != std::string::npos)
             throw CommandError("--net tap: vnet_hdr=on is not supported",
                                "the image's virtio-net driver sends frames without offloads");
-        for (const char* option : {"script=no", "downscript=no", "vnet_hdr=off"})
-            if (spec.find(std::string(option).substr(0, std::string(option).find('=') + 1)) ==
-                std::string::npos)
-                netdev += std::string(",") + option;
+        // Defaults, unless the user set the key: no scripts, no vnet header.
+        for (const auto& [key, value] : {std::pair{"script=", "no"}, {"downscript=", "no"},
+                                         {"vnet_hdr=", "off"}})
+            if (spec.find(std::string(",") + key) == std::string::npos)
+                netdev += std::string(",") + key + value;
     }
     // romfile=: no iPXE option ROM (the image boots directly, and it would
     // slow SeaBIOS down).

@@ -7,9 +7,7 @@
 #include <gantry/hosted/os.hpp>
 #include <gantry/hosted/platform.hpp>
 #include <gantry/trace.hpp>
-#include <gantry/virtio/blk.hpp>
 #include <gantry/virtio/model.hpp>
-#include <gantry/virtio/net.hpp>
 
 #include <cerrno>
 #include <csignal>
@@ -31,24 +29,17 @@ namespace gantry::hosted {
 struct VirtioDevices {
     static constexpr usize dma_bytes = 2 * 1024 * 1024;
 
-    VirtioDevices() : memory(static_cast<u8*>(std::aligned_alloc(4096, dma_bytes))),
-                      arena(memory, dma_bytes) {}
-    ~VirtioDevices()
+    VirtioDevices()
+        : memory(static_cast<u8*>(std::aligned_alloc(4096, dma_bytes)), &std::free),
+          devices(MutableBytes(memory.get(), memory ? dma_bytes : 0))
     {
-        // Drivers before models before the DMA memory they share.
-        net.reset();
-        net_model.reset();
-        disks.clear();
-        disk_models.clear();
-        std::free(memory);
     }
 
-    u8* memory;
-    virtio::DmaArena arena;
-    std::unique_ptr<virtio::NetModel> net_model;
-    std::unique_ptr<virtio::VirtioNet> net;
-    std::vector<std::unique_ptr<virtio::BlockModel>> disk_models;
-    std::vector<std::unique_ptr<virtio::VirtioBlk>> disks;
+    // Declared first, destroyed last: the drivers' rings live in it.
+    std::unique_ptr<u8, decltype(&std::free)> memory;
+    virtio::InProcessDevices devices;
+    Nic* nic = nullptr;               // the driver in front of the native NIC
+    std::vector<BlockDevice*> disks;  // likewise for each --disk
 };
 
 std::string HostedPlatform::create(const Config& config, HostedPlatform*& out)
@@ -180,19 +171,13 @@ std::string HostedPlatform::open_virtio()
     if (!m_virtio->memory)
         return "--virtio: cannot allocate the devices' DMA memory";
     VirtioDevices& v = *m_virtio;
-    if (Nic* backend = native_nic()) {
-        v.net_model = std::make_unique<virtio::NetModel>(*backend);
-        v.net = std::make_unique<virtio::VirtioNet>(*v.net_model);
-        if (auto started = v.net->start(v.arena); !started.ok())
-            return "--virtio: the virtio-net driver failed: " +
-                   std::string(virtio::to_string(started.error()));
-    }
+    if ((v.nic = native_nic()))
+        if (std::string error = v.devices.wrap(v.nic); !error.empty())
+            return "--virtio: " + error;
     for (auto& disk : m_disks) {
-        v.disk_models.push_back(std::make_unique<virtio::BlockModel>(*disk));
-        v.disks.push_back(std::make_unique<virtio::VirtioBlk>(*v.disk_models.back()));
-        if (auto started = v.disks.back()->start(v.arena); !started.ok())
-            return "--virtio: the virtio-blk driver failed: " +
-                   std::string(virtio::to_string(started.error()));
+        v.disks.push_back(disk.get());
+        if (std::string error = v.devices.wrap(v.disks.back()); !error.empty())
+            return "--virtio: " + error;
     }
     return {};
 }
@@ -279,7 +264,7 @@ void HostedPlatform::idle_with_slirp(int timeout_ms)
 BlockDevice* HostedPlatform::block_device(usize index)
 {
     if (m_virtio)
-        return index < m_virtio->disks.size() ? m_virtio->disks[index].get() : nullptr;
+        return index < m_virtio->disks.size() ? m_virtio->disks[index] : nullptr;
     return index < m_disks.size() ? m_disks[index].get() : nullptr;
 }
 
@@ -287,8 +272,8 @@ Nic* HostedPlatform::nic(usize index)
 {
     if (index != 0)
         return nullptr;
-    if (m_virtio && m_virtio->net)
-        return m_virtio->net.get();
+    if (m_virtio && m_virtio->nic)
+        return m_virtio->nic;
     return native_nic();
 }
 

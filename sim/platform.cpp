@@ -2,9 +2,7 @@
 
 #include <gantry/assert.hpp>
 #include <gantry/sim/trace_writer.hpp>
-#include <gantry/virtio/blk.hpp>
 #include <gantry/virtio/model.hpp>
-#include <gantry/virtio/net.hpp>
 
 #include <cerrno>
 #include <cinttypes>
@@ -17,23 +15,6 @@
 #endif
 
 namespace gantry::sim {
-
-// The drivers and models of a node incarnation with virtio on: dropped with it.
-struct SimVirtio {
-    explicit SimVirtio(MutableBytes dma) : arena(dma.data(), dma.size()) {}
-    ~SimVirtio()
-    {
-        nets.clear();
-        net_models.clear();
-        disks.clear();
-        disk_models.clear();
-    }
-    virtio::DmaArena arena;
-    std::vector<std::unique_ptr<virtio::NetModel>> net_models;
-    std::vector<std::unique_ptr<virtio::VirtioNet>> nets;
-    std::vector<std::unique_ptr<virtio::BlockModel>> disk_models;
-    std::vector<std::unique_ptr<virtio::VirtioBlk>> disks;
-};
 
 SimPlatform::~SimPlatform() = default;
 
@@ -53,22 +34,14 @@ std::string SimPlatform::use_virtio()
     if (m_region.bytes < 2 * bytes)
         return "virtio: the node's memory is too small for its devices' rings and buffers";
     m_region.bytes -= bytes;
-    m_virtio = std::make_unique<SimVirtio>(MutableBytes(m_region.base + m_region.bytes, bytes));
-    SimVirtio& v = *m_virtio;
-    for (Nic*& nic : m_nics) {
-        v.net_models.push_back(std::make_unique<virtio::NetModel>(*nic));
-        v.nets.push_back(std::make_unique<virtio::VirtioNet>(*v.net_models.back()));
-        if (auto started = v.nets.back()->start(v.arena); !started.ok())
-            return "virtio-net: " + std::string(virtio::to_string(started.error()));
-        nic = v.nets.back().get();
-    }
-    for (BlockDevice*& disk : m_disks) {
-        v.disk_models.push_back(std::make_unique<virtio::BlockModel>(*disk));
-        v.disks.push_back(std::make_unique<virtio::VirtioBlk>(*v.disk_models.back()));
-        if (auto started = v.disks.back()->start(v.arena); !started.ok())
-            return "virtio-blk: " + std::string(virtio::to_string(started.error()));
-        disk = v.disks.back().get();
-    }
+    m_virtio = std::make_unique<virtio::InProcessDevices>(
+        MutableBytes(m_region.base + m_region.bytes, bytes));
+    for (Nic*& nic : m_nics)
+        if (std::string error = m_virtio->wrap(nic); !error.empty())
+            return error;
+    for (BlockDevice*& disk : m_disks)
+        if (std::string error = m_virtio->wrap(disk); !error.empty())
+            return error;
     return {};
 }
 

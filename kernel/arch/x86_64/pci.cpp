@@ -18,26 +18,22 @@ constexpr u64 lapic_message_address = 0xfee00000; // destination APIC 0, physica
 constexpr u8 cfg_common = 1, cfg_notify = 2, cfg_isr = 3, cfg_device = 4;
 constexpr u64 mapped_end = 4ull * 1024 * 1024 * 1024;
 
-inline void outl_port(u16 port, u32 value) { outl(port, value); }
-inline u32 inl_port(u16 port)
+void select(u8 bus, u8 slot, u8 function, u8 offset)
 {
-    u32 value;
-    asm volatile("inl %1, %0" : "=a"(value) : "Nd"(port));
-    return value;
+    outl(config_address, 0x80000000u | (u32{bus} << 16) | (u32{slot} << 11) |
+                             (u32{function} << 8) | (offset & 0xfc));
 }
 
 u32 config_read32(u8 bus, u8 slot, u8 function, u8 offset)
 {
-    outl_port(config_address, 0x80000000u | (u32{bus} << 16) | (u32{slot} << 11) |
-                                  (u32{function} << 8) | (offset & 0xfc));
-    return inl_port(config_data);
+    select(bus, slot, function, offset);
+    return inl(config_data);
 }
 
 void config_write32(u8 bus, u8 slot, u8 function, u8 offset, u32 value)
 {
-    outl_port(config_address, 0x80000000u | (u32{bus} << 16) | (u32{slot} << 11) |
-                                  (u32{function} << 8) | (offset & 0xfc));
-    outl_port(config_data, value);
+    select(bus, slot, function, offset);
+    outl(config_data, value);
 }
 
 u8 config_read8(u8 bus, u8 slot, u8 function, u8 offset)
@@ -77,35 +73,47 @@ void report(u8 slot, std::string_view why)
     serial_write("\n");
 }
 
-// Reads the virtio capabilities; false if a window is missing or unreachable.
-bool read_capabilities(PciVirtioDevice& device)
+// Offset of the next capability with `id` after `after` (0: from the start),
+// or 0. The walk is bounded: a looping list cannot hang the boot.
+u8 find_capability(const PciVirtioDevice& device, u8 id, u8 after = 0)
 {
     const u8 bus = device.bus, slot = device.slot, function = device.function;
     constexpr u32 status_capabilities = 1u << 20; // command/status dword, status bit 4
     if (!(config_read32(bus, slot, function, 0x04) & status_capabilities))
-        return false;
-    u8 pointer = config_read8(bus, slot, function, 0x34) & 0xfc;
+        return 0;
+    u8 pointer = after ? config_read8(bus, slot, function, static_cast<u8>(after + 1)) & 0xfc
+                       : config_read8(bus, slot, function, 0x34) & 0xfc;
     for (int guard = 0; pointer != 0 && guard < 48; ++guard) {
-        const u8 id = config_read8(bus, slot, function, pointer);
-        const u8 next = config_read8(bus, slot, function, static_cast<u8>(pointer + 1)) & 0xfc;
-        if (id == capability_vendor) {
-            const u8 kind = config_read8(bus, slot, function, static_cast<u8>(pointer + 3));
-            const u8 bar = config_read8(bus, slot, function, static_cast<u8>(pointer + 4));
-            const u32 offset = config_read32(bus, slot, function, static_cast<u8>(pointer + 8));
-            const u64 base = bar_address(bus, slot, function, bar);
-            const u64 address = base ? base + offset : 0;
-            if (kind == cfg_common && !device.common)
-                device.common = address;
-            else if (kind == cfg_notify && !device.notify) {
-                device.notify = address;
-                device.notify_multiplier =
-                    config_read32(bus, slot, function, static_cast<u8>(pointer + 16));
-            } else if (kind == cfg_isr && !device.isr)
-                device.isr = address;
-            else if (kind == cfg_device && !device.device)
-                device.device = address;
+        if (config_read8(bus, slot, function, pointer) == id)
+            return pointer;
+        pointer = config_read8(bus, slot, function, static_cast<u8>(pointer + 1)) & 0xfc;
+    }
+    return 0;
+}
+
+// Reads the virtio capabilities; false if a window is missing or unreachable.
+bool read_capabilities(PciVirtioDevice& device)
+{
+    const u8 bus = device.bus, slot = device.slot, function = device.function;
+    u8 pointer = find_capability(device, capability_vendor);
+    for (int guard = 0; pointer != 0 && guard < 48; ++guard) {
+        const u8 kind = config_read8(bus, slot, function, static_cast<u8>(pointer + 3));
+        const u8 bar = config_read8(bus, slot, function, static_cast<u8>(pointer + 4));
+        const u32 offset = config_read32(bus, slot, function, static_cast<u8>(pointer + 8));
+        const u64 base = bar_address(bus, slot, function, bar);
+        const u64 address = base ? base + offset : 0;
+        if (kind == cfg_common && !device.common) {
+            device.common = address;
+        } else if (kind == cfg_notify && !device.notify) {
+            device.notify = address;
+            device.notify_multiplier =
+                config_read32(bus, slot, function, static_cast<u8>(pointer + 16));
+        } else if (kind == cfg_isr && !device.isr) {
+            device.isr = address;
+        } else if (kind == cfg_device && !device.device) {
+            device.device = address;
         }
-        pointer = next;
+        pointer = find_capability(device, capability_vendor, pointer);
     }
     for (u64 address : {device.common, device.notify, device.isr, device.device})
         if (address == 0 || address >= mapped_end)
@@ -118,28 +126,24 @@ bool read_capabilities(PciVirtioDevice& device)
 bool enable_msix(const PciVirtioDevice& device, u8 vector)
 {
     const u8 bus = device.bus, slot = device.slot, function = device.function;
-    u8 pointer = config_read8(bus, slot, function, 0x34) & 0xfc;
-    for (int guard = 0; pointer != 0 && guard < 48; ++guard) {
-        if (config_read8(bus, slot, function, pointer) == capability_msix) {
-            const u32 table = config_read32(bus, slot, function, static_cast<u8>(pointer + 4));
-            const u64 base = bar_address(bus, slot, function, static_cast<u8>(table & 7));
-            if (base == 0 || base >= mapped_end)
-                return false;
-            const u64 entry = base + (table & ~u32{7});
-            *reinterpret_cast<volatile u32*>(entry + 0) = static_cast<u32>(lapic_message_address);
-            *reinterpret_cast<volatile u32*>(entry + 4) = 0;
-            *reinterpret_cast<volatile u32*>(entry + 8) = vector;
-            *reinterpret_cast<volatile u32*>(entry + 12) = 0; // unmasked
-            // Message control is the upper half of the capability's first dword:
-            // set Enable (bit 15), clear Function Mask (bit 14).
-            const u32 header = config_read32(bus, slot, function, pointer);
-            const u32 control = ((header >> 16) | 0x8000) & ~u32{0x4000};
-            config_write32(bus, slot, function, pointer, (header & 0xffff) | (control << 16));
-            return true;
-        }
-        pointer = config_read8(bus, slot, function, static_cast<u8>(pointer + 1)) & 0xfc;
-    }
-    return false;
+    const u8 pointer = find_capability(device, capability_msix);
+    if (pointer == 0)
+        return false;
+    const u32 table = config_read32(bus, slot, function, static_cast<u8>(pointer + 4));
+    const u64 base = bar_address(bus, slot, function, static_cast<u8>(table & 7));
+    if (base == 0 || base >= mapped_end)
+        return false;
+    const u64 entry = base + (table & ~u32{7});
+    *reinterpret_cast<volatile u32*>(entry + 0) = static_cast<u32>(lapic_message_address);
+    *reinterpret_cast<volatile u32*>(entry + 4) = 0;
+    *reinterpret_cast<volatile u32*>(entry + 8) = vector;
+    *reinterpret_cast<volatile u32*>(entry + 12) = 0; // unmasked
+    // Message control is the upper half of the capability's first dword: set
+    // Enable (bit 15), clear Function Mask (bit 14).
+    const u32 header = config_read32(bus, slot, function, pointer);
+    const u32 control = ((header >> 16) | 0x8000) & ~u32{0x4000};
+    config_write32(bus, slot, function, pointer, (header & 0xffff) | (control << 16));
+    return true;
 }
 
 } // namespace

@@ -10,11 +10,14 @@
 #include <string>
 #include <vector>
 
+namespace gantry::virtio {
+class InProcessDevices;
+}
+
 namespace gantry::sim {
 
 class Node;
 class World;
-struct SimVirtio;
 
 // The node's clock: virtual time scaled by (1 + drift_ppm / 1e6), exactly and
 // monotonically (integer arithmetic, so every build computes the same ticks).
@@ -91,7 +94,7 @@ private:
     std::vector<Nic*> m_nics;
     bool m_nics_hidden = false;
     std::vector<BlockDevice*> m_disks;
-    std::unique_ptr<SimVirtio> m_virtio;
+    std::unique_ptr<virtio::InProcessDevices> m_virtio;
 };
 
 } // namespace gantry::sim

@@ -12,10 +12,13 @@
 
 #include <gantry/block.hpp>
 #include <gantry/nic.hpp>
+#include <gantry/virtio/blk.hpp>
 #include <gantry/virtio/mmio.hpp>
+#include <gantry/virtio/net.hpp>
 #include <gantry/virtio/queue.hpp>
 
 #include <memory>
+#include <string>
 #include <vector>
 
 namespace gantry::virtio {
@@ -133,6 +136,29 @@ private:
     BlockInfo m_info;
     std::vector<std::unique_ptr<Pending>> m_waiting; // accepted, the backend was full
     std::vector<std::unique_ptr<Pending>> m_in_backend;
+};
+
+// A platform's devices behind the virtio drivers: each wrapped device becomes
+// driver -> model -> the native device. Hosted `--virtio` and the simulator's
+// `virtio` nodes both use it. Rings and buffers come from `dma`, which must
+// outlive this object.
+class InProcessDevices {
+public:
+    explicit InProcessDevices(MutableBytes dma) : m_arena(dma.data(), dma.size()) {}
+    ~InProcessDevices();
+    InProcessDevices(const InProcessDevices&) = delete;
+
+    // Replaces `device` by a started driver in front of it; returns "" or why
+    // the driver failed (the device is then left as it was).
+    std::string wrap(Nic*& device);
+    std::string wrap(BlockDevice*& device);
+
+private:
+    DmaArena m_arena;
+    std::vector<std::unique_ptr<NetModel>> m_net_models;
+    std::vector<std::unique_ptr<VirtioNet>> m_nets;
+    std::vector<std::unique_ptr<BlockModel>> m_disk_models;
+    std::vector<std::unique_ptr<VirtioBlk>> m_disks;
 };
 
 } // namespace gantry::virtio
