@@ -56,6 +56,11 @@ bool ArpCache::learn(Ipv4Address ip, MacAddress mac, TimeNs now, Learn mode)
         entry->ip = ip;
     }
     bool was_incomplete = entry->state == ArpEntryState::incomplete;
+    bool rebinding = entry->state == ArpEntryState::reachable && entry->mac != mac;
+    if (rebinding && now - entry->bound < locktime_ns)
+        return false; // keep the binding just learned; see locktime_ns
+    if (rebinding || entry->state != ArpEntryState::reachable)
+        entry->bound = now;
     entry->state = ArpEntryState::reachable;
     entry->mac = mac;
     entry->expires = now + reachable_ns;

@@ -87,6 +87,35 @@ TEST_CASE("a packet waits for ARP resolution, then leaves to the resolved MAC")
     socket.value()->close();
 }
 
+TEST_CASE("a different MAC for a binding younger than the lock time is ignored")
+{
+    // scenarios/tcp-chaos.yaml seed 15: the server's gratuitous ARP bound its
+    // address, then its reply to our request arrived with a bit flipped in the
+    // sender MAC (ARP has no checksum) and redirected every later frame to a
+    // MAC nobody has, for the entry's whole 60 s.
+    NetFixture f;
+    f.nic.take_sent();
+    f.deliver(ethernet(net::MacAddress::broadcast(), peer_mac, net::EtherType::arp,
+                       arp(net::ArpOperation::request, peer_mac, peer_ip, {}, our_ip)));
+    REQUIRE(f.stack->arp_cache().lookup(peer_ip, f.now()) == peer_mac);
+    net::MacAddress flipped = peer_mac;
+    flipped.octets[3] ^= 0x10;
+    f.tk.platform.advance(net::ArpCache::locktime_ns / 2);
+    f.deliver(ethernet(our_mac, flipped, net::EtherType::arp,
+                       arp(net::ArpOperation::reply, flipped, peer_ip, our_mac, our_ip)));
+    CHECK(f.stack->arp_cache().lookup(peer_ip, f.now()) == peer_mac);
+    // The same MAC again is a refresh, not a rebinding: always accepted.
+    f.deliver(ethernet(our_mac, peer_mac, net::EtherType::arp,
+                       arp(net::ArpOperation::reply, peer_mac, peer_ip, our_mac, our_ip)));
+    CHECK(f.stack->arp_cache().lookup(peer_ip, f.now()) == peer_mac);
+    // Once the binding is older than the lock time, a new MAC (a replaced
+    // NIC, a failover) takes over.
+    f.tk.platform.advance(net::ArpCache::locktime_ns);
+    f.deliver(ethernet(our_mac, flipped, net::EtherType::arp,
+                       arp(net::ArpOperation::reply, flipped, peer_ip, our_mac, our_ip)));
+    CHECK(f.stack->arp_cache().lookup(peer_ip, f.now()) == flipped);
+}
+
 TEST_CASE("ARP is retried once a second and pending packets drop after the last try")
 {
     NetFixture f;

@@ -20,6 +20,7 @@ struct ArpEntry {
     MacAddress mac;
     ArpEntryState state = ArpEntryState::free;
     TimeNs expires = 0;      // reachable: when to forget; incomplete: next retry
+    TimeNs bound = 0;        // reachable: when `mac` was last set (see locktime_ns)
     u8 requests_sent = 0;    // incomplete only
 };
 
@@ -32,6 +33,12 @@ public:
     static constexpr TimeNs reachable_ns = 60 * ns_per_s;
     static constexpr TimeNs retry_ns = 1 * ns_per_s;
     static constexpr u8 requests_max = 3;
+    // A binding this young is not replaced by a different MAC (Linux's
+    // neighbour "locktime", 1 s by default). ARP has no checksum: a reply
+    // corrupted on the wire, or a second responder, arriving right after the
+    // binding was learned would otherwise redirect every frame to a MAC nobody
+    // has until the entry expires, which no transport can notice.
+    static constexpr TimeNs locktime_ns = 1 * ns_per_s;
 
     std::optional<MacAddress> lookup(Ipv4Address ip, TimeNs now) const;
 
@@ -39,6 +46,7 @@ public:
     // the target: RFC 826's "merge" rule); otherwise only known addresses update.
     enum class Learn : u8 { update_only, create };
     // true if an incomplete entry became reachable (pending packets can go now).
+    // A different MAC for a binding younger than locktime_ns is ignored.
     bool learn(Ipv4Address ip, MacAddress mac, TimeNs now, Learn mode);
 
     // The caller has a packet for `ip` and no binding: starts a resolution, or
