@@ -18,13 +18,18 @@ using namespace replay;
 const char* replay_usage = R"(usage: gantry replay CAPTURE --app APP [options] [-- APP-ARGS...]
 
 Feeds the client side of CAPTURE (pcap or pcapng; Ethernet or Linux cooked
-SLL/SLL2) to a node running APP in the simulator, with the recorded server's
-address, and compares the node's answers with the recorded server's: ARP and
-ICMP exactly (but for free identifiers), UDP by payload, TCP by byte stream
-and SYN/FIN/RST sequence (ISN and timestamps normalised).
+SLL/SLL2) to a node running APP, with the recorded server's address, and
+compares the node's answers with the recorded server's: ARP and ICMP exactly
+(but for free identifiers), UDP by payload, TCP by byte stream and SYN/FIN/RST
+sequence (ISN and timestamps normalised). The node is a simulated one, or the
+same app as a hosted process or a VM (a differential run).
 
 options:
   --app NAME            the app to run as the server (required; as in build/bin/)
+  --target T            sim (default: the simulator, virtual time) | hosted
+                        (build/bin/APP on --net socket) | vm (build/images/APP.elf
+                        under QEMU on -netdev socket); the live targets run in
+                        real time over a UDP cable on 127.0.0.1, no root needed
   --filter BPF          select frames with a tcpdump filter expression
   --server IP           the recorded server (default: who got the first TCP SYN,
                         echo request or UDP datagram)
@@ -42,6 +47,13 @@ options:
   --pcap FILE           capture the replay's own link
   --trace FILE          write the run's trace (gantry-viz FILE)
   --quiet               print only the result line and the divergence
+live targets (hosted, vm):
+  --timeout S           kill the app and end the run after S seconds (default 60)
+  --ready TEXT          the app serves once it printed a line containing TEXT
+                        (default "serving"; waited for up to 20 s)
+  --accel A             vm: tcg (default) or kvm
+  --image FILE          vm: boot this image instead of build/images/APP.elf
+  --bin-dir DIR         hosted: take APP from DIR instead of build/bin
 exit status: 0 the node's answers match, 1 they diverge (the first divergence
 is printed), 2 bad input (unreadable, corrupt or unsupported capture, bad option)
 )";
@@ -104,6 +116,25 @@ void parse_timing(std::string_view text, ReplayOptions& options)
                        "use recorded, asap or scale=X with X > 0 (e.g. scale=0.5)");
 }
 
+TargetKind parse_target(std::string_view text)
+{
+    if (text == "sim")
+        return TargetKind::sim;
+    if (text == "hosted")
+        return TargetKind::hosted;
+    if (text == "vm")
+        return TargetKind::vm;
+    throw CommandError("--target: '" + std::string(text) + "' is not a target",
+                       "use sim, hosted or vm");
+}
+
+std::string parse_accel(std::string_view text)
+{
+    if (text != "tcg" && text != "kvm")
+        throw CommandError("--accel: '" + std::string(text) + "' is not tcg or kvm");
+    return std::string(text);
+}
+
 struct CliOptions {
     std::string capture;
     std::string filter;
@@ -128,6 +159,11 @@ bool parse_option(Args args, usize& i, CliOptions& cli)
     else if (arg == "--pcap") o.pcap_path = value_of(args, i);
     else if (arg == "--trace") o.trace_path = value_of(args, i);
     else if (arg == "--quiet") cli.quiet = true;
+    else if (arg == "--target") o.target = parse_target(value_of(args, i));
+    else if (arg == "--ready") o.ready_text = value_of(args, i);
+    else if (arg == "--accel") o.accel = parse_accel(value_of(args, i));
+    else if (arg == "--image") o.image = value_of(args, i);
+    else if (arg == "--bin-dir") o.bin_dir = value_of(args, i);
     else return false;
     return true;
 }
@@ -145,6 +181,11 @@ void parse_sized_option(Args args, usize& i, CliOptions& cli)
         o.mtu = parse_number(value_of(args, i), "--mtu");
         if (o.mtu < 576 || o.mtu > 9000)
             throw CommandError("--mtu: must be 576..9000");
+    } else if (arg == "--timeout") {
+        u64 seconds = parse_number(value_of(args, i), "--timeout");
+        if (seconds < 1 || seconds > 86400)
+            throw CommandError("--timeout: a number of seconds, 1..86400");
+        o.timeout_s = static_cast<int>(seconds);
     } else if (arg == "--memory") {
         auto bytes = parse_bytes(value_of(args, i));
         if (!bytes || *bytes < 1024 * 1024)

@@ -13,6 +13,10 @@
 
 namespace gantry::harness::replay {
 
+// Where the app runs (target.hpp): the simulator, a hosted process or a VM.
+enum class TargetKind : u8 { sim, hosted, vm };
+const char* target_name(TargetKind kind);
+
 enum class Timing : u8 {
     recorded, // each client frame at its recorded offset (times `scale`)
     asap,     // each client frame as soon as what it answers has come back
@@ -34,6 +38,19 @@ struct ReplayOptions {
     usize mtu = 1500;
     std::string pcap_path;  // capture of the replay's link
     std::string trace_path; // the world's trace
+    // The live targets (hosted, vm): the run is bounded by `timeout_s` in all,
+    // the app must print a line containing `ready_text` within
+    // `ready_timeout_ns`, and the settling period ends `quiet_ns` after the
+    // last recorded answer has come.
+    TargetKind target = TargetKind::sim;
+    std::string bin_dir;    // hosted apps (default: beside the gantry binary)
+    std::string image;      // vm: an image path (default: build/images/APP.elf)
+    std::string accel = "tcg";
+    std::string vm_memory = "64M";
+    std::string ready_text = "serving";
+    TimeNs ready_timeout_ns = 20 * ns_per_s;
+    TimeNs quiet_ns = 200 * ns_per_ms;
+    int timeout_s = 60;
 };
 
 // One recorded or observed message of a conversation.
@@ -86,7 +103,10 @@ struct ReplayResult {
     u64 node_arp_requests = 0;
     u64 arp_answered = 0;
     u64 waits_timed_out = 0;       // client frames sent before their answers came
-    TimeNs virtual_end_ns = 0;
+    std::string target = "sim";     // the platform the app ran on
+    std::string target_detail;      // how it was started (live targets)
+    TimeNs ready_ns = 0;            // live: from launch to the ready line
+    TimeNs end_ns = 0;              // the run's end: virtual time (sim) or wall clock
     std::vector<ConversationOutcome> conversations;
     std::vector<std::string> node_failures;
     std::optional<Divergence> first;

@@ -64,6 +64,10 @@ std::string text_report(const ReplayResult& r)
     std::string out;
     out += "replay: " + r.capture_path + " (" + r.link_name + ", " + std::to_string(r.records) +
            " records, " + std::to_string(r.selected) + " selected)\n";
+    out += "target: " + r.target;
+    if (!r.target_detail.empty())
+        out += " (" + r.target_detail + ")";
+    out += "\n";
     out += "server: " + r.server_ip + " (recorded MAC " + r.server_mac + ", node MAC " +
            r.node_mac + "); clients:";
     for (const std::string& client : r.clients)
@@ -126,7 +130,11 @@ std::string json_report(const ReplayResult& r)
            ", \"node_arp_requests\": " + std::to_string(r.node_arp_requests) +
            ", \"arp_answered\": " + std::to_string(r.arp_answered) +
            ", \"waits_timed_out\": " + std::to_string(r.waits_timed_out) + "},\n";
-    out += "  \"virtual_end_ns\": " + std::to_string(r.virtual_end_ns) + ",\n";
+    out += "  \"target\": " + json_string(r.target) + ",\n";
+    out += "  \"target_detail\": " + json_string(r.target_detail) + ",\n";
+    out += "  \"ready_ns\": " + std::to_string(r.ready_ns) + ",\n";
+    out += "  \"end_ns\": " + std::to_string(r.end_ns) + ",\n";
+    out += "  \"clock\": " + json_string(r.target == "sim" ? "virtual" : "wall") + ",\n";
     out += "  \"conversations\": [";
     for (usize i = 0; i < r.conversations.size(); ++i) {
         const ConversationOutcome& c = r.conversations[i];
