@@ -258,8 +258,8 @@ private:
                     return;
                 }
             if (m_child->output_fd() < 0 || m_child->has_exited()) {
-                m_child->has_exited();
-                fail("the app ended before it was ready (no line with '" +
+                fail(std::string(m_options.target == TargetKind::vm ? "QEMU " : "the app ") +
+                     how_it_ended() + " before it was ready (no line with '" +
                      m_options.ready_text + "')");
                 return;
             }
@@ -271,6 +271,14 @@ private:
             pollfd poller{m_child->output_fd(), POLLIN, 0};
             ::poll(&poller, 1, 10);
         }
+    }
+
+    // Its output has closed: it is exiting, give it a moment to be reaped.
+    std::string how_it_ended()
+    {
+        for (int tries = 0; tries < 20 && !m_child->has_exited(); ++tries)
+            ::usleep(5000);
+        return m_child->has_exited() ? m_child->exit_description() : "closed its output";
     }
 
     void wait_for_input(TimeNs wait_ns)
@@ -300,9 +308,9 @@ private:
 
     void watch_child()
     {
-        if (m_child->has_exited())
+        if (m_child->output_fd() < 0 || m_child->has_exited())
             fail(std::string(m_options.target == TargetKind::vm ? "QEMU " : "the app ") +
-                 m_child->exit_description() + " during the replay");
+                 how_it_ended() + " during the replay");
     }
 
     // The run cannot go on: note why, with the app's last lines.

@@ -318,8 +318,12 @@ enum class Role : u8 { client, client_skipped, server, other };
 Role role_of(const Packet& packet, Ipv4Address server, const ReplayOptions& options)
 {
     if (packet.proto == Proto::arp) {
+        // With --client, the server's ARP to other hosts is not this replay's.
         if (packet.arp_sender_ip == server)
-            return Role::server;
+            return options.client && packet.arp_target_ip != *options.client &&
+                           packet.arp_target_ip != server
+                       ? Role::other
+                       : Role::server;
         if (packet.arp_target_ip != server ||
             (options.client && packet.arp_sender_ip != *options.client))
             return Role::other;
@@ -752,7 +756,10 @@ void judge(Plan& plan, ReplayResult& result)
         if (divergence && (!result.first || divergence->time < result.first->time))
             result.first = std::move(divergence);
     }
-    if (!result.node_failures.empty() && !result.first) {
+    // A node that failed before the replay could feed everything (a live app
+    // that did not start or ended) explains every missing answer: say that.
+    bool cut_short = result.client_frames_fed < plan.sends.size();
+    if (!result.node_failures.empty() && (!result.first || cut_short)) {
         Divergence d;
         d.conversation = "node";
         d.kind = "node-failed";
