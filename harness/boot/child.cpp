@@ -122,6 +122,18 @@ std::string ChildProcess::exit_description() const
     return "ended";
 }
 
+void ChildProcess::stop(int grace_ms)
+{
+    if (m_pid > 0 && !m_reaped) {
+        ::kill(m_pid, SIGTERM);
+        for (int waited_ms = 0; waited_ms < grace_ms && !has_exited(); waited_ms += 5) {
+            read_lines(); // a full pipe would keep it from exiting
+            ::usleep(5000);
+        }
+    }
+    kill_and_reap();
+}
+
 void ChildProcess::kill_and_reap()
 {
     if (m_pid > 0 && !m_reaped) {

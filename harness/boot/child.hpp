@@ -36,6 +36,10 @@ public:
 
     // SIGKILL to the group, then wait. Idempotent.
     void kill_and_reap();
+    // SIGTERM to the child, so it can flush what it writes (a hosted app's
+    // capture and trace); SIGKILL to the group if it has not exited within
+    // `grace_ms`. Always reaps.
+    void stop(int grace_ms);
 
     static constexpr std::size_t tail_lines_max = 20;
 

@@ -35,6 +35,9 @@ constexpr usize frame_bytes_max = 9100;
 // Datagrams read per wake-up before the other checks run again.
 constexpr int receive_batch_max = 64;
 constexpr usize failure_lines_max = 6;
+// How long an app gets to exit after SIGTERM (flushing its capture and trace)
+// before it is killed.
+constexpr int stop_grace_ms = 2000;
 
 // A UDP socket on 127.0.0.1, closed by its destructor.
 class LoopbackSocket {
@@ -186,7 +189,7 @@ public:
     {
         TimeNs end = now();
         if (m_child)
-            m_child->kill_and_reap();
+            m_child->stop(stop_grace_ms);
         result.target = target_name(m_options.target);
         result.target_detail = m_detail;
         result.ready_ns = m_ready_ns;

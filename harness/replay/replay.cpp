@@ -522,7 +522,10 @@ private:
         TimeNs time = m_target.now() - m_start;
         if (packet.proto == Proto::arp && packet.arp_operation == 1) {
             ++m_node_arp_requests;
-            answer_arp(packet);
+            // An announcement of the node's own address is not a question:
+            // answering it would claim the node's address for another MAC.
+            if (packet.arp_target_ip != m_plan.server)
+                answer_arp(packet);
             return;
         }
         if (packet.proto == Proto::arp && packet.arp_target_ip == m_plan.server)
