@@ -34,6 +34,9 @@ options:
   --server IP           the recorded server (default: who got the first TCP SYN,
                         echo request or UDP datagram)
   --client IP           replay only this client's traffic
+  --node-ip IP          run the node at IP instead of the recorded server's
+                        address (client frames are readdressed, answers mapped
+                        back before the comparison)
   --prefix N            the node's prefix length (default 24)
   --timing MODE         recorded (default) | scale=X (recorded gaps times X) |
                         asap (each frame once the answers before it are back)
@@ -151,6 +154,7 @@ bool parse_option(Args args, usize& i, CliOptions& cli)
     else if (arg == "--filter") cli.filter = value_of(args, i);
     else if (arg == "--server") o.server = parse_address(value_of(args, i), "--server");
     else if (arg == "--client") o.client = parse_address(value_of(args, i), "--client");
+    else if (arg == "--node-ip") o.node_ip = parse_address(value_of(args, i), "--node-ip");
     else if (arg == "--timing") parse_timing(value_of(args, i), o);
     else if (arg == "--wait") o.wait_ns = parse_time(value_of(args, i), "--wait");
     else if (arg == "--settle") o.settle_ns = parse_time(value_of(args, i), "--settle");

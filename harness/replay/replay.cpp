@@ -389,13 +389,14 @@ Plan make_plan(const Capture& capture, const ReplayOptions& options)
 class Runner {
 public:
     Runner(Plan& plan, const ReplayOptions& options, Target& target)
-        : m_plan(plan), m_options(options), m_target(target)
+        : m_plan(plan), m_options(options), m_target(target),
+          m_node_ip(options.node_ip.value_or(plan.server))
     {
     }
 
     void run(ReplayResult& result)
     {
-        m_target.start({.ip = m_plan.server, .prefix = m_options.prefix,
+        m_target.start({.ip = m_node_ip, .prefix = m_options.prefix,
                         .gateway = off_link_client()});
         m_node_mac = m_target.node_mac();
         m_start = m_target.now() + m_options.warmup_ns;
@@ -420,6 +421,8 @@ public:
         result.waits_timed_out = m_waits_timed_out;
         result.client_frames_fed = m_fed;
         result.node_mac = format_mac(m_node_mac);
+        if (m_node_ip != m_plan.server)
+            result.node_ip = format_ip(m_node_ip);
     }
 
 private:
@@ -429,7 +432,7 @@ private:
     {
         u32 mask = m_options.prefix == 0 ? 0 : ~u32{0} << (32 - m_options.prefix);
         for (const auto& [ip, mac] : m_plan.client_macs)
-            if ((ip & mask) != (m_plan.server.to_u32() & mask))
+            if ((ip & mask) != (m_node_ip.to_u32() & mask))
                 return Ipv4Address::from_u32(ip);
         return {};
     }
@@ -498,6 +501,8 @@ private:
         std::vector<u8> frame = send.frame;
         if (!send.packet.destination_mac.is_multicast())
             m_node_mac.write_to(MutableBytes(frame.data(), 6));
+        if (m_node_ip != m_plan.server)
+            move_destination(frame, send.packet, m_plan.server, m_node_ip);
         if (send.packet.proto == Proto::tcp)
             rewrite_tcp(send, frame);
         m_target.transmit(frame);
@@ -524,10 +529,11 @@ private:
             ++m_node_arp_requests;
             // An announcement of the node's own address is not a question:
             // answering it would claim the node's address for another MAC.
-            if (packet.arp_target_ip != m_plan.server)
+            if (packet.arp_target_ip != m_node_ip)
                 answer_arp(packet);
             return;
         }
+        as_recorded_server(packet);
         if (packet.proto == Proto::arp && packet.arp_target_ip == m_plan.server)
             return; // a gratuitous reply
         Ipv4Address client;
@@ -550,6 +556,18 @@ private:
         conv.actual.items.push_back({time, m_node_frames, summary, packet.payload, 0});
     }
 
+    // With --node-ip, the node's address reads as the recorded server's, so
+    // its answers compare with the recording's.
+    void as_recorded_server(Packet& packet) const
+    {
+        if (m_node_ip == m_plan.server)
+            return;
+        for (Ipv4Address* address : {&packet.source_ip, &packet.arp_sender_ip,
+                                     &packet.arp_target_ip})
+            if (*address == m_node_ip)
+                *address = m_plan.server;
+    }
+
     void answer_arp(const Packet& request)
     {
         auto found = m_plan.client_macs.find(request.arp_target_ip.to_u32());
@@ -570,6 +588,7 @@ private:
     Plan& m_plan;
     const ReplayOptions& m_options;
     Target& m_target;
+    Ipv4Address m_node_ip; // the recorded server's address unless --node-ip
     MacAddress m_node_mac;
     TimeNs m_start = 0;
     u64 m_fed = 0;

@@ -28,6 +28,7 @@ struct ReplayOptions {
     usize memory_bytes = 16 * 1024 * 1024;
     std::optional<net::Ipv4Address> server; // the recorded server; default: inferred
     std::optional<net::Ipv4Address> client; // only this client's traffic
+    std::optional<net::Ipv4Address> node_ip; // the node's address, if not the server's
     u8 prefix = 24;
     Timing timing = Timing::recorded;
     double scale = 1.0;
@@ -93,6 +94,7 @@ struct ReplayResult {
     std::string server_ip;
     std::string server_mac; // recorded
     std::string node_mac;
+    std::string node_ip;    // set when --node-ip moved the node off the recorded address
     std::vector<std::string> clients;
     u64 client_frames_fed = 0;
     u64 client_frames_skipped = 0; // ARP replies and gratuitous ARPs the replay answers itself

@@ -69,7 +69,7 @@ std::string text_report(const ReplayResult& r)
         out += " (" + r.target_detail + ")";
     out += "\n";
     out += "server: " + r.server_ip + " (recorded MAC " + r.server_mac + ", node MAC " +
-           r.node_mac + "); clients:";
+           r.node_mac + (r.node_ip.empty() ? "" : ", node IP " + r.node_ip) + "); clients:";
     for (const std::string& client : r.clients)
         out += " " + client;
     out += "\n";
@@ -131,6 +131,7 @@ std::string json_report(const ReplayResult& r)
            ", \"arp_answered\": " + std::to_string(r.arp_answered) +
            ", \"waits_timed_out\": " + std::to_string(r.waits_timed_out) + "},\n";
     out += "  \"target\": " + json_string(r.target) + ",\n";
+    out += "  \"node_ip\": " + json_string(r.node_ip.empty() ? r.server_ip : r.node_ip) + ",\n";
     out += "  \"target_detail\": " + json_string(r.target_detail) + ",\n";
     out += "  \"ready_ns\": " + std::to_string(r.ready_ns) + ",\n";
     out += "  \"end_ns\": " + std::to_string(r.end_ns) + ",\n";
