@@ -5,6 +5,7 @@
 #include "replay/replay.hpp"
 #include "scenario.hpp"
 
+#include <algorithm>
 #include <charconv>
 #include <cstdio>
 #include <fstream>
@@ -29,7 +30,9 @@ options:
   --target T            sim (default: the simulator, virtual time) | hosted
                         (build/bin/APP on --net socket) | vm (build/images/APP.elf
                         under QEMU on -netdev socket); the live targets run in
-                        real time over a UDP cable on 127.0.0.1, no root needed
+                        real time over a UDP cable on 127.0.0.1, no root needed.
+                        A list (sim,vm) or all: a differential run, one report
+                        per target and a verdict on whether they agree
   --filter BPF          select frames with a tcpdump filter expression
   --server IP           the recorded server (default: who got the first TCP SYN,
                         echo request or UDP datagram)
@@ -128,7 +131,7 @@ TargetKind parse_target(std::string_view text)
     if (text == "vm")
         return TargetKind::vm;
     throw CommandError("--target: '" + std::string(text) + "' is not a target",
-                       "use sim, hosted or vm");
+                       "use sim, hosted, vm, a list like sim,vm, or all");
 }
 
 std::string parse_accel(std::string_view text)
@@ -138,7 +141,25 @@ std::string parse_accel(std::string_view text)
     return std::string(text);
 }
 
+// "all" or a comma-separated list: sim,hosted,vm.
+std::vector<TargetKind> parse_targets(std::string_view text)
+{
+    if (text == "all")
+        return {TargetKind::sim, TargetKind::hosted, TargetKind::vm};
+    std::vector<TargetKind> targets;
+    while (!text.empty()) {
+        usize comma = text.find(',');
+        TargetKind kind = parse_target(text.substr(0, comma));
+        if (std::find(targets.begin(), targets.end(), kind) != targets.end())
+            throw CommandError("--target: '" + std::string(target_name(kind)) + "' twice");
+        targets.push_back(kind);
+        text = comma == std::string_view::npos ? std::string_view() : text.substr(comma + 1);
+    }
+    return targets;
+}
+
 struct CliOptions {
+    std::vector<TargetKind> targets{TargetKind::sim};
     std::string capture;
     std::string filter;
     std::string report;
@@ -163,7 +184,7 @@ bool parse_option(Args args, usize& i, CliOptions& cli)
     else if (arg == "--pcap") o.pcap_path = value_of(args, i);
     else if (arg == "--trace") o.trace_path = value_of(args, i);
     else if (arg == "--quiet") cli.quiet = true;
-    else if (arg == "--target") o.target = parse_target(value_of(args, i));
+    else if (arg == "--target") cli.targets = parse_targets(value_of(args, i));
     else if (arg == "--ready") o.ready_text = value_of(args, i);
     else if (arg == "--accel") o.accel = parse_accel(value_of(args, i));
     else if (arg == "--image") o.image = value_of(args, i);
@@ -238,26 +259,37 @@ int cmd_replay(Args args)
         return exit_ok;
     }
     CliOptions cli = parse_args(args);
-    ReplayResult result;
+    std::vector<ReplayResult> results;
     try {
         Capture capture = read_capture(cli.capture, cli.filter);
-        result = run_replay(capture, cli.replay);
+        for (TargetKind target : cli.targets) {
+            cli.replay.target = target;
+            results.push_back(run_replay(capture, cli.replay));
+            std::string text = text_report(results.back());
+            if (cli.quiet && results.back().matched())
+                text = "result: MATCH\n";
+            if (cli.targets.size() > 1)
+                text = "== " + std::string(target_name(target)) + "\n" + text;
+            std::fputs(text.c_str(), stdout);
+            std::fflush(stdout);
+        }
     } catch (const CaptureError& error) {
         throw CommandError(error.what());
     } catch (const std::invalid_argument& error) {
         throw CommandError(error.what(), "`gantry replay --help`; apps are listed by gantry sim");
     }
-    std::string text = text_report(result);
-    if (cli.quiet && result.matched())
-        text = "result: MATCH\n";
-    std::fputs(text.c_str(), stdout);
+    bool differential = results.size() > 1;
+    if (differential)
+        std::fputs(differential_text(results).c_str(), stdout);
     if (!cli.report.empty()) {
         std::ofstream out(cli.report, std::ios::binary);
-        out << json_report(result);
+        out << (differential ? differential_json(results) : json_report(results.front()));
         if (!out)
             throw CommandError("cannot write the report to '" + cli.report + "'");
     }
-    return result.matched() ? exit_ok : exit_check_failed;
+    bool all_match = std::all_of(results.begin(), results.end(),
+                                 [](const ReplayResult& r) { return r.matched(); });
+    return all_match ? exit_ok : exit_check_failed;
 }
 
 } // namespace gantry::harness

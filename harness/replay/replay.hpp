@@ -122,4 +122,13 @@ ReplayResult run_replay(const Capture& capture, const ReplayOptions& options);
 std::string text_report(const ReplayResult& result);
 std::string json_report(const ReplayResult& result);
 
+// A differential run: one capture replayed on several targets. The outcome of
+// each is reduced to what it found (a match, or the first divergence's kind,
+// conversation and first detail); targets that found different things show a
+// difference that depends on the platform, even when every one of them
+// diverged from the recording.
+bool platform_dependent(const std::vector<ReplayResult>& results);
+std::string differential_text(const std::vector<ReplayResult>& results);
+std::string differential_json(const std::vector<ReplayResult>& results);
+
 } // namespace gantry::harness::replay

@@ -2,6 +2,7 @@
 // recorded exchange just before it) and the same facts as JSON for tools.
 #include "replay.hpp"
 
+#include <algorithm>
 #include <cstdio>
 
 namespace gantry::harness::replay {
@@ -166,6 +167,86 @@ std::string json_report(const ReplayResult& r)
     out += "    \"context\": " + json_strings(d.context) + "\n";
     out += "  }\n}\n";
     return out;
+}
+
+namespace {
+
+// What a target found, in the terms that must agree across platforms.
+std::string finding(const ReplayResult& r)
+{
+    if (r.matched())
+        return "match";
+    const Divergence& d = *r.first;
+    return d.kind + "|" + d.conversation + "|" + d.what + "|" +
+           (d.detail.empty() ? std::string() : d.detail.front());
+}
+
+std::string names_with(const std::vector<ReplayResult>& results, const std::string& found)
+{
+    std::string names;
+    for (const ReplayResult& r : results)
+        if (finding(r) == found)
+            names += (names.empty() ? "" : ", ") + r.target;
+    return names;
+}
+
+} // namespace
+
+bool platform_dependent(const std::vector<ReplayResult>& results)
+{
+    for (const ReplayResult& r : results)
+        if (finding(r) != finding(results.front()))
+            return true;
+    return false;
+}
+
+std::string differential_text(const std::vector<ReplayResult>& results)
+{
+    std::string out = "differential run on " + std::to_string(results.size()) + " targets:\n";
+    for (const ReplayResult& r : results) {
+        char line[64];
+        std::snprintf(line, sizeof line, "  %-7s %s", r.target.c_str(),
+                      r.matched() ? "MATCH" : "DIVERGED  ");
+        out += line;
+        if (!r.matched())
+            out += r.first->kind + ": " + r.first->conversation + ": " + r.first->what;
+        out += "\n";
+    }
+    if (!platform_dependent(results)) {
+        out += results.front().matched()
+                   ? "verdict: every target matches the recording\n"
+                   : "verdict: every target diverges the same way: the app differs from the "
+                     "recording, not the platforms from each other\n";
+        return out;
+    }
+    out += "verdict: PLATFORM-DEPENDENT: the targets disagree";
+    std::vector<std::string> seen;
+    for (const ReplayResult& r : results) {
+        std::string found = finding(r);
+        if (std::find(seen.begin(), seen.end(), found) != seen.end())
+            continue;
+        seen.push_back(found);
+        std::string names = names_with(results, found);
+        bool one = names.find(',') == std::string::npos;
+        out += (seen.size() == 1 ? " (" : "; ") + names +
+               (found == "match" ? (one ? " matches" : " match")
+                                 : (one ? " diverges: " : " diverge: ") + r.first->kind);
+    }
+    return out + ")\n";
+}
+
+std::string differential_json(const std::vector<ReplayResult>& results)
+{
+    bool all_match = std::all_of(results.begin(), results.end(),
+                                 [](const ReplayResult& r) { return r.matched(); });
+    std::string out = "{\n\"differential\": true,\n";
+    out += std::string("\"all_match\": ") + (all_match ? "true" : "false") + ",\n";
+    out += std::string("\"platform_dependent\": ") +
+           (platform_dependent(results) ? "true" : "false") + ",\n";
+    out += "\"targets\": [\n";
+    for (usize i = 0; i < results.size(); ++i)
+        out += (i ? ",\n" : "") + json_report(results[i]);
+    return out + "]\n}\n";
 }
 
 } // namespace gantry::harness::replay

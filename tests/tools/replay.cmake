@@ -160,6 +160,29 @@ if(TARGET gantry AND TARGET echo AND TARGET echo_altered)
              "replay diff: altered echo diverges on TCP at byte 3 on ${target}"
              "replay diff: altered echo diverges in a simulated run's capture on ${target}")
     endforeach()
+    # --target all: one command, three targets, a verdict. A platform
+    # difference is made here by booting the altered image on the vm target
+    # while sim and hosted run echo; the verdict must name the vm.
+    add_test(NAME "replay diff: all targets agree on tcp.pcap"
+             COMMAND ${diff_test} ${CMAKE_BINARY_DIR} all echo 0 ${replay_dir}/captures/tcp.pcap
+                     "verdict: every target matches the recording" -- --timing asap)
+    add_test(NAME "replay diff: all targets agree on a simulated run's capture"
+             COMMAND ${diff_test} ${CMAKE_BINARY_DIR} all echo 0 ${diff_scenario}
+                     "verdict: every target matches the recording" -- --timing asap --quiet)
+    add_test(NAME "replay diff: the altered echo diverges the same way on every target"
+             COMMAND ${diff_test} ${CMAKE_BINARY_DIR} all echo_altered 1
+                     ${replay_dir}/captures/udp.pcap
+                     "verdict: every target diverges the same way" -- --timing asap --quiet)
+    add_test(NAME "replay diff: a different answer on one target is platform-dependent"
+             COMMAND ${diff_test} ${CMAKE_BINARY_DIR} all echo 1 ${replay_dir}/captures/tcp.pcap
+                     "  vm      DIVERGED  different: tcp 10.77.0.1:53016 <> port 7"
+                     "verdict: PLATFORM-DEPENDENT: the targets disagree (sim, hosted match; vm diverges: different)"
+                     -- --timing asap --quiet --image ${CMAKE_BINARY_DIR}/images/echo_altered.elf)
+    list(APPEND diff_tests "replay diff: all targets agree on tcp.pcap"
+         "replay diff: all targets agree on a simulated run's capture"
+         "replay diff: the altered echo diverges the same way on every target"
+         "replay diff: a different answer on one target is platform-dependent")
+
     # The live targets are bounded and clean up after a failure.
     foreach(target hosted vm)
         add_test(NAME "replay diff: an app that never gets ready ends the ${target} run in time"
