@@ -272,6 +272,8 @@ int cmd_replay(Args args)
                 text = "== " + std::string(target_name(target)) + "\n" + text;
             std::fputs(text.c_str(), stdout);
             std::fflush(stdout);
+            if (live_run_interrupted())
+                break;
         }
     } catch (const CaptureError& error) {
         throw CommandError(error.what());

@@ -13,6 +13,7 @@
 
 #include <arpa/inet.h>
 #include <cerrno>
+#include <csignal>
 #include <chrono>
 #include <climits>
 #include <cstring>
@@ -38,6 +39,36 @@ constexpr usize failure_lines_max = 6;
 // How long an app gets to exit after SIGTERM (flushing its capture and trace)
 // before it is killed.
 constexpr int stop_grace_ms = 2000;
+
+// Ctrl-C or SIGTERM while a live app runs: the app sits in its own process
+// group (so the terminal's Ctrl-C does not reach it), and only this process
+// can stop it, so the signal ends the run rather than the process.
+volatile std::sig_atomic_t g_interrupted = 0;
+
+void on_interrupt(int) { g_interrupted = 1; }
+
+// Installs on_interrupt for SIGINT and SIGTERM and restores what was there.
+class InterruptGuard {
+public:
+    InterruptGuard()
+    {
+        struct sigaction action {};
+        action.sa_handler = on_interrupt;
+        ::sigaction(SIGINT, &action, &m_old_int);
+        ::sigaction(SIGTERM, &action, &m_old_term);
+    }
+    ~InterruptGuard()
+    {
+        ::sigaction(SIGINT, &m_old_int, nullptr);
+        ::sigaction(SIGTERM, &m_old_term, nullptr);
+    }
+    InterruptGuard(const InterruptGuard&) = delete;
+    InterruptGuard& operator=(const InterruptGuard&) = delete;
+
+private:
+    struct sigaction m_old_int {};
+    struct sigaction m_old_term {};
+};
 
 // A UDP socket on 127.0.0.1, closed by its destructor.
 class LoopbackSocket {
@@ -170,6 +201,10 @@ public:
     void run_until(TimeNs deadline, const Predicate& done, const FrameSink& sink) override
     {
         while (!m_stopped && !done()) {
+            if (g_interrupted) {
+                fail("interrupted (Ctrl-C or SIGTERM); the app was stopped");
+                return;
+            }
             TimeNs time = now();
             if (time >= m_end_of_run) {
                 fail("the replay ran out of time (" + std::to_string(m_options.timeout_s) +
@@ -266,6 +301,10 @@ private:
                      m_options.ready_text + "')");
                 return;
             }
+            if (g_interrupted) {
+                fail("interrupted (Ctrl-C or SIGTERM) before the app was ready");
+                return;
+            }
             if (now() >= give_up) {
                 fail("the app printed no line with '" + m_options.ready_text + "' within " +
                      milliseconds(give_up - launched) + " (--ready TEXT names the line)");
@@ -334,6 +373,7 @@ private:
         m_stopped = true;
     }
 
+    InterruptGuard m_interrupt_guard; // first: outlives the child it protects
     const ReplayOptions& m_options;
     std::chrono::steady_clock::time_point m_origin;
     TimeNs m_end_of_run;
@@ -349,6 +389,8 @@ private:
 };
 
 } // namespace
+
+bool live_run_interrupted() { return g_interrupted != 0; }
 
 std::unique_ptr<Target> make_live_target(const ReplayOptions& options)
 {

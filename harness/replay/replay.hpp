@@ -119,6 +119,10 @@ struct ReplayResult {
 // cut short by the snap length) and std::invalid_argument for an unknown app.
 ReplayResult run_replay(const Capture& capture, const ReplayOptions& options);
 
+// True once Ctrl-C or SIGTERM ended a live run: a differential run stops
+// there instead of starting the next target.
+bool live_run_interrupted();
+
 std::string text_report(const ReplayResult& result);
 std::string json_report(const ReplayResult& result);
 

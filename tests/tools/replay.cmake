@@ -190,8 +190,11 @@ if(TARGET gantry AND TARGET echo AND TARGET echo_altered)
                          ${replay_dir}/captures/udp.pcap "first divergence (node-failed)"
                          "printed no line with 'no such line'" "result: DIVERGED"
                          -- --ready "no such line" --timeout 3)
+        add_test(NAME "replay diff: Ctrl-C stops the ${target} app and reaps it"
+                 COMMAND ${replay_dir}/interrupt-test ${CMAKE_BINARY_DIR} ${target})
         list(APPEND diff_tests
-             "replay diff: an app that never gets ready ends the ${target} run in time")
+             "replay diff: an app that never gets ready ends the ${target} run in time"
+             "replay diff: Ctrl-C stops the ${target} app and reaps it")
     endforeach()
     if(TARGET hello)
         add_test(NAME "replay diff: a hosted app that exits before it serves is a node failure"
