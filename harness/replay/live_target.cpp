@@ -36,9 +36,11 @@ constexpr usize frame_bytes_max = 9100;
 // Datagrams read per wake-up before the other checks run again.
 constexpr int receive_batch_max = 64;
 constexpr usize failure_lines_max = 6;
-// How long an app gets to exit after SIGTERM (flushing its capture and trace)
-// before it is killed.
-constexpr int stop_grace_ms = 2000;
+// How long an app gets to exit after SIGTERM before it is killed: time to
+// flush a capture and a trace when it writes them, a moment otherwise (an app
+// that ignores SIGTERM, like tests/apps/echo-altered, costs no more).
+constexpr int stop_grace_flush_ms = 2000;
+constexpr int stop_grace_ms = 100;
 
 // Ctrl-C or SIGTERM while a live app runs: the app sits in its own process
 // group (so the terminal's Ctrl-C does not reach it), and only this process
@@ -224,7 +226,9 @@ public:
     {
         TimeNs end = now();
         if (m_child)
-            m_child->stop(stop_grace_ms);
+            m_child->stop(m_options.pcap_path.empty() && m_options.trace_path.empty()
+                              ? stop_grace_ms
+                              : stop_grace_flush_ms);
         result.target = target_name(m_options.target);
         result.target_detail = m_detail;
         result.ready_ns = m_ready_ns;
