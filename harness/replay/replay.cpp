@@ -524,7 +524,9 @@ private:
     void observe(Bytes frame)
     {
         Packet packet = decode(frame, Checksums::verify);
-        TimeNs time = m_target.now() - m_start;
+        // Frames sent while the app booted count from the first client frame.
+        TimeNs now = m_target.now();
+        TimeNs time = now > m_start ? now - m_start : 0;
         if (packet.proto == Proto::arp && packet.arp_operation == 1) {
             ++m_node_arp_requests;
             // An announcement of the node's own address is not a question:
