@@ -52,7 +52,7 @@ endif()
 # httpd against real Linux clients (curl, python, wrk) and tshark over a tap in
 # a namespace that scripts/httpd-test creates and always removes.
 if(TARGET httpd AND TARGET gantry)
-    foreach(httpd_test files large concurrency)
+    foreach(httpd_test files large concurrency large-offload-off tso-forward)
         add_test(NAME "httpd interop: ${httpd_test}"
                  COMMAND ${PROJECT_SOURCE_DIR}/scripts/httpd-test ${httpd_test} ${CMAKE_BINARY_DIR})
         set_tests_properties("httpd interop: ${httpd_test}" PROPERTIES TIMEOUT 120)
