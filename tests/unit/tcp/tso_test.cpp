@@ -131,7 +131,7 @@ void carry(TestNic& from, TestNic& to, usize mtu, u16 mss_payload, Observed& see
             continue;
         }
         seen.tso_frames++;
-        usize tcp_header = usize{frame[ethernet_bytes + ip_bytes + 12] >> 4} * 4;
+        usize tcp_header = static_cast<usize>(frame[ethernet_bytes + ip_bytes + 12] >> 4) * 4;
         REQUIRE(offload.header_bytes == ethernet_bytes + ip_bytes + tcp_header);
         REQUIRE(frame.size() <= ethernet_bytes + 65535);
         REQUIRE(frame.size() > mtu + ethernet_bytes);
