@@ -222,7 +222,15 @@ usize TcpConnection::send_data(SeqNumber seq, usize max_len, TimeNs now)
         m_timed_seq = end;
         m_timed_at = now;
     }
-    record_transmission(seq, end, now, static_cast<u32>(payload_max));
+    if (tso) {
+        // One record per piece the NIC cuts, the last one carrying the FIN.
+        usize tail = length % payload_max == 0 ? payload_max : length % payload_max;
+        SeqNumber last_piece = seq + static_cast<u32>(length - tail);
+        record_transmission(seq, last_piece, now, static_cast<u32>(payload_max));
+        record_transmission(last_piece, end, now, static_cast<u32>(end - last_piece));
+    } else {
+        record_transmission(seq, end, now, consumed); // one record, as the segment
+    }
     if (seq == m_snd_nxt)
         m_snd_nxt = end;
     m_snd_max = SeqNumber::max(m_snd_max, end);

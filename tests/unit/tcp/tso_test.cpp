@@ -11,6 +11,7 @@
 #include <gantry/net/wire/checksum.hpp>
 
 #include <algorithm>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -98,7 +99,17 @@ struct Observed {
     usize tso_frames = 0;
     usize largest_frame = 0;
     usize partial_checksums = 0;
+    // Loss: the third piece of the first TSO frame from this one on (counting
+    // from 1) that has three pieces is dropped.
+    usize drop_in_tso_frame = 0;
+    std::optional<u32> dropped_seq;
+    bool dropped_piece_resent_alone = false;
 };
+
+u32 tcp_seq(const TestNic::Frame& frame)
+{
+    return load_be32(Bytes(frame), ethernet_bytes + ip_bytes + 4);
+}
 
 // Moves frames from `from` to `to`, finishing offloaded ones as the NIC
 // would and checking what the stack asked for on the way.
@@ -110,6 +121,12 @@ void carry(TestNic& from, TestNic& to, usize mtu, u16 mss_payload, Observed& see
         TestNic::Frame& frame = frames[i];
         const NicTxOffload& offload = offloads[i];
         seen.largest_frame = std::max(seen.largest_frame, frame.size());
+        bool is_tcp = frame.size() > ethernet_bytes + ip_bytes + 20 &&
+                      load_be16(Bytes(frame), 12) == 0x0800 && frame[ethernet_bytes + 9] == 6;
+        // The lost piece goes again on its own: one MSS, not a TSO frame.
+        if (seen.dropped_seq && is_tcp && offload.segment_payload == 0 &&
+            tcp_seq(frame) == *seen.dropped_seq && tcp_length(frame) > 32)
+            seen.dropped_piece_resent_alone = true;
         if (offload.none()) {
             REQUIRE(frame.size() <= mtu + ethernet_bytes);
             to.inject(std::move(frame));
@@ -143,8 +160,15 @@ void carry(TestNic& from, TestNic& to, usize mtu, u16 mss_payload, Observed& see
         u8 flags = frame[ethernet_bytes + ip_bytes + 13];
         if ((flags & tcp_psh) == 0)
             REQUIRE(payload % offload.segment_payload == 0);
-        for (TestNic::Frame& piece : cut_like_gso(frame, offload))
-            to.inject(std::move(piece));
+        std::vector<TestNic::Frame> pieces = cut_like_gso(frame, offload);
+        for (usize p = 0; p < pieces.size(); p++) {
+            bool dropping = seen.drop_in_tso_frame > 0 && seen.tso_frames >= seen.drop_in_tso_frame;
+            if (dropping && p == 2 && !seen.dropped_seq) {
+                seen.dropped_seq = tcp_seq(pieces[p]);
+                continue;
+            }
+            to.inject(std::move(pieces[p]));
+        }
     }
 }
 
@@ -225,6 +249,18 @@ TEST_CASE("TSO: segments up to 64 KiB of whole MSS pieces, checksums left to the
     CHECK(seen.largest_frame <= 65535 + ethernet_bytes);
     // Every TCP frame of the sender left its checksum to the NIC.
     CHECK(seen.partial_checksums > seen.tso_frames);
+}
+
+TEST_CASE("TSO: a piece lost on the wire goes again alone, one MSS", "[tcp][netstack][tso]")
+{
+    Observed seen;
+    seen.drop_in_tso_frame = 3;
+    NicOffloads offloads;
+    offloads.tx_checksum = true;
+    offloads.tso_packet_bytes_max = 65535;
+    CHECK(transfer(offloads, 1024 * 1024, seen) == "same");
+    REQUIRE(seen.dropped_seq);
+    CHECK(seen.dropped_piece_resent_alone);
 }
 
 TEST_CASE("TSO: a smaller limit caps the segments", "[tcp][netstack][tso]")
