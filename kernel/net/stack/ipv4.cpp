@@ -214,7 +214,8 @@ bool NetStack::tcp_send_ip_offloaded(Ipv4Address, Ipv4Address destination, Bytes
         // the pseudo-header sum, so the sum over the segment is the full one.
         u8 head[TcpPacket::header_len_min];
         copy_bytes(MutableBytes(head, sizeof(head)), segment.first(sizeof(head)));
-        store_be16(MutableBytes(head, sizeof(head)), 16, checksum_finish(checksum_partial(segment)));
+        u16 checksum = checksum_finish(checksum_partial(segment));
+        store_be16(MutableBytes(head, sizeof(head)), 16, checksum);
         return send_ipv4(destination, IpProtocol::tcp, Bytes(head, sizeof(head)),
                          segment.subspan(sizeof(head)), now).ok();
     }
@@ -223,7 +224,8 @@ bool NetStack::tcp_send_ip_offloaded(Ipv4Address, Ipv4Address destination, Bytes
         drop(DropReason::no_route, Bytes{}, Layer::ipv4);
         return false;
     }
-    GANTRY_ASSERT(!segmented || Ipv4Repr::header_len + segment.size() <= m_offloads.tso_packet_bytes_max);
+    GANTRY_ASSERT(!segmented ||
+                  Ipv4Repr::header_len + segment.size() <= m_offloads.tso_packet_bytes_max);
     PacketPool& pool = segmented ? *m_tso_pool : m_pool;
     auto allocated = pool.alloc();
     if (!allocated.ok()) {
@@ -241,7 +243,8 @@ bool NetStack::tcp_send_ip_offloaded(Ipv4Address, Ipv4Address destination, Bytes
     ip.ident = m_next_ident;
     // The NIC numbers the pieces from this identification on (Linux's GSO
     // does): leave room so the next packet's does not repeat one in flight.
-    usize pieces = segmented ? (segment.size() + offload.segment_payload - 1) / offload.segment_payload : 1;
+    usize piece = offload.segment_payload;
+    usize pieces = segmented ? (segment.size() + piece - 1) / piece : 1;
     m_next_ident = static_cast<u16>(m_next_ident + pieces);
     ip.more_fragments = MoreFragments::no;
     ip.fragment_offset = 0;

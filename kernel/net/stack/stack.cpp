@@ -201,7 +201,8 @@ void NetStack::create_tso_pool(const PacketPoolConfig& small)
     PacketPoolConfig config;
     config.count = tso_buffers;
     config.headroom = small.headroom;
-    config.buffer_bytes = small.headroom + EthernetRepr::header_len + m_offloads.tso_packet_bytes_max;
+    config.buffer_bytes =
+        small.headroom + EthernetRepr::header_len + m_offloads.tso_packet_bytes_max;
     auto pool = PacketPool::create(m_kernel.heap(), config);
     if (pool.ok())
         m_tso_pool = m_kernel.heap().create<PacketPool>(pool.release_value());
@@ -408,10 +409,12 @@ void NetStack::transmit_frame(PacketBuffer* buffer, MacAddress destination, u16 
     if (offload.none()) {
         sent = m_nic.transmit(frame);
     } else {
-        NicTxOffload in_frame = offload; // the IPv4 layer's offsets, now after Ethernet
-        in_frame.checksum_start = static_cast<u16>(in_frame.checksum_start + EthernetRepr::header_len);
+        // The IPv4 layer's offsets, now behind the Ethernet header.
+        constexpr usize ethernet = EthernetRepr::header_len;
+        NicTxOffload in_frame = offload;
+        in_frame.checksum_start = static_cast<u16>(in_frame.checksum_start + ethernet);
         if (segmented)
-            in_frame.header_bytes = static_cast<u16>(in_frame.header_bytes + EthernetRepr::header_len);
+            in_frame.header_bytes = static_cast<u16>(in_frame.header_bytes + ethernet);
         sent = m_nic.transmit_offloaded(frame, in_frame);
     }
     if (!sent)

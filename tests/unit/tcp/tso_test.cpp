@@ -51,16 +51,17 @@ usize tcp_length(const TestNic::Frame& frame)
 // The pseudo-header sum the stack must leave in a partial checksum field.
 u16 pseudo_sum(const TestNic::Frame& frame, usize tcp_len)
 {
-    u32 sum = pseudo_header_sum(ip_at(frame, ethernet_bytes + 12), ip_at(frame, ethernet_bytes + 16),
-                                6, static_cast<u16>(tcp_len));
+    u32 sum = pseudo_header_sum(ip_at(frame, ethernet_bytes + 12),
+                                ip_at(frame, ethernet_bytes + 16), 6, static_cast<u16>(tcp_len));
     return static_cast<u16>(~checksum_finish(sum));
 }
 
 void fill_checksum(TestNic::Frame& frame, usize start, usize offset)
 {
     store_be16(MutableBytes(frame), start + offset, 0);
-    u32 sum = pseudo_header_sum(ip_at(frame, ethernet_bytes + 12), ip_at(frame, ethernet_bytes + 16),
-                                6, static_cast<u16>(frame.size() - start));
+    u32 sum = pseudo_header_sum(ip_at(frame, ethernet_bytes + 12),
+                                ip_at(frame, ethernet_bytes + 16), 6,
+                                static_cast<u16>(frame.size() - start));
     sum = checksum_combine(sum, checksum_partial(Bytes(frame).subspan(start)));
     store_be16(MutableBytes(frame), start + offset, checksum_finish(sum));
 }
