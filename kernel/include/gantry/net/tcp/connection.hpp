@@ -103,6 +103,10 @@ struct TcpConfig {
     u32 syn_retries_max = 10;
     usize ooo_bytes_max = 128 * 1024; // out-of-order bytes held for reassembly
     u32 challenge_acks_per_s_max = 10; // RFC 5961 7
+    // The largest TCP segment (header and payload) the link cuts into
+    // MSS-sized ones itself (TCP segmentation offload); 0: none, every
+    // segment fits the MSS. TcpStack sets it from what the IPv4 layer offers.
+    usize tso_segment_bytes_max = 0;
 };
 
 enum class TcpError : u8 {
@@ -305,6 +309,9 @@ private:
     // output.cpp.
     void transmit(TimeNs now);
     usize send_data(SeqNumber seq, usize max_len, TimeNs now);
+    // How much of `length` new bytes one TSO segment of `payload_max`-byte
+    // pieces takes: whole pieces, the last one short only at the end of the data.
+    usize tso_length(usize length, usize payload_max, bool reaches_end) const;
     void send_syn(TimeNs now);
     void send_ack(TimeNs now);
     void send_challenge_ack(TimeNs now);
@@ -327,7 +334,9 @@ private:
     void rack_detect_loss(TimeNs now);
     void enter_sack_recovery();
     void undo_recovery();
-    void record_transmission(SeqNumber seq, SeqNumber end, TimeNs now);
+    // New data gets records of at most `record_bytes` (a TSO segment one per
+    // segment the link cuts it into, as the peer sees them).
+    void record_transmission(SeqNumber seq, SeqNumber end, TimeNs now, u32 record_bytes);
     enum class PipeCheck : u8 { apply, skip };
     bool retransmit_lost(TimeNs now, PipeCheck check = PipeCheck::apply);
     usize send_record(usize index, TimeNs now);
