@@ -101,7 +101,11 @@ struct TcpConfig {
     // at least 3 minutes; with the 60 s RTO ceiling ten last 363 s (the
     // connect() deadline usually ends the attempt first).
     u32 syn_retries_max = 10;
-    usize ooo_bytes_max = 128 * 1024; // out-of-order bytes held for reassembly
+    // Out-of-order bytes held for reassembly; 0: as many as the receive buffer
+    // holds. They sit in the receive ring anyway, and a receiver that drops
+    // in-window data it has room for hides it from the sender's SACK
+    // scoreboard: a lost retransmission then waits for the RTO.
+    usize ooo_bytes_max = 0;
     u32 challenge_acks_per_s_max = 10; // RFC 5961 7
     // The largest TCP segment (header and payload) the link cuts into
     // MSS-sized ones itself (TCP segmentation offload); 0: none, every
@@ -177,8 +181,11 @@ public:
 
 class TcpConnection {
 public:
-    // Out-of-order ranges held at once (RFC 2018 4 reports at most 4 anyway).
-    static constexpr usize ooo_ranges_max = 8;
+    // Out-of-order ranges held at once. ACKs report only the newest 3-4 (RFC
+    // 2018 4), but every island held is data the sender need not resend; a
+    // burst of tail drops that leaves every other segment (a full queue in
+    // slow start) makes dozens of islands per window. 64 ranges of 12 bytes.
+    static constexpr usize ooo_ranges_max = 64;
     static constexpr usize segments_per_call_max = 1024; // bound of one output pass
     static constexpr u16 mss_default = 536;               // RFC 9293 3.7.1, no MSS option
     // Scoreboard records per byte of send buffer: one per 512 bytes keeps a

@@ -285,6 +285,7 @@ private:
     void send_reset(Ipv4Address destination, const TcpRepr& to, usize payload_len);
     void poll(TimeNs now);
     void rearm();
+    void rearm_for(const TcpSocket* socket); // only ever earlier: see socket.cpp
     static void on_timer(Timer& timer, void* context);
     void trace_state(TcpSocket* socket);
     void trace_stats(TimeNs now);
