@@ -40,7 +40,11 @@ ArpEntry& ArpCache::claim()
 std::optional<MacAddress> ArpCache::lookup(Ipv4Address ip, TimeNs now) const
 {
     const ArpEntry* entry = find(ip);
-    if (!entry || entry->state != ArpEntryState::reachable || entry->expires <= now)
+    if (!entry)
+        return std::nullopt;
+    if (entry->state == ArpEntryState::probing)
+        return entry->mac; // in doubt, but the best we know until the poll ends
+    if (entry->state != ArpEntryState::reachable || entry->expires <= now)
         return std::nullopt;
     return entry->mac;
 }
@@ -56,9 +60,11 @@ bool ArpCache::learn(Ipv4Address ip, MacAddress mac, TimeNs now, Learn mode)
         entry->ip = ip;
     }
     bool was_incomplete = entry->state == ArpEntryState::incomplete;
+    bool poll_confirmed = entry->state == ArpEntryState::probing && entry->mac == mac;
     entry->state = ArpEntryState::reachable;
     entry->mac = mac;
     entry->expires = now + reachable_ns;
+    entry->doubt_after = poll_confirmed ? now + doubt_quiet_ns : 0;
     entry->requests_sent = 0;
     return was_incomplete;
 }
@@ -79,6 +85,18 @@ ArpNeed ArpCache::resolve(Ipv4Address ip, TimeNs now)
     return ArpNeed::send_request;
 }
 
+bool ArpCache::suspect(Ipv4Address ip, MacAddress seen, TimeNs now)
+{
+    ArpEntry* entry = find(ip);
+    if (!entry || entry->state != ArpEntryState::reachable || entry->mac == seen ||
+        now < entry->doubt_after)
+        return false;
+    entry->state = ArpEntryState::probing;
+    entry->requests_sent = 1;
+    entry->expires = now + retry_ns;
+    return true;
+}
+
 void ArpCache::expire(TimeNs now, Callback retry, Callback failed, void* context)
 {
     for (ArpEntry& entry : m_entries) {
@@ -88,15 +106,16 @@ void ArpCache::expire(TimeNs now, Callback retry, Callback failed, void* context
             entry = ArpEntry{};
             continue;
         }
-        Ipv4Address ip = entry.ip;
         if (entry.requests_sent < requests_max) {
             entry.requests_sent++;
             entry.expires = now + retry_ns;
-            retry(context, ip);
-        } else {
-            entry = ArpEntry{};
-            failed(context, ip);
+            retry(context, entry);
+            continue;
         }
+        ArpEntry given_up = entry;
+        entry = ArpEntry{};
+        if (given_up.state == ArpEntryState::incomplete)
+            failed(context, given_up);
     }
 }
 

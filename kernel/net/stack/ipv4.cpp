@@ -44,6 +44,20 @@ bool NetStack::accepts_destination(Ipv4Address destination) const
     return m_address.prefix_len < 31 && destination == m_address.broadcast();
 }
 
+// A neighbour's packet from an Ethernet address other than the one we send
+// it to puts our binding in doubt (ArpCache::suspect): poll the held MAC.
+void NetStack::doubt_arp_binding(Ipv4Address source, TimeNs now)
+{
+    auto frame = EthernetFrame::check(m_rx_frame);
+    if (!frame.ok())
+        return;
+    if (!m_arp.suspect(source, frame.value().source(), now))
+        return;
+    auto held = m_arp.lookup(source, now);
+    GANTRY_ASSERT(held.has_value()); // suspect() only doubts a binding it holds
+    send_arp(static_cast<u16>(ArpOperation::request), *held, source, *held);
+}
+
 void NetStack::receive_ipv4(PacketBuffer*& buffer, Bytes packet, TimeNs now)
 {
     auto checked = Ipv4Packet::check(packet);
@@ -62,6 +76,7 @@ void NetStack::receive_ipv4(PacketBuffer*& buffer, Bytes packet, TimeNs now)
         return drop_rx(DropReason::not_for_us);
     if (ip.ttl() == 0)
         return drop_rx(DropReason::ttl_expired); // nobody may send it; RFC 791 "Time to Live"
+    doubt_arp_binding(source, now);
     if (ip.is_fragment()) {
         m_counters.fragments_rx++;
         std::optional<DropReason> refused;

@@ -412,17 +412,21 @@ void NetStack::expire_pending(TimeNs now)
     drop_pending(Ipv4Address::broadcast(), DropReason::arp_timeout, now);
 }
 
-void NetStack::arp_retry(void* context, Ipv4Address ip)
+void NetStack::arp_retry(void* context, const ArpEntry& entry)
 {
     auto* stack = static_cast<NetStack*>(context);
-    stack->send_arp(static_cast<u16>(ArpOperation::request), MacAddress{}, ip,
+    if (entry.state == ArpEntryState::probing) {
+        stack->send_arp(static_cast<u16>(ArpOperation::request), entry.mac, entry.ip, entry.mac);
+        return;
+    }
+    stack->send_arp(static_cast<u16>(ArpOperation::request), MacAddress{}, entry.ip,
                     MacAddress::broadcast());
 }
 
-void NetStack::arp_failed(void* context, Ipv4Address ip)
+void NetStack::arp_failed(void* context, const ArpEntry& entry)
 {
     auto* stack = static_cast<NetStack*>(context);
-    stack->drop_pending(ip, DropReason::arp_timeout, stack->m_kernel.now());
+    stack->drop_pending(entry.ip, DropReason::arp_timeout, stack->m_kernel.now());
 }
 
 void NetStack::drop(DropReason reason, Bytes bytes, Layer layer)

@@ -113,6 +113,121 @@ TEST_CASE("ARP is retried once a second and pending packets drop after the last 
     socket.value()->close();
 }
 
+namespace {
+
+// A binding for peer_ip learned from a request whose sender MAC was damaged
+// in flight (ARP has no checksum): one bit of peer_mac flipped.
+const net::MacAddress damaged_mac{{0x02, 0x00, 0x80, 0x00, 0x00, 0x01}};
+
+void learn_damaged_binding(NetFixture& f)
+{
+    f.nic.take_sent();
+    f.deliver(ethernet(net::MacAddress::broadcast(), peer_mac, net::EtherType::arp,
+                       arp(net::ArpOperation::request, damaged_mac, peer_ip, {}, our_ip)));
+    f.nic.take_sent(); // our reply, to the damaged address
+    REQUIRE(f.stack->arp_cache().lookup(peer_ip, f.now()) == damaged_mac);
+}
+
+Frame echo_request_from_peer()
+{
+    return from_peer_ip(ipv4(peer_ip, our_ip, net::IpProtocol::icmp, icmp_echo(7, 1, pattern(8))));
+}
+
+} // namespace
+
+// Found by simfuzz seed 2446: a pinger's ARP request reached a server with a
+// flipped bit in its sender MAC, and the server's replies went to the wrong
+// MAC for the 60 s the binding lived.
+TEST_CASE("a packet from another MAC than the held binding starts a unicast poll of that binding")
+{
+    NetFixture f;
+    learn_damaged_binding(f);
+    f.deliver(echo_request_from_peer());
+    auto sent = f.nic.take_sent();
+    REQUIRE(sent.size() == 2); // the poll, then the echo reply (still to the held MAC)
+    auto poll_eth = net::EthernetFrame::check(Bytes(sent[0]));
+    REQUIRE(poll_eth.ok());
+    CHECK(poll_eth.value().destination() == damaged_mac); // unicast, not broadcast
+    net::ArpRepr poll = parse_sent_arp(sent[0]);
+    CHECK(poll.operation == net::ArpOperation::request);
+    CHECK(poll.target_ip == peer_ip);
+    CHECK(parse_sent_ipv4(sent[1]).ethernet.destination == damaged_mac);
+
+    // More packets during the poll do not start more polls.
+    f.deliver(echo_request_from_peer());
+    sent = f.nic.take_sent();
+    REQUIRE(sent.size() == 1);
+    CHECK(parse_sent_ipv4(sent[0]).ethernet.destination == damaged_mac);
+
+    // Nobody owns the damaged MAC: two more polls a second apart, then the
+    // binding is forgotten and the next packet resolves afresh by broadcast.
+    for (int second = 1; second <= 2; ++second) {
+        f.tk.platform.advance(net::ArpCache::retry_ns);
+        f.poll();
+        sent = f.nic.take_sent();
+        REQUIRE(sent.size() == 1);
+        CHECK(net::EthernetFrame::check(Bytes(sent[0])).value().destination() == damaged_mac);
+    }
+    f.tk.platform.advance(net::ArpCache::retry_ns);
+    f.poll();
+    CHECK(f.nic.take_sent().empty());
+    CHECK_FALSE(f.stack->arp_cache().lookup(peer_ip, f.now()));
+    CHECK(f.stack->counters().dropped(DropReason::arp_timeout) == 0); // nothing was waiting
+
+    f.deliver(echo_request_from_peer());
+    sent = f.nic.take_sent();
+    REQUIRE(sent.size() == 1); // the reply waits for the broadcast resolution
+    CHECK(net::EthernetFrame::check(Bytes(sent[0])).value().destination().is_broadcast());
+    f.deliver(ethernet(our_mac, peer_mac, net::EtherType::arp,
+                       arp(net::ArpOperation::reply, peer_mac, peer_ip, our_mac, our_ip)));
+    sent = f.nic.take_sent();
+    REQUIRE(sent.size() == 1);
+    CHECK(parse_sent_ipv4(sent[0]).ethernet.destination == peer_mac);
+}
+
+TEST_CASE("a poll answered by the binding's owner keeps it, and quiets doubt for a while")
+{
+    NetFixture f;
+    f.nic.take_sent();
+    // The peer answers ARP as peer_mac but sends IP from another MAC (as a
+    // host behind some bonding or VRRP set-ups does).
+    f.deliver(ethernet(net::MacAddress::broadcast(), peer_mac, net::EtherType::arp,
+                       arp(net::ArpOperation::request, peer_mac, peer_ip, {}, our_ip)));
+    f.nic.take_sent();
+    Frame from_other_mac = ethernet(our_mac, damaged_mac, net::EtherType::ipv4,
+                                    ipv4(peer_ip, our_ip, net::IpProtocol::icmp,
+                                         icmp_echo(7, 1, pattern(8))));
+    f.deliver(from_other_mac);
+    auto sent = f.nic.take_sent();
+    REQUIRE(sent.size() == 2);
+    CHECK(net::EthernetFrame::check(Bytes(sent[0])).value().destination() == peer_mac);
+    f.deliver(ethernet(our_mac, peer_mac, net::EtherType::arp,
+                       arp(net::ArpOperation::reply, peer_mac, peer_ip, our_mac, our_ip)));
+    CHECK(f.stack->arp_cache().lookup(peer_ip, f.now()) == peer_mac);
+
+    f.deliver(from_other_mac);
+    CHECK(f.nic.take_sent().size() == 1); // the echo reply only: no second poll
+    f.tk.platform.advance(net::ArpCache::doubt_quiet_ns);
+    f.poll();
+    f.nic.take_sent();
+    f.deliver(from_other_mac);
+    CHECK(f.nic.take_sent().size() == 2); // doubt may return once the quiet time is over
+}
+
+TEST_CASE("packets from the held MAC raise no doubt")
+{
+    NetFixture f;
+    f.nic.take_sent();
+    f.deliver(ethernet(net::MacAddress::broadcast(), peer_mac, net::EtherType::arp,
+                       arp(net::ArpOperation::request, peer_mac, peer_ip, {}, our_ip)));
+    f.nic.take_sent();
+    f.deliver(echo_request_from_peer());
+    auto sent = f.nic.take_sent();
+    REQUIRE(sent.size() == 1);
+    CHECK(parse_sent_ipv4(sent[0]).ethernet.destination == peer_mac);
+    CHECK(f.stack->counters().arp_requests_tx == 1); // the announcement only
+}
+
 TEST_CASE("the ARP pending queue is bounded")
 {
     NetFixture f;

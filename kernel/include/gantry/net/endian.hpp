@@ -40,20 +40,17 @@ inline void store_be32(MutableBytes bytes, usize offset, u32 value)
 }
 
 // Copies bytes between spans that may overlap (an emit whose payload already sits
-// in place is the common case, and then nothing moves). A loop, not memcpy: the
-// core has no libc, and payload copies are rare on the zero-copy path.
+// in place is the common case, and then nothing moves). Every TCP segment's
+// payload passes through here twice (ring to segment, segment to packet
+// buffer), so it is memmove: the image's runtime provides one (rep movsb) and
+// hosted builds get libc's; a byte loop was 46% of the in-memory bulk
+// benchmark's instructions.
 inline void copy_bytes(MutableBytes to, Bytes from)
 {
     GANTRY_ASSERT(from.size() <= to.size());
     if (from.empty() || to.data() == from.data())
         return;
-    if (to.data() < from.data()) {
-        for (usize i = 0; i < from.size(); i++)
-            to[i] = from[i];
-    } else {
-        for (usize i = from.size(); i > 0; i--)
-            to[i - 1] = from[i - 1];
-    }
+    __builtin_memmove(to.data(), from.data(), from.size());
 }
 
 inline void fill_bytes(MutableBytes to, u8 value)

@@ -219,6 +219,7 @@ private:
     void receive_frame(PacketBuffer*& buffer, TimeNs now);
     void receive_arp(Bytes payload, TimeNs now);
     void receive_ipv4(PacketBuffer*& buffer, Bytes packet, TimeNs now);
+    void doubt_arp_binding(Ipv4Address source, TimeNs now);
     bool accepts_destination(Ipv4Address destination) const;
     void receive_l4(L4Input& input, TimeNs now);
     void receive_icmp(L4Input& input, TimeNs now);
@@ -243,8 +244,8 @@ private:
     void flush_pending(Ipv4Address resolved, MacAddress mac);
     void drop_pending(Ipv4Address next_hop, DropReason reason, TimeNs now);
     void expire_pending(TimeNs now);
-    static void arp_retry(void* context, Ipv4Address ip);
-    static void arp_failed(void* context, Ipv4Address ip);
+    static void arp_retry(void* context, const ArpEntry& entry);
+    static void arp_failed(void* context, const ArpEntry& entry);
 
     // Counting and tracing.
     void drop(DropReason reason, Bytes bytes, Layer layer);

@@ -281,6 +281,7 @@ private:
     Timer m_timer;
     bool m_timer_reserved = false; // its slot in the TimerQueue, so arming cannot fail
     TcpSocket** m_sockets = nullptr;   // config.sockets_max slots
+    usize m_sockets_live = 0;          // slots not free: rearm() stops after them
     TcpListener** m_listeners = nullptr;
     u8* m_scratch = nullptr;           // one segment, header + MSS
     usize m_scratch_bytes = 0;
