@@ -82,14 +82,21 @@ std::string apply_net(Options& out, std::string_view value)
         std::string_view key = item.substr(0, equals);
         std::string_view val = equals == std::string_view::npos ? "" : item.substr(equals + 1);
         // Accept what a QEMU command line for the same tap carries, so users can
-        // paste it; Gantry never runs scripts or uses vnet headers anyway.
-        bool qemu_no_op = key == "id" || ((key == "script" || key == "downscript" ||
-                                           key == "vnet_hdr") && (val == "no" || val == "off"));
+        // paste it; Gantry never runs scripts. QEMU's vnet_hdr=off means no
+        // offloads here too.
+        bool qemu_no_op = key == "id" || ((key == "script" || key == "downscript") &&
+                                          (val == "no" || val == "off"));
         if (key == "ifname" && !val.empty())
             out.net_ifname = val;
+        else if (key == "vnet_hdr" && (val == "no" || val == "off"))
+            out.net_offload = false;
+        else if (key == "offload" && (val == "on" || val == "off"))
+            out.net_offload = val == "on";
+        else if (key == "offload")
+            return "--net tap: offload must be 'on' or 'off', not '" + std::string(val) + "'";
         else if (!qemu_no_op)
             return "--net tap: unknown or empty parameter '" + std::string(item) +
-                   "' (expected ifname=IF)";
+                   "' (expected ifname=IF or offload=on|off)";
     }
     if (out.net_ifname.empty())
         return "--net tap needs ifname=IF, e.g. --net tap,ifname=gt0";
@@ -293,9 +300,12 @@ options:
                       user-mode networking (libslirp), no privileges needed:
                       the unikernel is 10.0.2.15/24 behind a NAT at 10.0.2.2;
                       hostfwd forwards host ports (tcp: or udp:) to it
-  --net tap,ifname=IF attach the NIC to an existing tap device; create one
+  --net tap,ifname=IF[,offload=off]
+                      attach the NIC to an existing tap device; create one
                       without root for later runs with
                         sudo ip tuntap add dev IF mode tap user $USER
+                      offload=off: no vnet_hdr (checksum offload and TSO are
+                      on by default)
   --net socket,udp=HOST:PORT,localaddr=HOST:PORT | --net socket,mcast=GROUP:PORT
                       a virtual LAN over UDP with QEMU's -netdev socket framing
                       (one frame per datagram), shared with other unikernels

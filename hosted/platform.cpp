@@ -116,7 +116,8 @@ std::string HostedPlatform::open_nic(const Config& config)
     PcapWriter* pcap = nullptr;
     if (config.net_kind == "tap") {
         m_tap = std::make_unique<TapNic>();
-        if (auto error = m_tap->open(config.tap_ifname, config.mac); !error.empty())
+        if (auto error = m_tap->open(config.tap_ifname, config.mac, config.tap_offload);
+            !error.empty())
             return error;
         pcap = &m_tap->pcap();
         // Frames wake the idle loop; the kernel reads them in its next poll.

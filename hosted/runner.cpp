@@ -153,6 +153,7 @@ int main(int argc, char** argv, const char* app_name, AppFactory factory)
     platform_config.trace_path = options.trace_path;
     platform_config.net_kind = options.net_kind;
     platform_config.tap_ifname = options.net_ifname;
+    platform_config.tap_offload = options.net_offload;
     platform_config.hostfwd = options.net_hostfwd;
     platform_config.guest_ip = options.ip.address;
     // Derived from the ifname ("user" for user networking; the parameters and the

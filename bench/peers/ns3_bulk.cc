@@ -1,10 +1,16 @@
-// The ns-3 peer of the simulator benchmark (bench/run): the same exchange as
-// bench/sim-bulk.yaml, where a client writes BYTES over TCP to an echo server
-// that sends them back while it writes: here two BulkSend applications, one
-// each way, BYTES each, between two nodes on a 1 Gbit/s point-to-point link
-// with 100 us of one-way delay (ns-3 3.37, Debian's libns3-dev; NewReno,
-// its default TCP). Prints "ns3_bulk BYTES_RECEIVED SIMULATED_S WALL_S", the
-// wall time of Simulator::Run alone. Usage: gantry-bench-ns3 [BYTES]
+// The ns-3 peer of the simulator benchmarks (bench/run). By default the same
+// exchange as bench/sim-bulk.yaml, where a client writes BYTES over TCP to an
+// echo server that sends them back while it writes: here two BulkSend
+// applications, one each way, BYTES each, between two nodes on a 1 Gbit/s
+// point-to-point link with 100 us of one-way delay (ns-3 3.37, Debian's
+// libns3-dev; NewReno, its default TCP). With --one-way, one BulkSend only:
+// the same transfer as the BM_SimTcpBulk benchmark (bench/bench_sim_net.cpp).
+//
+// Prints "ns3_bulk BYTES_RECEIVED SIMULATED_S WALL_S CPU_S DROPS": the
+// transfer's simulated time, the wall time of Simulator::Run alone, the CPU
+// time of building the world and running it (process start-up excluded, as
+// in the Gantry benchmark), and the packets the device queues dropped.
+// Usage: gantry-bench-ns3 [BYTES] [--one-way] [--rate=1Gbps] [--delay=100us]
 #include <ns3/applications-module.h>
 #include <ns3/core-module.h>
 #include <ns3/internet-module.h>
@@ -14,6 +20,9 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
+#include <ctime>
+#include <string>
 
 using namespace ns3;
 
@@ -26,6 +35,19 @@ struct Progress {
     double done_at_s = 0;
 };
 Progress progress;
+uint64_t device_drops = 0;
+
+void on_device_drop(Ptr<const Packet>)
+{
+    device_drops++;
+}
+
+double process_cpu_s()
+{
+    timespec now{};
+    clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &now);
+    return static_cast<double>(now.tv_sec) + static_cast<double>(now.tv_nsec) / 1e9;
+}
 
 void on_rx(Ptr<const Packet> packet, const Address&)
 {
@@ -48,7 +70,28 @@ ApplicationContainer bulk(Ptr<Node> from, Ipv4Address to, uint16_t port, uint64_
 
 int main(int argc, char** argv)
 {
-    uint64_t bytes = argc > 1 ? std::strtoull(argv[1], nullptr, 10) : 10'000'000;
+    double cpu_started = process_cpu_s();
+    uint64_t bytes = 10'000'000;
+    bool one_way = false;
+    std::string rate = "1Gbps";
+    std::string delay = "100us";
+    for (int i = 1; i < argc; i++) {
+        const char* arg = argv[i];
+        if (std::strcmp(arg, "--one-way") == 0)
+            one_way = true;
+        else if (std::strncmp(arg, "--rate=", 7) == 0)
+            rate = arg + 7;
+        else if (std::strncmp(arg, "--delay=", 8) == 0)
+            delay = arg + 8;
+        else if (arg[0] >= '0' && arg[0] <= '9')
+            bytes = std::strtoull(arg, nullptr, 10);
+        else {
+            std::fprintf(stderr, "gantry-bench-ns3: unknown argument '%s'\n"
+                         "usage: gantry-bench-ns3 [BYTES] [--one-way] [--rate=1Gbps] "
+                         "[--delay=100us]\n", arg);
+            return 2;
+        }
+    }
     // Buffers like Gantry's default TCP socket (256 KiB each way).
     Config::SetDefault("ns3::TcpSocket::SndBufSize", UintegerValue(256 * 1024));
     Config::SetDefault("ns3::TcpSocket::RcvBufSize", UintegerValue(256 * 1024));
@@ -56,9 +99,11 @@ int main(int argc, char** argv)
     NodeContainer nodes;
     nodes.Create(2);
     PointToPointHelper link;
-    link.SetDeviceAttribute("DataRate", StringValue("1Gbps"));
-    link.SetChannelAttribute("Delay", StringValue("100us"));
+    link.SetDeviceAttribute("DataRate", StringValue(rate));
+    link.SetChannelAttribute("Delay", StringValue(delay));
     NetDeviceContainer devices = link.Install(nodes);
+    for (uint32_t i = 0; i < devices.GetN(); i++)
+        devices.Get(i)->TraceConnectWithoutContext("MacTxDrop", MakeCallback(&on_device_drop));
     InternetStackHelper internet;
     internet.Install(nodes);
     Ipv4AddressHelper addresses;
@@ -68,12 +113,14 @@ int main(int argc, char** argv)
     const uint16_t port = 7;
     PacketSinkHelper sink("ns3::TcpSocketFactory", InetSocketAddress(Ipv4Address::GetAny(), port));
     ApplicationContainer sinks = sink.Install(nodes);
-    progress.expected = 2 * bytes;
+    const uint64_t expected = one_way ? bytes : 2 * bytes;
+    progress.expected = expected;
     for (uint32_t i = 0; i < sinks.GetN(); i++)
         sinks.Get(i)->TraceConnectWithoutContext("Rx", MakeCallback(&on_rx));
     ApplicationContainer senders;
     senders.Add(bulk(nodes.Get(0), interfaces.GetAddress(1), port, bytes));
-    senders.Add(bulk(nodes.Get(1), interfaces.GetAddress(0), port, bytes));
+    if (!one_way)
+        senders.Add(bulk(nodes.Get(1), interfaces.GetAddress(0), port, bytes));
     sinks.Start(Seconds(0));
     senders.Start(Seconds(0.001));
     Simulator::Stop(Seconds(600));
@@ -83,9 +130,11 @@ int main(int argc, char** argv)
     double wall = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
     uint64_t received = DynamicCast<PacketSink>(sinks.Get(0))->GetTotalRx() +
                         DynamicCast<PacketSink>(sinks.Get(1))->GetTotalRx();
-    double simulated = progress.done_at_s;
+    double cpu = process_cpu_s() - cpu_started;
+    // The transfer's own time: the senders start at 1 ms.
+    double simulated = progress.done_at_s - 0.001;
     Simulator::Destroy();
-    std::printf("ns3_bulk %llu %.6f %.6f\n", static_cast<unsigned long long>(received), simulated,
-                wall);
-    return received == 2 * bytes ? 0 : 1;
+    std::printf("ns3_bulk %llu %.6f %.6f %.6f %llu\n", static_cast<unsigned long long>(received),
+                simulated, wall, cpu, static_cast<unsigned long long>(device_drops));
+    return received == expected ? 0 : 1;
 }

@@ -206,6 +206,51 @@ void shift_tcp_client_segment(std::vector<u8>& frame, const Packet& packet, u32 
     tcp[17] = static_cast<u8>(checksum);
 }
 
+namespace {
+
+void update_checksum_at(std::vector<u8>& frame, usize at, u32 old_address, u32 new_address)
+{
+    GANTRY_ASSERT(at + 2 <= frame.size());
+    u16 checksum = static_cast<u16>(frame[at] << 8 | frame[at + 1]);
+    checksum = checksum_update32(checksum, old_address, new_address);
+    frame[at] = static_cast<u8>(checksum >> 8);
+    frame[at + 1] = static_cast<u8>(checksum);
+}
+
+} // namespace
+
+void move_destination(std::vector<u8>& frame, const Packet& packet, Ipv4Address from,
+                      Ipv4Address to)
+{
+    // ARP: the target protocol address follows op, sender MAC and IP, target MAC.
+    constexpr usize arp_target_ip_offset = EthernetRepr::header_len + 24;
+    if (packet.proto == Proto::arp) {
+        if (packet.arp_target_ip == from && frame.size() >= arp_target_ip_offset + 4)
+            write_be32(frame.data() + arp_target_ip_offset, to.to_u32());
+        return;
+    }
+    if (!packet.is_ip() || packet.destination_ip != from)
+        return;
+    u8* ip = frame.data() + packet.ip_offset;
+    GANTRY_ASSERT(packet.ip_offset + Ipv4Packet::header_len_min <= frame.size());
+    write_be32(ip + 16, to.to_u32());
+    update_checksum_at(frame, packet.ip_offset + 10, from.to_u32(), to.to_u32());
+    // Only the first fragment (or a whole datagram) carries the L4 header.
+    if (packet.fragment_offset != 0)
+        return;
+    usize l4_length = frame.size() - packet.l4_offset;
+    if (packet.ip_protocol == static_cast<u8>(IpProtocol::tcp) && l4_length >= 18)
+        update_checksum_at(frame, packet.l4_offset + 16, from.to_u32(), to.to_u32());
+    bool udp_checksum = packet.ip_protocol == static_cast<u8>(IpProtocol::udp) &&
+                        l4_length >= 8 &&
+                        (frame[packet.l4_offset + 6] | frame[packet.l4_offset + 7]) != 0;
+    if (udp_checksum) { // zero means "no checksum" (RFC 768) and stays so
+        update_checksum_at(frame, packet.l4_offset + 6, from.to_u32(), to.to_u32());
+        if ((frame[packet.l4_offset + 6] | frame[packet.l4_offset + 7]) == 0)
+            frame[packet.l4_offset + 6] = frame[packet.l4_offset + 7] = 0xff; // a computed 0
+    }
+}
+
 std::string format_ip(net::Ipv4Address address)
 {
     char text[net::Ipv4Address::text_bytes_max];

@@ -70,6 +70,15 @@ Packet decode(Bytes frame, Checksums checksums);
 void shift_tcp_client_segment(std::vector<u8>& frame, const Packet& packet, u32 ack_offset,
                               std::optional<u32> tsecr_offset);
 
+// Moves a client frame addressed to `from` (the recorded server) to `to` (the
+// node's address, --node-ip): the IPv4 destination, or an ARP request's target
+// address. The IPv4 header checksum and, in a datagram's first fragment, the
+// UDP/TCP checksum (their pseudo-header holds the address) are updated
+// incrementally (RFC 1624), so they stay exactly as valid as captured. Frames
+// for other addresses are left alone.
+void move_destination(std::vector<u8>& frame, const Packet& packet, net::Ipv4Address from,
+                      net::Ipv4Address to);
+
 std::string format_ip(net::Ipv4Address address);
 std::string format_mac(net::MacAddress address);
 std::string tcp_flags_text(u8 flags); // "SYN+ACK"

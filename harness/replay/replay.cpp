@@ -2,18 +2,19 @@
 // sort every frame into a conversation (ARP per client, ICMP echo per
 // identifier, UDP and TCP per flow) and note, for each client frame, how far
 // the recorded server had got in that conversation before it (its
-// dependency). Run: boot the app as a node with the server's address, link it
-// to a raw-frame node the replay drives, send each client frame at its time
-// once the node has caught up, rewrite TCP acks to the node's ISN, answer the
-// node's ARP, and collect what the node sends. Judge: compare the two sides of
-// every conversation with per-protocol rules; the earliest difference wins.
+// dependency). Run: boot the app on a target (target.hpp: a simulated node, a
+// hosted process or a VM) with the server's address, send each client frame
+// at its time once the node has caught up, rewrite TCP acks to the node's ISN,
+// answer the node's ARP, and collect what the node sends. Judge: compare the
+// two sides of every conversation with per-protocol rules; the earliest
+// difference wins. Planning, feeding and judging are the same for every
+// target, so a difference between targets is the app's, not the replay's.
 #include "replay.hpp"
+#include "target.hpp"
 
 #include <gantry/net/tcp/wire.hpp>
 #include <gantry/net/wire/arp.hpp>
 #include <gantry/net/wire/ethernet.hpp>
-#include <gantry/sched.hpp>
-#include <gantry/sim/world.hpp>
 
 #include <algorithm>
 #include <cstdio>
@@ -34,9 +35,7 @@ using net::TcpFlags;
 // reports it as too long rather than using unbounded memory).
 constexpr u64 tcp_stream_bytes_max = 64 * 1024 * 1024;
 constexpr usize context_lines_max = 4;
-constexpr TimeNs link_latency_ns = 10 * ns_per_us;
 constexpr TimeNs asap_gap_ns = 1 * ns_per_us;
-constexpr usize frame_bytes_max = 9100;
 
 std::string fmt(const char* format, auto... values)
 {
@@ -319,8 +318,12 @@ enum class Role : u8 { client, client_skipped, server, other };
 Role role_of(const Packet& packet, Ipv4Address server, const ReplayOptions& options)
 {
     if (packet.proto == Proto::arp) {
+        // With --client, the server's ARP to other hosts is not this replay's.
         if (packet.arp_sender_ip == server)
-            return Role::server;
+            return options.client && packet.arp_target_ip != *options.client &&
+                           packet.arp_target_ip != server
+                       ? Role::other
+                       : Role::server;
         if (packet.arp_target_ip != server ||
             (options.client && packet.arp_sender_ip != *options.client))
             return Role::other;
@@ -380,93 +383,96 @@ Plan make_plan(const Capture& capture, const ReplayOptions& options)
 
 // --- the run ----------------------------------------------------------------
 
-// The replay's own node: it owns its NIC and does nothing; the replay reads and
-// writes that NIC from outside, between world events.
-class IdleClient final : public App {
-public:
-    int main(Kernel& kernel, AppArgs) override
-    {
-        for (;;)
-            kernel.sched().sleep_for(3600 * ns_per_s);
-    }
-};
-
+// Feeds the plan's client frames to a target and sorts what the app sends
+// into the conversations. The same for every target: only how time passes and
+// how frames travel differ (target.hpp).
 class Runner {
 public:
-    Runner(Plan& plan, const ReplayOptions& options) : m_plan(plan), m_options(options) {}
+    Runner(Plan& plan, const ReplayOptions& options, Target& target)
+        : m_plan(plan), m_options(options), m_target(target),
+          m_node_ip(options.node_ip.value_or(plan.server))
+    {
+    }
 
     void run(ReplayResult& result)
     {
-        build_world();
-        m_start = m_options.warmup_ns;
+        m_target.start({.ip = m_node_ip, .prefix = m_options.prefix,
+                        .gateway = off_link_client()});
+        m_node_mac = m_target.node_mac();
+        m_start = m_target.now() + m_options.warmup_ns;
         TimeNs last_sent = m_start;
         for (ClientSend& send : m_plan.sends) {
+            if (m_target.stopped())
+                break;
             TimeNs due = m_options.timing == Timing::asap
                              ? last_sent + asap_gap_ns
                              : m_start + static_cast<TimeNs>(static_cast<double>(send.offset_ns) *
                                                              m_options.scale);
-            run_to(std::max(due, m_world->now()));
+            run_to(std::max(due, m_target.now()));
             wait_for_answers(send);
             transmit(send);
-            last_sent = m_world->now();
+            last_sent = m_target.now();
         }
-        run_to(m_world->now() + m_options.settle_ns);
-        m_world->finish_trace();
+        settle();
+        m_target.finish(result);
         result.node_frames = m_node_frames;
         result.node_arp_requests = m_node_arp_requests;
         result.arp_answered = m_arp_answered;
         result.waits_timed_out = m_waits_timed_out;
         result.client_frames_fed = m_fed;
-        result.virtual_end_ns = m_world->now();
         result.node_mac = format_mac(m_node_mac);
-        for (const sim::NodeFailure& failure : m_world->failures())
-            result.node_failures.push_back(failure.describe());
+        if (m_node_ip != m_plan.server)
+            result.node_ip = format_ip(m_node_ip);
     }
 
 private:
-    void build_world()
-    {
-        m_world = std::make_unique<sim::World>(
-            sim::WorldConfig{.seed = m_options.seed, .trace_path = m_options.trace_path});
-        sim::NodeConfig server;
-        server.app = m_options.app;
-        server.name = "server";
-        server.args = m_options.app_args;
-        server.memory_bytes = m_options.memory_bytes;
-        server.ip = m_plan.server;
-        server.prefix = m_options.prefix;
-        server.gateway = off_link_client();
-        m_server = m_world->add_node(server);
-        sim::NodeConfig client;
-        client.factory = [](Kernel& kernel) -> App* { return kernel.heap().create<IdleClient>(); };
-        client.name = "replay-client";
-        client.nic_owner = sim::NicOwner::app;
-        client.memory_bytes = 2 * 1024 * 1024;
-        m_client = m_world->add_node(client);
-        m_world->add_link(sim::Endpoint::node(m_server), sim::Endpoint::node(m_client),
-                          {.name = "replay", .latency_ns = link_latency_ns, .mtu = m_options.mtu,
-                           .pcap_path = m_options.pcap_path});
-        m_node_mac = m_world->nic(m_server, 0)->mac();
-    }
-
     // A client outside the server's subnet is reached through a gateway: the
     // replay plays that router too, so the first such client is the gateway.
     Ipv4Address off_link_client() const
     {
         u32 mask = m_options.prefix == 0 ? 0 : ~u32{0} << (32 - m_options.prefix);
         for (const auto& [ip, mac] : m_plan.client_macs)
-            if ((ip & mask) != (m_plan.server.to_u32() & mask))
+            if ((ip & mask) != (m_node_ip.to_u32() & mask))
                 return Ipv4Address::from_u32(ip);
         return {};
     }
 
-    // Steps the world up to `time`, collecting the node's frames as they arrive.
+    Target::FrameSink sink()
+    {
+        return [this](Bytes frame) {
+            ++m_node_frames;
+            observe(frame);
+        };
+    }
+
+    // Runs the target up to `time`, collecting the app's frames as they arrive.
     void run_to(TimeNs time)
     {
-        bool reached = false;
-        m_world->at(time, [&reached](sim::World&) { reached = true; });
-        while (!reached && m_world->step())
-            drain();
+        m_target.run_until(time, [this] { return m_target.stopped(); }, sink());
+    }
+
+    // After the last client frame: virtual time costs nothing, so the
+    // simulator runs the whole settling period; in real time the run ends
+    // once every recorded answer has come and the app then stayed quiet
+    // (anything more it sends in that time is still compared).
+    void settle()
+    {
+        TimeNs end = m_target.now() + m_options.settle_ns;
+        if (!m_target.real_time()) {
+            run_to(end);
+            return;
+        }
+        m_target.run_until(end, [this] { return m_target.stopped() || all_answered(); }, sink());
+        TimeNs quiet_end = std::min(end, m_target.now() + m_options.quiet_ns);
+        run_to(quiet_end);
+    }
+
+    bool all_answered() const
+    {
+        for (const auto& [key, conv] : m_plan.conversations)
+            if (conv.actual.progress() < conv.expected.progress())
+                return false;
+        return true;
     }
 
     bool answered(const ClientSend& send) const
@@ -484,11 +490,8 @@ private:
     {
         if (answered(send))
             return;
-        // Shared: the deadline's action may run after this returns.
-        auto gave_up = std::make_shared<bool>(false);
-        m_world->at(m_world->now() + m_options.wait_ns, [gave_up](sim::World&) { *gave_up = true; });
-        while (!*gave_up && !answered(send) && m_world->step())
-            drain();
+        m_target.run_until(m_target.now() + m_options.wait_ns,
+                           [&] { return answered(send) || m_target.stopped(); }, sink());
         if (!answered(send))
             ++m_waits_timed_out;
     }
@@ -498,9 +501,11 @@ private:
         std::vector<u8> frame = send.frame;
         if (!send.packet.destination_mac.is_multicast())
             m_node_mac.write_to(MutableBytes(frame.data(), 6));
+        if (m_node_ip != m_plan.server)
+            move_destination(frame, send.packet, m_plan.server, m_node_ip);
         if (send.packet.proto == Proto::tcp)
             rewrite_tcp(send, frame);
-        m_world->nic(m_client, 0)->transmit(frame);
+        m_target.transmit(frame);
         ++m_fed;
     }
 
@@ -516,27 +521,21 @@ private:
         shift_tcp_client_segment(frame, send.packet, ack_offset, tsecr_offset);
     }
 
-    void drain()
-    {
-        sim::SimNic* nic = m_world->nic(m_client, 0);
-        while (nic->rx_queued() > 0) {
-            usize length = nic->receive(MutableBytes(m_buffer, sizeof m_buffer));
-            if (length == 0)
-                continue;
-            ++m_node_frames;
-            observe(Bytes(m_buffer, length));
-        }
-    }
-
     void observe(Bytes frame)
     {
         Packet packet = decode(frame, Checksums::verify);
-        TimeNs time = m_world->now() - m_start;
+        // Frames sent while the app booted count from the first client frame.
+        TimeNs now = m_target.now();
+        TimeNs time = now > m_start ? now - m_start : 0;
         if (packet.proto == Proto::arp && packet.arp_operation == 1) {
             ++m_node_arp_requests;
-            answer_arp(packet);
+            // An announcement of the node's own address is not a question:
+            // answering it would claim the node's address for another MAC.
+            if (packet.arp_target_ip != m_node_ip)
+                answer_arp(packet);
             return;
         }
+        as_recorded_server(packet);
         if (packet.proto == Proto::arp && packet.arp_target_ip == m_plan.server)
             return; // a gratuitous reply
         Ipv4Address client;
@@ -559,6 +558,18 @@ private:
         conv.actual.items.push_back({time, m_node_frames, summary, packet.payload, 0});
     }
 
+    // With --node-ip, the node's address reads as the recorded server's, so
+    // its answers compare with the recording's.
+    void as_recorded_server(Packet& packet) const
+    {
+        if (m_node_ip == m_plan.server)
+            return;
+        for (Ipv4Address* address : {&packet.source_ip, &packet.arp_sender_ip,
+                                     &packet.arp_target_ip})
+            if (*address == m_node_ip)
+                *address = m_plan.server;
+    }
+
     void answer_arp(const Packet& request)
     {
         auto found = m_plan.client_macs.find(request.arp_target_ip.to_u32());
@@ -572,15 +583,14 @@ private:
                      .sender_ip = request.arp_target_ip, .target_mac = request.arp_sender_mac,
                      .target_ip = request.arp_sender_ip}
             .emit(MutableBytes(frame + net::EthernetRepr::header_len, net::ArpRepr::buffer_len));
-        m_world->nic(m_client, 0)->transmit(Bytes(frame, sizeof frame));
+        m_target.transmit(Bytes(frame, sizeof frame));
         ++m_arp_answered;
     }
 
     Plan& m_plan;
     const ReplayOptions& m_options;
-    std::unique_ptr<sim::World> m_world;
-    sim::NodeId m_server = 0;
-    sim::NodeId m_client = 0;
+    Target& m_target;
+    Ipv4Address m_node_ip; // the recorded server's address unless --node-ip
     MacAddress m_node_mac;
     TimeNs m_start = 0;
     u64 m_fed = 0;
@@ -588,8 +598,8 @@ private:
     u64 m_node_arp_requests = 0;
     u64 m_arp_answered = 0;
     u64 m_waits_timed_out = 0;
-    u8 m_buffer[frame_bytes_max];
 };
+
 
 // --- the judgement ------------------------------------------------------------
 
@@ -770,7 +780,10 @@ void judge(Plan& plan, ReplayResult& result)
         if (divergence && (!result.first || divergence->time < result.first->time))
             result.first = std::move(divergence);
     }
-    if (!result.node_failures.empty() && !result.first) {
+    // A node that failed before the replay could feed everything (a live app
+    // that did not start or ended) explains every missing answer: say that.
+    bool cut_short = result.client_frames_fed < plan.sends.size();
+    if (!result.node_failures.empty() && (!result.first || cut_short)) {
         Divergence d;
         d.conversation = "node";
         d.kind = "node-failed";
@@ -780,6 +793,16 @@ void judge(Plan& plan, ReplayResult& result)
 }
 
 } // namespace
+
+const char* target_name(TargetKind kind)
+{
+    switch (kind) {
+    case TargetKind::sim: return "sim";
+    case TargetKind::hosted: return "hosted";
+    case TargetKind::vm: return "vm";
+    }
+    return "?";
+}
 
 ReplayResult run_replay(const Capture& capture, const ReplayOptions& options)
 {
@@ -793,7 +816,10 @@ ReplayResult run_replay(const Capture& capture, const ReplayOptions& options)
     result.server_mac = format_mac(plan.server_mac);
     for (const auto& [ip, mac] : plan.client_macs)
         result.clients.push_back(format_ip(Ipv4Address::from_u32(ip)));
-    Runner runner(plan, options);
+    std::unique_ptr<Target> target = options.target == TargetKind::sim
+                                         ? make_sim_target(options)
+                                         : make_live_target(options);
+    Runner runner(plan, options, *target);
     runner.run(result);
     judge(plan, result);
     return result;

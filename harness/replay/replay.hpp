@@ -13,6 +13,10 @@
 
 namespace gantry::harness::replay {
 
+// Where the app runs (target.hpp): the simulator, a hosted process or a VM.
+enum class TargetKind : u8 { sim, hosted, vm };
+const char* target_name(TargetKind kind);
+
 enum class Timing : u8 {
     recorded, // each client frame at its recorded offset (times `scale`)
     asap,     // each client frame as soon as what it answers has come back
@@ -24,6 +28,7 @@ struct ReplayOptions {
     usize memory_bytes = 16 * 1024 * 1024;
     std::optional<net::Ipv4Address> server; // the recorded server; default: inferred
     std::optional<net::Ipv4Address> client; // only this client's traffic
+    std::optional<net::Ipv4Address> node_ip; // the node's address, if not the server's
     u8 prefix = 24;
     Timing timing = Timing::recorded;
     double scale = 1.0;
@@ -34,6 +39,19 @@ struct ReplayOptions {
     usize mtu = 1500;
     std::string pcap_path;  // capture of the replay's link
     std::string trace_path; // the world's trace
+    // The live targets (hosted, vm): the run is bounded by `timeout_s` in all,
+    // the app must print a line containing `ready_text` within
+    // `ready_timeout_ns`, and the settling period ends `quiet_ns` after the
+    // last recorded answer has come.
+    TargetKind target = TargetKind::sim;
+    std::string bin_dir;    // hosted apps (default: beside the gantry binary)
+    std::string image;      // vm: an image path (default: build/images/APP.elf)
+    std::string accel = "tcg";
+    std::string vm_memory = "64M";
+    std::string ready_text = "serving";
+    TimeNs ready_timeout_ns = 20 * ns_per_s;
+    TimeNs quiet_ns = 200 * ns_per_ms;
+    int timeout_s = 60;
 };
 
 // One recorded or observed message of a conversation.
@@ -76,6 +94,7 @@ struct ReplayResult {
     std::string server_ip;
     std::string server_mac; // recorded
     std::string node_mac;
+    std::string node_ip;    // set when --node-ip moved the node off the recorded address
     std::vector<std::string> clients;
     u64 client_frames_fed = 0;
     u64 client_frames_skipped = 0; // ARP replies and gratuitous ARPs the replay answers itself
@@ -86,7 +105,10 @@ struct ReplayResult {
     u64 node_arp_requests = 0;
     u64 arp_answered = 0;
     u64 waits_timed_out = 0;       // client frames sent before their answers came
-    TimeNs virtual_end_ns = 0;
+    std::string target = "sim";     // the platform the app ran on
+    std::string target_detail;      // how it was started (live targets)
+    TimeNs ready_ns = 0;            // live: from launch to the ready line
+    TimeNs end_ns = 0;              // the run's end: virtual time (sim) or wall clock
     std::vector<ConversationOutcome> conversations;
     std::vector<std::string> node_failures;
     std::optional<Divergence> first;
@@ -97,7 +119,20 @@ struct ReplayResult {
 // cut short by the snap length) and std::invalid_argument for an unknown app.
 ReplayResult run_replay(const Capture& capture, const ReplayOptions& options);
 
+// True once Ctrl-C or SIGTERM ended a live run: a differential run stops
+// there instead of starting the next target.
+bool live_run_interrupted();
+
 std::string text_report(const ReplayResult& result);
 std::string json_report(const ReplayResult& result);
+
+// A differential run: one capture replayed on several targets. The outcome of
+// each is reduced to what it found (a match, or the first divergence's kind,
+// conversation and first detail); targets that found different things show a
+// difference that depends on the platform, even when every one of them
+// diverged from the recording.
+bool platform_dependent(const std::vector<ReplayResult>& results);
+std::string differential_text(const std::vector<ReplayResult>& results);
+std::string differential_json(const std::vector<ReplayResult>& results);
 
 } // namespace gantry::harness::replay

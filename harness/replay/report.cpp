@@ -2,6 +2,7 @@
 // recorded exchange just before it) and the same facts as JSON for tools.
 #include "replay.hpp"
 
+#include <algorithm>
 #include <cstdio>
 
 namespace gantry::harness::replay {
@@ -64,8 +65,12 @@ std::string text_report(const ReplayResult& r)
     std::string out;
     out += "replay: " + r.capture_path + " (" + r.link_name + ", " + std::to_string(r.records) +
            " records, " + std::to_string(r.selected) + " selected)\n";
+    out += "target: " + r.target;
+    if (!r.target_detail.empty())
+        out += " (" + r.target_detail + ")";
+    out += "\n";
     out += "server: " + r.server_ip + " (recorded MAC " + r.server_mac + ", node MAC " +
-           r.node_mac + "); clients:";
+           r.node_mac + (r.node_ip.empty() ? "" : ", node IP " + r.node_ip) + "); clients:";
     for (const std::string& client : r.clients)
         out += " " + client;
     out += "\n";
@@ -126,7 +131,12 @@ std::string json_report(const ReplayResult& r)
            ", \"node_arp_requests\": " + std::to_string(r.node_arp_requests) +
            ", \"arp_answered\": " + std::to_string(r.arp_answered) +
            ", \"waits_timed_out\": " + std::to_string(r.waits_timed_out) + "},\n";
-    out += "  \"virtual_end_ns\": " + std::to_string(r.virtual_end_ns) + ",\n";
+    out += "  \"target\": " + json_string(r.target) + ",\n";
+    out += "  \"node_ip\": " + json_string(r.node_ip.empty() ? r.server_ip : r.node_ip) + ",\n";
+    out += "  \"target_detail\": " + json_string(r.target_detail) + ",\n";
+    out += "  \"ready_ns\": " + std::to_string(r.ready_ns) + ",\n";
+    out += "  \"end_ns\": " + std::to_string(r.end_ns) + ",\n";
+    out += "  \"clock\": " + json_string(r.target == "sim" ? "virtual" : "wall") + ",\n";
     out += "  \"conversations\": [";
     for (usize i = 0; i < r.conversations.size(); ++i) {
         const ConversationOutcome& c = r.conversations[i];
@@ -157,6 +167,86 @@ std::string json_report(const ReplayResult& r)
     out += "    \"context\": " + json_strings(d.context) + "\n";
     out += "  }\n}\n";
     return out;
+}
+
+namespace {
+
+// What a target found, in the terms that must agree across platforms.
+std::string finding(const ReplayResult& r)
+{
+    if (r.matched())
+        return "match";
+    const Divergence& d = *r.first;
+    return d.kind + "|" + d.conversation + "|" + d.what + "|" +
+           (d.detail.empty() ? std::string() : d.detail.front());
+}
+
+std::string names_with(const std::vector<ReplayResult>& results, const std::string& found)
+{
+    std::string names;
+    for (const ReplayResult& r : results)
+        if (finding(r) == found)
+            names += (names.empty() ? "" : ", ") + r.target;
+    return names;
+}
+
+} // namespace
+
+bool platform_dependent(const std::vector<ReplayResult>& results)
+{
+    for (const ReplayResult& r : results)
+        if (finding(r) != finding(results.front()))
+            return true;
+    return false;
+}
+
+std::string differential_text(const std::vector<ReplayResult>& results)
+{
+    std::string out = "differential run on " + std::to_string(results.size()) + " targets:\n";
+    for (const ReplayResult& r : results) {
+        char line[64];
+        std::snprintf(line, sizeof line, "  %-7s %s", r.target.c_str(),
+                      r.matched() ? "MATCH" : "DIVERGED  ");
+        out += line;
+        if (!r.matched())
+            out += r.first->kind + ": " + r.first->conversation + ": " + r.first->what;
+        out += "\n";
+    }
+    if (!platform_dependent(results)) {
+        out += results.front().matched()
+                   ? "verdict: every target matches the recording\n"
+                   : "verdict: every target diverges the same way: the app differs from the "
+                     "recording, not the platforms from each other\n";
+        return out;
+    }
+    out += "verdict: PLATFORM-DEPENDENT: the targets disagree";
+    std::vector<std::string> seen;
+    for (const ReplayResult& r : results) {
+        std::string found = finding(r);
+        if (std::find(seen.begin(), seen.end(), found) != seen.end())
+            continue;
+        seen.push_back(found);
+        std::string names = names_with(results, found);
+        bool one = names.find(',') == std::string::npos;
+        out += (seen.size() == 1 ? " (" : "; ") + names +
+               (found == "match" ? (one ? " matches" : " match")
+                                 : (one ? " diverges: " : " diverge: ") + r.first->kind);
+    }
+    return out + ")\n";
+}
+
+std::string differential_json(const std::vector<ReplayResult>& results)
+{
+    bool all_match = std::all_of(results.begin(), results.end(),
+                                 [](const ReplayResult& r) { return r.matched(); });
+    std::string out = "{\n\"differential\": true,\n";
+    out += std::string("\"all_match\": ") + (all_match ? "true" : "false") + ",\n";
+    out += std::string("\"platform_dependent\": ") +
+           (platform_dependent(results) ? "true" : "false") + ",\n";
+    out += "\"targets\": [\n";
+    for (usize i = 0; i < results.size(); ++i)
+        out += (i ? ",\n" : "") + json_report(results[i]);
+    return out + "]\n}\n";
 }
 
 } // namespace gantry::harness::replay

@@ -25,6 +25,15 @@ u64 consume(const Capture& capture)
             Packet shifted = decode(copy, Checksums::verify);
             sum += shifted.ack;
         }
+        if (packet.is_ip() || packet.proto == Proto::arp) {
+            // --node-ip readdresses whatever the capture holds.
+            std::vector<u8> moved = frame.ethernet;
+            move_destination(moved, packet,
+                             packet.proto == Proto::arp ? packet.arp_target_ip
+                                                        : packet.destination_ip,
+                             gantry::net::Ipv4Address::from_u32(0x0a4d0063));
+            sum += decode(moved, Checksums::skip).destination_ip.to_u32();
+        }
     }
     return sum;
 }

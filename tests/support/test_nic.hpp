@@ -47,6 +47,30 @@ public:
         return true;
     }
 
+    // Offloads this NIC advertises (none by default, like a plain device);
+    // what the stack asked of each frame is kept beside it in sent_offloads().
+    NicOffloads offloads() const override { return m_offloads; }
+    bool transmit_offloaded(Bytes frame, const NicTxOffload& offload) override
+    {
+        // The seam's contract: only what was advertised.
+        GANTRY_ASSERT(m_offloads.tx_checksum);
+        GANTRY_ASSERT(offload.segment_payload == 0 || m_offloads.tso_packet_bytes_max > 0);
+        if (m_fail_transmit)
+            return false;
+        m_tx.emplace_back(frame.begin(), frame.end());
+        m_tx_offloads.resize(m_tx.size());
+        m_tx_offloads.back() = offload;
+        return true;
+    }
+    void set_offloads(NicOffloads offloads) { m_offloads = offloads; }
+    // One entry per sent() frame (none() for a plain transmit), until take_sent.
+    std::vector<NicTxOffload> sent_offloads() const
+    {
+        std::vector<NicTxOffload> offloads = m_tx_offloads;
+        offloads.resize(m_tx.size());
+        return offloads;
+    }
+
     void inject(Bytes frame) { m_rx.emplace_back(frame.begin(), frame.end()); }
     void inject(Frame frame) { m_rx.push_back(std::move(frame)); }
     // Frames transmitted since the last take.
@@ -54,6 +78,7 @@ public:
     {
         std::vector<Frame> sent = std::move(m_tx);
         m_tx.clear();
+        m_tx_offloads.clear();
         return sent;
     }
     const std::vector<Frame>& sent() const { return m_tx; }
@@ -65,6 +90,8 @@ private:
     net::MacAddress m_mac;
     std::deque<Frame> m_rx;
     std::vector<Frame> m_tx;
+    std::vector<NicTxOffload> m_tx_offloads; // may be shorter than m_tx: none() for the rest
+    NicOffloads m_offloads;
     usize m_mtu = 1500;
     u64 m_rx_too_long = 0;
     bool m_fail_transmit = false;

@@ -7,5 +7,6 @@ echo 'skipped: gantry-bench is not built in this preset'; exit 0; fi; \
 out=$(mktemp) && ${PROJECT_SOURCE_DIR}/bench/run --quick \
 --build ${CMAKE_BINARY_DIR} > $out 2>&1; s=$?; cat $out; test $s -eq 0 && \
 grep -q '^| TCP bulk in memory' $out && grep -q '^| heap alloc+free 64 B' $out && \
+grep -q '^| simulate 10 MB over TCP, 10 Gbit/s' $out && \
 ! grep -q 'nan' $out; r=$?; rm -f $out; exit $r")
 set_tests_properties("bench/run --quick prints the ratio table" PROPERTIES TIMEOUT 300)

@@ -24,6 +24,14 @@ if(TARGET echo)
                          PROPERTIES TIMEOUT 30 WORKING_DIRECTORY ${CMAKE_CURRENT_BINARY_DIR})
 endif()
 
+# --net tap,...,offload=on|off (the vnet_hdr offloads): anything else is a usage error.
+if(TARGET echo)
+    add_test(NAME "net options: tap offload takes on or off"
+             COMMAND /bin/sh -c "$<TARGET_FILE:echo> --net tap,ifname=gt-missing0,offload=maybe --ip 10.77.9.2/24 2> err.txt; test $? -eq 2 && grep -q \"offload must be 'on' or 'off'\" err.txt")
+    set_tests_properties("net options: tap offload takes on or off"
+                         PROPERTIES TIMEOUT 30 WORKING_DIRECTORY ${CMAKE_CURRENT_BINARY_DIR})
+endif()
+
 # User-mode networking (libslirp), run as 'nobody' when the test runs as root.
 if(TARGET echo)
     add_test(NAME "net user: echo via hostfwd without privileges"
@@ -52,7 +60,7 @@ endif()
 # httpd against real Linux clients (curl, python, wrk) and tshark over a tap in
 # a namespace that scripts/httpd-test creates and always removes.
 if(TARGET httpd AND TARGET gantry)
-    foreach(httpd_test files large concurrency)
+    foreach(httpd_test files large concurrency large-offload-off tso-forward)
         add_test(NAME "httpd interop: ${httpd_test}"
                  COMMAND ${PROJECT_SOURCE_DIR}/scripts/httpd-test ${httpd_test} ${CMAKE_BINARY_DIR})
         set_tests_properties("httpd interop: ${httpd_test}" PROPERTIES TIMEOUT 120)

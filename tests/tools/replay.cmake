@@ -115,4 +115,98 @@ if(TARGET gantry AND TARGET echo AND TARGET echo_altered)
 
     set_tests_properties(${replay_tests} PROPERTIES TIMEOUT 60
                          WORKING_DIRECTORY ${CMAKE_CURRENT_BINARY_DIR})
+
+    # Differential runs (part 3): the same captures against echo in the
+    # simulator, as a hosted process and as a VM image (QEMU, TCG), over a UDP
+    # cable on the loopback; the vm cases print "skipped: <why>" without QEMU
+    # or the image. tests/replay/diff-test also checks the JSON report's target
+    # and that no process of the run is left behind.
+    set(diff_test ${replay_dir}/diff-test)
+    set(diff_tests "")
+    set(diff_scenario sim:${replay_dir}/differential.yaml)
+    foreach(target sim hosted vm)
+        foreach(capture udp.pcap tcp.pcap ping.pcap tcp-sll2.pcap)
+            add_test(NAME "replay diff: ${capture} matches echo on ${target}"
+                     COMMAND ${diff_test} ${CMAKE_BINARY_DIR} ${target} echo 0
+                             ${replay_dir}/captures/${capture} "result: MATCH")
+            list(APPEND diff_tests "replay diff: ${capture} matches echo on ${target}")
+        endforeach()
+        add_test(NAME "replay diff: a simulated run's capture matches echo on ${target}"
+                 COMMAND ${diff_test} ${CMAKE_BINARY_DIR} ${target} echo 0 ${diff_scenario}
+                         "udp 10.0.0.2:49152 <> port 7                   20 recorded   20 node  match"
+                         "icmp echo 10.0.0.4 id 5" "result: MATCH"
+                         -- --timing asap)
+        add_test(NAME "replay diff: altered echo diverges on TCP at byte 3 on ${target}"
+                 COMMAND ${diff_test} ${CMAKE_BINARY_DIR} ${target} echo_altered 1
+                         ${replay_dir}/captures/tcp.pcap
+                         "the node's byte stream differs from byte 3 (recorded 2120 bytes, node sent 2120)"
+                         "expected 0x65 'e', got 0x45 'E'" "result: DIVERGED")
+        add_test(NAME "replay diff: altered echo diverges in a simulated run's capture on ${target}"
+                 COMMAND ${diff_test} ${CMAKE_BINARY_DIR} ${target} echo_altered 1 ${diff_scenario}
+                         "first divergence (different): udp 10.0.0.2:49152 <> port 7"
+                         "payload differs at byte 3" "result: DIVERGED")
+        # --node-ip: the node runs elsewhere; the stack checks every
+        # readdressed frame's checksums, so a match means they are right.
+        foreach(capture udp.pcap tcp.pcap ping-frag.pcap)
+            add_test(NAME "replay diff: ${capture} with --node-ip matches echo on ${target}"
+                     COMMAND ${diff_test} ${CMAKE_BINARY_DIR} ${target} echo 0
+                             ${replay_dir}/captures/${capture} "node IP 10.77.0.99"
+                             "result: MATCH" -- --node-ip 10.77.0.99 --timing asap)
+            list(APPEND diff_tests
+                 "replay diff: ${capture} with --node-ip matches echo on ${target}")
+        endforeach()
+        list(APPEND diff_tests
+             "replay diff: a simulated run's capture matches echo on ${target}"
+             "replay diff: altered echo diverges on TCP at byte 3 on ${target}"
+             "replay diff: altered echo diverges in a simulated run's capture on ${target}")
+    endforeach()
+    # --target all: one command, three targets, a verdict. A platform
+    # difference is made here by booting the altered image on the vm target
+    # while sim and hosted run echo; the verdict must name the vm.
+    add_test(NAME "replay diff: all targets agree on tcp.pcap"
+             COMMAND ${diff_test} ${CMAKE_BINARY_DIR} all echo 0 ${replay_dir}/captures/tcp.pcap
+                     "verdict: every target matches the recording" -- --timing asap)
+    add_test(NAME "replay diff: all targets agree on a simulated run's capture"
+             COMMAND ${diff_test} ${CMAKE_BINARY_DIR} all echo 0 ${diff_scenario}
+                     "verdict: every target matches the recording" -- --timing asap --quiet)
+    add_test(NAME "replay diff: the altered echo diverges the same way on every target"
+             COMMAND ${diff_test} ${CMAKE_BINARY_DIR} all echo_altered 1
+                     ${replay_dir}/captures/udp.pcap
+                     "verdict: every target diverges the same way" -- --timing asap --quiet)
+    add_test(NAME "replay diff: a different answer on one target is platform-dependent"
+             COMMAND ${diff_test} ${CMAKE_BINARY_DIR} all echo 1 ${replay_dir}/captures/tcp.pcap
+                     "  vm      DIVERGED  different: tcp 10.77.0.1:53016 <> port 7"
+                     "verdict: PLATFORM-DEPENDENT: the targets disagree (sim, hosted match; vm diverges: different)"
+                     -- --timing asap --quiet --image ${CMAKE_BINARY_DIR}/images/echo_altered.elf)
+    list(APPEND diff_tests "replay diff: all targets agree on tcp.pcap"
+         "replay diff: all targets agree on a simulated run's capture"
+         "replay diff: the altered echo diverges the same way on every target"
+         "replay diff: a different answer on one target is platform-dependent")
+
+    # The live targets are bounded and clean up after a failure.
+    foreach(target hosted vm)
+        add_test(NAME "replay diff: an app that never gets ready ends the ${target} run in time"
+                 COMMAND ${diff_test} ${CMAKE_BINARY_DIR} ${target} echo 1
+                         ${replay_dir}/captures/udp.pcap "first divergence (node-failed)"
+                         "printed no line with 'no such line'" "result: DIVERGED"
+                         -- --ready "no such line" --timeout 3)
+        add_test(NAME "replay diff: Ctrl-C stops the ${target} app and reaps it"
+                 COMMAND ${replay_dir}/interrupt-test ${CMAKE_BINARY_DIR} ${target})
+        list(APPEND diff_tests
+             "replay diff: an app that never gets ready ends the ${target} run in time"
+             "replay diff: Ctrl-C stops the ${target} app and reaps it")
+    endforeach()
+    if(TARGET hello)
+        add_test(NAME "replay diff: a hosted app that exits before it serves is a node failure"
+                 COMMAND ${diff_test} ${CMAKE_BINARY_DIR} hosted hello 1
+                         ${replay_dir}/captures/udp.pcap "first divergence (node-failed)"
+                         "the app exited with status 0 before it was ready")
+        list(APPEND diff_tests
+             "replay diff: a hosted app that exits before it serves is a node failure")
+    endif()
+    add_test(NAME "replay diff: a bad target or a missing binary exits 2"
+             COMMAND /bin/sh -c "g=${gantry_bin}; c=${replay_dir}/captures/udp.pcap; $g replay $c --app echo --target cloud 2>/dev/null; a=$?; $g replay $c --app echo --target hosted --bin-dir /nonexistent > out.txt 2>&1; b=$?; grep -q 'no hosted binary for app' out.txt; m=$?; test $a -eq 2 && test $b -eq 2 && test $m -eq 0")
+    list(APPEND diff_tests "replay diff: a bad target or a missing binary exits 2")
+    set_tests_properties(${diff_tests} PROPERTIES TIMEOUT 60
+                         WORKING_DIRECTORY ${CMAKE_CURRENT_BINARY_DIR})
 endif()

@@ -8,6 +8,7 @@
 #include <gantry/net/tcp/connection.hpp>
 #include <gantry/net/tcp/wire.hpp>
 #include <gantry/net/wire/arp.hpp>
+#include <gantry/net/wire/checksum.hpp>
 #include <gantry/net/wire/ethernet.hpp>
 #include <gantry/nic.hpp>
 
@@ -198,23 +199,88 @@ Status<NetStack::SendError> NetStack::send_ipv4(Ipv4Address destination, IpProto
     return {};
 }
 
-void NetStack::output_ipv4(PacketBuffer* buffer, Ipv4Address next_hop, TimeNs now)
+// A TCP segment whose checksum (and, for a TSO segment, whose cutting into
+// MSS-sized pieces) the NIC finishes: one IPv4 packet, never fragmented.
+bool NetStack::tcp_send_ip_offloaded(Ipv4Address, Ipv4Address destination, Bytes segment,
+                                     const SegmentOffload& offload)
+{
+    GANTRY_ASSERT(offload.checksum_partial && m_offloads.tx_checksum);
+    TimeNs now = m_kernel.now();
+    usize mtu_payload = m_nic.mtu() - Ipv4Repr::header_len;
+    bool segmented = offload.segment_payload != 0 && segment.size() > mtu_payload;
+    if (!segmented && segment.size() > mtu_payload) {
+        // IPv4 must fragment it (a link MTU below the MSS): the NIC cannot sum
+        // across fragments, so the checksum is completed here. The field holds
+        // the pseudo-header sum, so the sum over the segment is the full one.
+        u8 head[TcpPacket::header_len_min];
+        copy_bytes(MutableBytes(head, sizeof(head)), segment.first(sizeof(head)));
+        u16 checksum = checksum_finish(checksum_partial(segment));
+        store_be16(MutableBytes(head, sizeof(head)), 16, checksum);
+        return send_ipv4(destination, IpProtocol::tcp, Bytes(head, sizeof(head)),
+                         segment.subspan(sizeof(head)), now).ok();
+    }
+    auto next_hop = route(destination);
+    if (!next_hop) {
+        drop(DropReason::no_route, Bytes{}, Layer::ipv4);
+        return false;
+    }
+    GANTRY_ASSERT(!segmented ||
+                  Ipv4Repr::header_len + segment.size() <= m_offloads.tso_packet_bytes_max);
+    PacketPool& pool = segmented ? *m_tso_pool : m_pool;
+    auto allocated = pool.alloc();
+    if (!allocated.ok()) {
+        drop(DropReason::no_buffer, Bytes{}, Layer::ipv4);
+        return false;
+    }
+    PacketBuffer* buffer = allocated.value();
+    GANTRY_ASSERT(buffer->tailroom() >= segment.size());
+    copy_bytes(buffer->append(segment.size()), segment);
+    Ipv4Repr ip;
+    ip.source = m_address.address;
+    ip.destination = destination;
+    ip.protocol = IpProtocol::tcp;
+    ip.payload_len = static_cast<u16>(segment.size());
+    ip.ident = m_next_ident;
+    // The NIC numbers the pieces from this identification on (Linux's GSO
+    // does): leave room so the next packet's does not repeat one in flight.
+    usize piece = offload.segment_payload;
+    usize pieces = segmented ? (segment.size() + piece - 1) / piece : 1;
+    m_next_ident = static_cast<u16>(m_next_ident + pieces);
+    ip.more_fragments = MoreFragments::no;
+    ip.fragment_offset = 0;
+    ip.emit(buffer->prepend(Ipv4Repr::header_len));
+    m_counters.ipv4.tx_packets++;
+    m_counters.ipv4.tx_bytes += Ipv4Repr::header_len + segment.size();
+    NicTxOffload frame_offload;
+    frame_offload.checksum_start = static_cast<u16>(Ipv4Repr::header_len);
+    frame_offload.checksum_offset = 16; // TCP's checksum field (RFC 9293 3.1)
+    if (segmented) {
+        frame_offload.segment_payload = offload.segment_payload;
+        frame_offload.header_bytes =
+            static_cast<u16>(Ipv4Repr::header_len + static_cast<usize>(segment[12] >> 4) * 4);
+    }
+    output_ipv4(buffer, *next_hop, now, frame_offload);
+    return true;
+}
+
+void NetStack::output_ipv4(PacketBuffer* buffer, Ipv4Address next_hop, TimeNs now,
+                           const NicTxOffload& offload)
 {
     constexpr u16 ethertype = static_cast<u16>(EtherType::ipv4);
     bool subnet_broadcast = m_address.prefix_len < 31 && !m_address.address.is_unspecified() &&
                             next_hop == m_address.broadcast();
     if (next_hop.is_broadcast() || subnet_broadcast)
-        return transmit_frame(buffer, MacAddress::broadcast(), ethertype);
+        return transmit_frame(buffer, MacAddress::broadcast(), ethertype, offload);
     if (next_hop.is_multicast()) {
         // RFC 1112 6.4: 01:00:5e followed by the low 23 bits of the group.
         MacAddress group{{0x01, 0x00, 0x5e, static_cast<u8>(next_hop.octets[1] & 0x7f),
                           next_hop.octets[2], next_hop.octets[3]}};
-        return transmit_frame(buffer, group, ethertype);
+        return transmit_frame(buffer, group, ethertype, offload);
     }
     if (auto mac = m_arp.lookup(next_hop, now))
-        return transmit_frame(buffer, *mac, ethertype);
+        return transmit_frame(buffer, *mac, ethertype, offload);
     bool ask = m_arp.resolve(next_hop, now) == ArpNeed::send_request;
-    enqueue_pending(buffer, next_hop, now);
+    enqueue_pending(buffer, next_hop, now, offload);
     if (ask) {
         send_arp(static_cast<u16>(ArpOperation::request), MacAddress{}, next_hop,
                  MacAddress::broadcast());

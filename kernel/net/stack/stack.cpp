@@ -122,6 +122,8 @@ Result<NetStack*, NetStack::CreateError> NetStack::create(Kernel& kernel, Nic& n
     }
     if (!config.dns_server.is_unspecified())
         stack->m_dns->set_servers(&config.dns_server, 1);
+    if (stack->m_offloads.tso_packet_bytes_max > 0)
+        stack->create_tso_pool(config.pool);
     for (UdpSocket*& socket : stack->m_sockets) {
         socket = kernel.heap().create<UdpSocket>(*stack, kernel.sched());
         if (!socket) {
@@ -140,9 +142,17 @@ void NetStack::destroy(Kernel& kernel, NetStack* stack)
 }
 
 NetStack::NetStack(Kernel& kernel, Nic& nic, PacketPool pool, const NetConfig& config)
-    : m_kernel(kernel), m_nic(nic), m_pool(static_cast<PacketPool&&>(pool)), m_mac(nic.mac()),
-      m_address(config.address), m_gateway(config.gateway)
+    : m_kernel(kernel), m_nic(nic), m_offloads(nic.offloads()),
+      m_pool(static_cast<PacketPool&&>(pool)), m_mac(nic.mac()), m_address(config.address),
+      m_gateway(config.gateway)
 {
+    // TSO needs the NIC to complete the checksums of the pieces it cuts, and
+    // no IPv4 packet is larger than its 16-bit total length.
+    GANTRY_ASSERT(m_offloads.tso_packet_bytes_max == 0 || m_offloads.tx_checksum);
+    if (m_offloads.tso_packet_bytes_max > Ipv4Packet::total_len_max)
+        m_offloads.tso_packet_bytes_max = Ipv4Packet::total_len_max;
+    if (m_offloads.tso_packet_bytes_max <= nic.mtu())
+        m_offloads.tso_packet_bytes_max = 0;
     // The identification field only has to differ between datagrams in flight
     // (RFC 6864); starting from the platform's entropy keeps runs seedable.
     m_next_ident = static_cast<u16>(kernel.random_u64());
@@ -177,10 +187,34 @@ NetStack::~NetStack()
         m_kernel.heap().destroy(socket);
     }
     while (m_pending_count > 0) {
-        m_pool.free(m_pending[m_pending_head].buffer);
+        release(m_pending[m_pending_head].buffer);
         m_pending_head = (m_pending_head + 1) % arp_pending_max;
         m_pending_count--;
     }
+    m_kernel.heap().destroy(m_tso_pool);
+}
+
+// Without memory for the large buffers the stack runs without TSO (the
+// checksum offload needs none).
+void NetStack::create_tso_pool(const PacketPoolConfig& small)
+{
+    PacketPoolConfig config;
+    config.count = tso_buffers;
+    config.headroom = small.headroom;
+    config.buffer_bytes =
+        small.headroom + EthernetRepr::header_len + m_offloads.tso_packet_bytes_max;
+    auto pool = PacketPool::create(m_kernel.heap(), config);
+    if (pool.ok())
+        m_tso_pool = m_kernel.heap().create<PacketPool>(pool.release_value());
+    if (!m_tso_pool)
+        m_offloads.tso_packet_bytes_max = 0;
+}
+
+void NetStack::release(PacketBuffer* buffer)
+{
+    if (m_tso_pool && buffer->capacity() > m_pool.config().buffer_bytes)
+        return m_tso_pool->free(buffer);
+    m_pool.free(buffer);
 }
 
 void NetStack::set_address(Ipv4Cidr address, Ipv4Address gateway)
@@ -211,6 +245,15 @@ TcpStack* NetStack::tcp()
 bool NetStack::tcp_send_ip(Ipv4Address, Ipv4Address destination, Bytes segment)
 {
     return send_ipv4(destination, IpProtocol::tcp, segment, Bytes{}, m_kernel.now()).ok();
+}
+
+TcpIpOutput::Offloads NetStack::tcp_offloads() const
+{
+    Offloads offloads;
+    offloads.checksum = m_offloads.tx_checksum;
+    if (m_offloads.tso_packet_bytes_max > 0)
+        offloads.segment_bytes_max = m_offloads.tso_packet_bytes_max - Ipv4Repr::header_len;
+    return offloads;
 }
 
 TimeNs NetStack::poll(TimeNs now)
@@ -339,7 +382,8 @@ void NetStack::send_arp(u16 operation, MacAddress target_mac, Ipv4Address target
     transmit_frame(buffer, link_destination, static_cast<u16>(EtherType::arp));
 }
 
-void NetStack::transmit_frame(PacketBuffer* buffer, MacAddress destination, u16 ethertype)
+void NetStack::transmit_frame(PacketBuffer* buffer, MacAddress destination, u16 ethertype,
+                              const NicTxOffload& offload)
 {
     EthernetRepr ethernet;
     ethernet.source = m_mac;
@@ -353,25 +397,44 @@ void NetStack::transmit_frame(PacketBuffer* buffer, MacAddress destination, u16 
         fill_bytes(buffer->append(pad), 0);
     }
     Bytes frame = buffer->data();
-    if (frame.size() > m_nic.mtu() + EthernetRepr::header_len)
+    // Only what the NIC offers, and only a frame it segments may exceed the MTU.
+    bool segmented = offload.segment_payload != 0;
+    GANTRY_ASSERT(offload.none() || m_offloads.tx_checksum);
+    GANTRY_ASSERT(!segmented || m_offloads.tso_packet_bytes_max > 0);
+    usize frame_max = (segmented ? m_offloads.tso_packet_bytes_max : m_nic.mtu()) +
+                      EthernetRepr::header_len;
+    if (frame.size() > frame_max)
         return drop_packet(DropReason::oversized_frame, buffer, Layer::ethernet);
-    if (!m_nic.transmit(frame))
+    bool sent = false;
+    if (offload.none()) {
+        sent = m_nic.transmit(frame);
+    } else {
+        // The IPv4 layer's offsets, now behind the Ethernet header.
+        constexpr usize ethernet = EthernetRepr::header_len;
+        NicTxOffload in_frame = offload;
+        in_frame.checksum_start = static_cast<u16>(in_frame.checksum_start + ethernet);
+        if (segmented)
+            in_frame.header_bytes = static_cast<u16>(in_frame.header_bytes + ethernet);
+        sent = m_nic.transmit_offloaded(frame, in_frame);
+    }
+    if (!sent)
         return drop_packet(DropReason::nic_tx_failed, buffer, Layer::ethernet);
     m_counters.ethernet.tx_packets++;
     m_counters.ethernet.tx_bytes += frame.size();
     trace_frame(static_cast<u8>(TraceKind::net_tx), frame, DropReason::truncated,
                 Layer::ethernet);
-    m_pool.free(buffer);
+    release(buffer);
 }
 
 // RFC 1122 section 2.3.2.2: packets wait for their next hop's address in a
 // bounded FIFO; when it is full the new packet is dropped.
-void NetStack::enqueue_pending(PacketBuffer* buffer, Ipv4Address next_hop, TimeNs now)
+void NetStack::enqueue_pending(PacketBuffer* buffer, Ipv4Address next_hop, TimeNs now,
+                               const NicTxOffload& offload)
 {
     if (m_pending_count == arp_pending_max)
         return drop_packet(DropReason::arp_pending_overflow, buffer, Layer::ipv4);
     Pending& slot = m_pending[(m_pending_head + m_pending_count) % arp_pending_max];
-    slot = Pending{buffer, next_hop, now + arp_pending_timeout_ns};
+    slot = Pending{buffer, next_hop, now + arp_pending_timeout_ns, offload};
     m_pending_count++;
 }
 
@@ -383,7 +446,8 @@ void NetStack::flush_pending(Ipv4Address resolved, MacAddress mac)
         m_pending_head = (m_pending_head + 1) % arp_pending_max;
         m_pending_count--;
         if (pending.next_hop == resolved) {
-            transmit_frame(pending.buffer, mac, static_cast<u16>(EtherType::ipv4));
+            transmit_frame(pending.buffer, mac, static_cast<u16>(EtherType::ipv4),
+                           pending.offload);
         } else {
             m_pending[(m_pending_head + m_pending_count) % arp_pending_max] = pending;
             m_pending_count++;
@@ -443,7 +507,7 @@ void NetStack::drop_rx(DropReason reason)
 void NetStack::drop_packet(DropReason reason, PacketBuffer* buffer, Layer layer)
 {
     drop(reason, buffer->data(), layer);
-    m_pool.free(buffer);
+    release(buffer);
 }
 
 void NetStack::trace_frame(u8 kind, Bytes bytes, DropReason reason, Layer layer)

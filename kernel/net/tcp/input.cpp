@@ -545,7 +545,8 @@ void TcpConnection::store_ooo(SeqNumber seq, Bytes payload)
         right = SeqNumber::max(right, range.right);
     }
     usize bytes = m_ooo_bytes - merged_bytes + static_cast<u32>(right - left);
-    if (kept == ooo_ranges_max || bytes > m_config.ooo_bytes_max) {
+    usize bytes_max = m_config.ooo_bytes_max != 0 ? m_config.ooo_bytes_max : m_recv.capacity();
+    if (kept == ooo_ranges_max || bytes > bytes_max) {
         m_stats.ooo_drops++;
         return;
     }

@@ -189,7 +189,18 @@ usize TcpConnection::send_data(SeqNumber seq, usize max_len, TimeNs now)
     usize options_extra = repr.header_len() > options_expected
                               ? repr.header_len() - options_expected : 0;
     usize payload_max = m_smss > options_extra ? m_smss - options_extra : 1;
-    length = length < payload_max ? length : payload_max;
+    // New data beyond one MSS goes as one TSO segment when the link cuts it
+    // up: whole MSS-sized pieces, each with this header (RFC 9293 3.7.1
+    // holds per piece); retransmissions stay one MSS (records are per piece).
+    bool tso = length > payload_max && seq >= m_snd_max && m_config.tso_segment_bytes_max > 0;
+    if (tso)
+        length = tso_length(length, payload_max, offset + length == m_send.size());
+    else
+        length = length < payload_max ? length : payload_max;
+    if (length > payload_max)
+        repr.tso_segment_payload = static_cast<u16>(payload_max);
+    else
+        tso = false;
     bool reaches_end = offset + length == m_send.size();
     if (reaches_end && length > 0)
         repr.flags |= TcpFlags::psh;
@@ -201,6 +212,7 @@ usize TcpConnection::send_data(SeqNumber seq, usize max_len, TimeNs now)
     SeqNumber end = seq + consumed;
     if (end > m_snd_max && !has_record_room())
         return 0; // the scoreboard is full: new data waits for ACKs
+    GANTRY_ASSERT(!tso || repr.header_len() + length <= m_config.tso_segment_bytes_max);
     if (seq < m_snd_max) {
         m_stats.retransmits++;
         if (m_timing == Timing::running && m_timed_seq > seq)
@@ -210,7 +222,15 @@ usize TcpConnection::send_data(SeqNumber seq, usize max_len, TimeNs now)
         m_timed_seq = end;
         m_timed_at = now;
     }
-    record_transmission(seq, end, now);
+    if (tso) {
+        // One record per piece the NIC cuts, the last one carrying the FIN.
+        usize tail = length % payload_max == 0 ? payload_max : length % payload_max;
+        SeqNumber last_piece = seq + static_cast<u32>(length - tail);
+        record_transmission(seq, last_piece, now, static_cast<u32>(payload_max));
+        record_transmission(last_piece, end, now, static_cast<u32>(end - last_piece));
+    } else {
+        record_transmission(seq, end, now, consumed); // one record, as the segment
+    }
     if (seq == m_snd_nxt)
         m_snd_nxt = end;
     m_snd_max = SeqNumber::max(m_snd_max, end);
@@ -218,6 +238,25 @@ usize TcpConnection::send_data(SeqNumber seq, usize max_len, TimeNs now)
         arm_rto(now); // RFC 6298 5.1
     emit(repr, m_send.peek(offset, length), now);
     return consumed;
+}
+
+usize TcpConnection::tso_length(usize length, usize payload_max, bool reaches_end) const
+{
+    usize header_max = TcpPacket::header_len_max;
+    usize limit = m_config.tso_segment_bytes_max - header_max;
+    // Each piece takes a scoreboard record; keep has_record_room's slack.
+    usize records_free = m_scoreboard.capacity() - m_scoreboard.size();
+    usize pieces_max = records_free > 3 ? records_free - 2 : 1;
+    usize pieces_limit = limit / payload_max;
+    pieces_max = pieces_max < pieces_limit ? pieces_max : pieces_limit;
+    if (pieces_max <= 1)
+        return payload_max < length ? payload_max : length;
+    usize whole = length / payload_max;
+    if (whole >= pieces_max)
+        return pieces_max * payload_max;
+    // A short last piece only at the end of the data: in the middle it
+    // would be a silly segment (RFC 1122 4.2.3.4).
+    return reaches_end ? length : whole * payload_max;
 }
 
 bool TcpConnection::nagle_holds(usize length, usize unsent_len) const
@@ -260,7 +299,10 @@ void TcpConnection::transmit(TimeNs now)
         i32 usable_signed = window_room < cwnd_room ? window_room : cwnd_room;
         usize usable = usable_signed > 0 ? static_cast<usize>(usable_signed) : 0;
         usize length = unsent_len < usable ? unsent_len : usable;
-        length = length < m_smss ? length : m_smss;
+        // New data may go as one TSO segment; send_data cuts it to whole MSSes.
+        bool may_tso = m_config.tso_segment_bytes_max > 0 && m_snd_nxt >= m_snd_max;
+        usize segment_max = may_tso ? m_config.tso_segment_bytes_max : m_smss;
+        length = length < segment_max ? length : segment_max;
         if (length == 0 && unsent_len > 0)
             break; // window or cwnd closed (the persist timer handles a zero window)
         // Nagle and sender SWS avoidance hold new data only: what was sent

@@ -226,8 +226,10 @@ void TcpConnection::mark_all_lost()
 
 // Bookkeeping for every data segment sent: new data gets a record, a
 // retransmission refreshes the records it covers (split at its edges).
-void TcpConnection::record_transmission(SeqNumber seq, SeqNumber end, TimeNs now)
+void TcpConnection::record_transmission(SeqNumber seq, SeqNumber end, TimeNs now,
+                                        u32 record_bytes)
 {
+    GANTRY_ASSERT(record_bytes > 0);
     SeqNumber top = m_scoreboard.empty() ? m_snd_max : m_scoreboard.end();
     if (seq < top) {
         SeqNumber resent_end = SeqNumber::min(end, top);
@@ -241,10 +243,13 @@ void TcpConnection::record_transmission(SeqNumber seq, SeqNumber end, TimeNs now
                 m_undo_retransmits++;
         }
     }
-    if (end > top) {
-        SeqNumber start = SeqNumber::max(seq, top);
+    // Bounded: a TSO segment has at most tso_length's pieces.
+    for (SeqNumber start = SeqNumber::max(seq, top); start < end;) {
+        i32 left = end - start;
+        SeqNumber piece_end = left > static_cast<i32>(record_bytes) ? start + record_bytes : end;
         GANTRY_ASSERT(m_scoreboard.has_room());
-        m_scoreboard.push(start, end, now);
+        m_scoreboard.push(start, piece_end, now);
+        start = piece_end;
     }
 }
 

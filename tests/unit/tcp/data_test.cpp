@@ -243,6 +243,38 @@ TEST_CASE("out-of-order ranges are bounded by ooo_ranges_max", "[tcp][reassembly
     CHECK(f.connection->stats().ooo_segments == TcpConnection::ooo_ranges_max);
 }
 
+// The pattern a full queue leaves in slow start: holes across most of the
+// window. A receiver that kept only some of the islands would hide later
+// segments from the sender's scoreboard (the 200 ms stalls of the simulator's
+// sim-bulk benchmark, issue 5). 63 islands of 750 bytes: more ranges than the
+// old limit (8) and more bytes than plain_config's 32 KiB ooo_bytes_max.
+TEST_CASE("out-of-order data: by default the whole receive buffer holds islands",
+          "[tcp][reassembly]")
+{
+    TcpConfig config = plain_config();
+    config.ooo_bytes_max = 0; // the default: bounded by the receive buffer
+    TcpFixture f(config);
+    u32 iss = f.establish_passive();
+    constexpr u32 period = 1000;
+    constexpr u32 hole = 250;
+    const u32 islands = TcpConnection::ooo_ranges_max - 1;
+    std::string data = pattern(period * islands);
+    REQUIRE(data.size() < 65535); // all of it inside the unscaled window
+    for (u32 i = 0; i < islands; i++) {
+        u32 offset = period * i + hole;
+        f.send_text(f.seg(TcpFlags::ack, 1001 + offset, iss + 1),
+                    std::string_view(data).substr(offset, period - hole));
+    }
+    CHECK(f.connection->stats().ooo_drops == 0);
+    CHECK(f.connection->stats().ooo_segments == islands);
+    // Filling the holes delivers everything, in order.
+    for (u32 i = 0; i < islands; i++)
+        f.send_text(f.seg(TcpFlags::ack, 1001 + period * i, iss + 1),
+                    std::string_view(data).substr(period * i, hole));
+    f.sent();
+    CHECK(f.recv_app() == data);
+}
+
 TEST_CASE("RTO: retransmission, backoff, loss window and giving up (RFC 6298 5)",
           "[tcp][rto]")
 {

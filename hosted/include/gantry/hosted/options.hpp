@@ -22,6 +22,7 @@ struct Options {
     // Network (--net tap,ifname=IF; QEMU -netdev syntax).
     std::string net_kind;    // empty: no NIC
     std::string net_ifname;
+    bool net_offload = true; // --net tap,...,offload=off: no vnet_hdr offloads
     std::vector<std::string> net_hostfwd; // --net user: "udp:127.0.0.1:5555-:7"
     std::string net_socket;  // --net socket: its parameters ("udp=...,localaddr=...")
     net::Ipv4Cidr ip;        // --ip A.B.C.D/N

@@ -28,6 +28,7 @@ public:
         std::string trace_path; // empty: no trace file
         std::string net_kind;   // "tap", "user" or empty (no NIC)
         std::string tap_ifname;
+        bool tap_offload = true;          // vnet_hdr: checksum offload and TSO
         std::vector<std::string> hostfwd; // user networking port forwards
         net::Ipv4Address guest_ip;        // where hostfwd delivers
         std::string socket_parameters;    // --net socket

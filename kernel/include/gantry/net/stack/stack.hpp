@@ -15,6 +15,7 @@
 #include <gantry/net/stack/reassembly.hpp>
 #include <gantry/net/tcp/socket.hpp>
 #include <gantry/net/wire/ipv4.hpp>
+#include <gantry/nic.hpp>
 #include <gantry/result.hpp>
 #include <gantry/sched.hpp>
 
@@ -128,6 +129,9 @@ public:
     static constexpr u16 ephemeral_port_first = 49152;
     // The interface number in traces: one interface per stack for now.
     static constexpr u32 iface_index = 0;
+    // Buffers for TSO frames (up to 64 KiB each), beside the MTU-sized pool:
+    // a frame is normally written out at once, so a few cover the ARP queue.
+    static constexpr usize tso_buffers = 4;
 
     enum class CreateError : u8 { out_of_memory, bad_config };
     static Result<NetStack*, CreateError> create(Kernel& kernel, Nic& nic,
@@ -157,6 +161,11 @@ public:
     const TcpStack* tcp_if_started() const { return m_tcp; }
     // TcpIpOutput: TCP's segments leave through send_ipv4.
     bool tcp_send_ip(Ipv4Address source, Ipv4Address destination, Bytes segment) override;
+    // The NIC's checksum and segmentation offloads, as TCP sees them.
+    Offloads tcp_offloads() const override;
+    bool tcp_send_ip_offloaded(Ipv4Address source, Ipv4Address destination, Bytes segment,
+                               const SegmentOffload& offload) override;
+    const NicOffloads& nic_offloads() const { return m_offloads; }
 
     // port 0 picks a free ephemeral port.
     Result<UdpSocket*, UdpError> udp_bind(u16 port);
@@ -205,6 +214,7 @@ private:
         PacketBuffer* buffer; // a complete IPv4 packet with Ethernet headroom
         Ipv4Address next_hop;
         TimeNs deadline;
+        NicTxOffload offload; // relative to the IPv4 header; Ethernet added when sent
     };
     enum class SendError : u8 { no_route, no_buffer, too_big };
     enum class Origin : u8 { frame, reassembled };
@@ -232,15 +242,21 @@ private:
     Status<SendError> send_ipv4(Ipv4Address destination, IpProtocol protocol, Bytes head,
                                 Bytes body, TimeNs now);
     std::optional<Ipv4Address> route(Ipv4Address destination) const;
-    void output_ipv4(PacketBuffer* buffer, Ipv4Address next_hop, TimeNs now);
-    void transmit_frame(PacketBuffer* buffer, MacAddress destination, u16 ethertype);
+    void output_ipv4(PacketBuffer* buffer, Ipv4Address next_hop, TimeNs now,
+                     const NicTxOffload& offload = {});
+    void transmit_frame(PacketBuffer* buffer, MacAddress destination, u16 ethertype,
+                        const NicTxOffload& offload = {});
+    void create_tso_pool(const PacketPoolConfig& small);
+    // Gives a buffer back to the pool it came from (MTU-sized or TSO).
+    void release(PacketBuffer* buffer);
     void send_arp(u16 operation, MacAddress target_mac, Ipv4Address target_ip,
                   MacAddress link_destination);
     void send_icmp_error(const L4Input& input, u8 type, u8 code, TimeNs now);
     bool take_icmp_token(TimeNs now);
 
     // ARP pending queue.
-    void enqueue_pending(PacketBuffer* buffer, Ipv4Address next_hop, TimeNs now);
+    void enqueue_pending(PacketBuffer* buffer, Ipv4Address next_hop, TimeNs now,
+                         const NicTxOffload& offload);
     void flush_pending(Ipv4Address resolved, MacAddress mac);
     void drop_pending(Ipv4Address next_hop, DropReason reason, TimeNs now);
     void expire_pending(TimeNs now);
@@ -256,7 +272,9 @@ private:
 
     Kernel& m_kernel;
     Nic& m_nic;
+    NicOffloads m_offloads; // what the NIC offers and the stack uses
     PacketPool m_pool;
+    PacketPool* m_tso_pool = nullptr; // only when the NIC offers TSO
     MacAddress m_mac;
     Ipv4Cidr m_address;
     Ipv4Address m_gateway;

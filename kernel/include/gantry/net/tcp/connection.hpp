@@ -101,8 +101,16 @@ struct TcpConfig {
     // at least 3 minutes; with the 60 s RTO ceiling ten last 363 s (the
     // connect() deadline usually ends the attempt first).
     u32 syn_retries_max = 10;
-    usize ooo_bytes_max = 128 * 1024; // out-of-order bytes held for reassembly
+    // Out-of-order bytes held for reassembly; 0: as many as the receive buffer
+    // holds. They sit in the receive ring anyway, and a receiver that drops
+    // in-window data it has room for hides it from the sender's SACK
+    // scoreboard: a lost retransmission then waits for the RTO.
+    usize ooo_bytes_max = 0;
     u32 challenge_acks_per_s_max = 10; // RFC 5961 7
+    // The largest TCP segment (header and payload) the link cuts into
+    // MSS-sized ones itself (TCP segmentation offload); 0: none, every
+    // segment fits the MSS. TcpStack sets it from what the IPv4 layer offers.
+    usize tso_segment_bytes_max = 0;
 };
 
 enum class TcpError : u8 {
@@ -173,8 +181,11 @@ public:
 
 class TcpConnection {
 public:
-    // Out-of-order ranges held at once (RFC 2018 4 reports at most 4 anyway).
-    static constexpr usize ooo_ranges_max = 8;
+    // Out-of-order ranges held at once. ACKs report only the newest 3-4 (RFC
+    // 2018 4), but every island held is data the sender need not resend; a
+    // burst of tail drops that leaves every other segment (a full queue in
+    // slow start) makes dozens of islands per window. 64 ranges of 12 bytes.
+    static constexpr usize ooo_ranges_max = 64;
     static constexpr usize segments_per_call_max = 1024; // bound of one output pass
     static constexpr u16 mss_default = 536;               // RFC 9293 3.7.1, no MSS option
     // Scoreboard records per byte of send buffer: one per 512 bytes keeps a
@@ -305,6 +316,9 @@ private:
     // output.cpp.
     void transmit(TimeNs now);
     usize send_data(SeqNumber seq, usize max_len, TimeNs now);
+    // How much of `length` new bytes one TSO segment of `payload_max`-byte
+    // pieces takes: whole pieces, the last one short only at the end of the data.
+    usize tso_length(usize length, usize payload_max, bool reaches_end) const;
     void send_syn(TimeNs now);
     void send_ack(TimeNs now);
     void send_challenge_ack(TimeNs now);
@@ -327,7 +341,9 @@ private:
     void rack_detect_loss(TimeNs now);
     void enter_sack_recovery();
     void undo_recovery();
-    void record_transmission(SeqNumber seq, SeqNumber end, TimeNs now);
+    // New data gets records of at most `record_bytes` (a TSO segment one per
+    // segment the link cuts it into, as the peer sees them).
+    void record_transmission(SeqNumber seq, SeqNumber end, TimeNs now, u32 record_bytes);
     enum class PipeCheck : u8 { apply, skip };
     bool retransmit_lost(TimeNs now, PipeCheck check = PipeCheck::apply);
     usize send_record(usize index, TimeNs now);

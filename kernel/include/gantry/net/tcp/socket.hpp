@@ -33,8 +33,27 @@ class TcpListener;
 // send it (no route, no buffer); TCP treats that as a loss.
 class TcpIpOutput {
 public:
+    // What the layer below can finish for TCP (a NIC's offloads).
+    struct Offloads {
+        bool checksum = false;          // completes a checksum left partial
+        usize segment_bytes_max = 0;    // cuts segments this large (TSO); 0: none
+    };
+    // How a segment handed to tcp_send_ip_offloaded is to be finished.
+    struct SegmentOffload {
+        bool checksum_partial = false;  // the checksum field holds the pseudo-header sum
+        u16 segment_payload = 0;        // cut into segments of this payload; 0: as is
+    };
+
     virtual ~TcpIpOutput() = default;
     virtual bool tcp_send_ip(Ipv4Address source, Ipv4Address destination, Bytes segment) = 0;
+    virtual Offloads tcp_offloads() const { return {}; }
+    // A segment using what tcp_offloads() offers; only called with that.
+    virtual bool tcp_send_ip_offloaded(Ipv4Address source, Ipv4Address destination,
+                                       Bytes segment, const SegmentOffload& offload)
+    {
+        GANTRY_ASSERT(!offload.checksum_partial && offload.segment_payload == 0);
+        return tcp_send_ip(source, destination, segment);
+    }
 };
 
 class TcpSocket {
@@ -266,6 +285,7 @@ private:
     void send_reset(Ipv4Address destination, const TcpRepr& to, usize payload_len);
     void poll(TimeNs now);
     void rearm();
+    void rearm_for(const TcpSocket* socket); // only ever earlier: see socket.cpp
     static void on_timer(Timer& timer, void* context);
     void trace_state(TcpSocket* socket);
     void trace_stats(TimeNs now);
@@ -283,8 +303,9 @@ private:
     TcpSocket** m_sockets = nullptr;   // config.sockets_max slots
     usize m_sockets_live = 0;          // slots not free: rearm() stops after them
     TcpListener** m_listeners = nullptr;
-    u8* m_scratch = nullptr;           // one segment, header + MSS
+    u8* m_scratch = nullptr;           // one segment: header + MSS, or the TSO limit
     usize m_scratch_bytes = 0;
+    TcpIpOutput::Offloads m_offloads;  // what the IPv4 layer finishes for us
     u16 m_next_ephemeral = ephemeral_port_first;
     TimeNs m_stats_at = deadline_none;
     u64 m_resets_sent = 0;

@@ -108,6 +108,9 @@ struct TcpRepr {
     std::optional<TcpTimestamps> timestamps;
     u8 sack_count = 0;
     TcpSackBlock sack[sack_blocks_max] = {};
+    // Not on the wire: set by a sender whose link segments for it (TSO), the
+    // payload of each segment the link cuts this one into; 0: one segment.
+    u16 tso_segment_payload = 0;
 
     static TcpRepr parse(const TcpPacket& packet);
 
