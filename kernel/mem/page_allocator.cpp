@@ -9,6 +9,13 @@
 //
 // Page numbers are offsets from the region's first usable page, so splitting,
 // merging and the LIFO free lists behave identically wherever a region lands.
+//
+// The free lists' links of a small block live in its first page; those of a
+// block of 2 MiB or more live in a side table after the info bytes, one entry
+// per 2 MiB of the region. At boot a region is a handful of large free blocks
+// far apart; writing links into them would touch memory the kernel does not
+// use yet, and under a VMM each first touch of guest RAM is a host page fault
+// (about 0.1-0.2 ms for a 2 MiB huge page under QEMU here, docs/hypervisors.md).
 #include <gantry/assert.hpp>
 #include <gantry/mem.hpp>
 #include <gantry/trace.hpp>
@@ -45,6 +52,20 @@ u64 best_order_weight(usize free_pages)
     return weight;
 }
 
+// Metadata of a region with `pages` usable pages: the info bytes, then
+// (pointer-aligned) one side-links entry per 2^side_links_order pages.
+constexpr usize side_links_offset(usize pages)
+{
+    constexpr usize align = alignof(void*);
+    return (pages + align - 1) / align * align;
+}
+
+constexpr usize metadata_bytes(usize pages)
+{
+    return side_links_offset(pages) +
+           (pages >> PageAllocator::side_links_order) * 2 * sizeof(void*);
+}
+
 } // namespace
 
 Status<MemError> PageAllocator::add_region(u8* base, usize bytes)
@@ -58,8 +79,11 @@ Status<MemError> PageAllocator::add_region(u8* base, usize bytes)
     if (bytes <= trim)
         return fail(MemError::region_too_small);
     usize total_pages = (bytes - trim) / page_size;
-    // m metadata pages describe (total - m) pages with one byte each.
+    // m metadata pages describe (total - m) pages with one byte each, plus the
+    // side links of regions of 2 MiB and more.
     usize meta_pages = (total_pages + page_size) / (page_size + 1);
+    while (meta_pages < total_pages && metadata_bytes(total_pages - meta_pages) > meta_pages * page_size)
+        ++meta_pages;
     if (total_pages <= meta_pages)
         return fail(MemError::region_too_small);
 
@@ -68,9 +92,10 @@ Status<MemError> PageAllocator::add_region(u8* base, usize bytes)
     region.base = region.page_info + meta_pages * page_size;
     region.pages = total_pages - meta_pages;
     region.bytes = region.pages * page_size;
+    region.side_links = reinterpret_cast<FreeBlock*>(region.page_info + side_links_offset(region.pages));
     region.region_index = static_cast<u32>(m_region_count);
     region.pages_free = 0;
-    GANTRY_ASSERT(region.pages <= meta_pages * page_size);
+    GANTRY_ASSERT(metadata_bytes(region.pages) <= meta_pages * page_size);
     for (usize page = 0; page < region.pages; ++page)
         region.page_info[page] = 0;
     ++m_region_count;
@@ -180,15 +205,32 @@ void PageAllocator::free_pages(void* block, u32 order)
     push_free(region, page, order);
 }
 
+PageAllocator::FreeBlock& PageAllocator::links_of(Region& region, usize page, u32 order)
+{
+    if (order < side_links_order)
+        return *reinterpret_cast<FreeBlock*>(region.base + page * page_size);
+    GANTRY_ASSERT((page >> side_links_order) < (region.pages >> side_links_order));
+    return region.side_links[page >> side_links_order];
+}
+
+PageAllocator::FreeBlock& PageAllocator::links_of_block(FreeBlock* block, u32 order)
+{
+    if (order < side_links_order)
+        return *block;
+    Region& region = region_of_block(block);
+    return links_of(region, (address_of(block) - address_of(region.base)) / page_size, order);
+}
+
 void PageAllocator::push_free(Region& region, usize page, u32 order)
 {
     GANTRY_ASSERT(page % pages_in(order) == 0);
     GANTRY_ASSERT(page + pages_in(order) <= region.pages);
     auto* block = reinterpret_cast<FreeBlock*>(region.base + page * page_size);
-    block->prev = nullptr;
-    block->next = m_free_lists[order];
-    if (block->next != nullptr)
-        block->next->prev = block;
+    FreeBlock& links = links_of(region, page, order);
+    links.prev = nullptr;
+    links.next = m_free_lists[order];
+    if (links.next != nullptr)
+        links_of_block(links.next, order).prev = block;
     m_free_lists[order] = block;
     ++m_free_counts[order];
     region.page_info[page] = static_cast<u8>(head_free | order);
@@ -197,13 +239,13 @@ void PageAllocator::push_free(Region& region, usize page, u32 order)
 void PageAllocator::remove_free(Region& region, usize page, u32 order)
 {
     GANTRY_ASSERT(region.page_info[page] == (head_free | order));
-    auto* block = reinterpret_cast<FreeBlock*>(region.base + page * page_size);
-    if (block->prev != nullptr)
-        block->prev->next = block->next;
+    FreeBlock& links = links_of(region, page, order);
+    if (links.prev != nullptr)
+        links_of_block(links.prev, order).next = links.next;
     else
-        m_free_lists[order] = block->next;
-    if (block->next != nullptr)
-        block->next->prev = block->prev;
+        m_free_lists[order] = links.next;
+    if (links.next != nullptr)
+        links_of_block(links.next, order).prev = links.prev;
     GANTRY_ASSERT(m_free_counts[order] > 0);
     --m_free_counts[order];
     region.page_info[page] = 0;

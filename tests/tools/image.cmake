@@ -75,3 +75,12 @@ grep -q 'fiber_switch' $d/dump.txt && grep -q 'kernel_exit' $d/dump.txt")
     set_tests_properties("image: hello's trace over COM2 is a readable trace" PROPERTIES
                          TIMEOUT 90 SKIP_REGULAR_EXPRESSION "^skipped:")
 endif()
+
+# The image's clock (TSC and APIC timer calibrations) against the host's: httpd's
+# 6 s idle timeout, timed by a host client over user networking.
+if(TARGET httpd_image AND TARGET gantry)
+    add_test(NAME "image: the guest's timers keep the host's time (httpd idle timeout)"
+             COMMAND ${PROJECT_SOURCE_DIR}/scripts/boot-clock-test ${CMAKE_BINARY_DIR})
+    set_tests_properties("image: the guest's timers keep the host's time (httpd idle timeout)"
+                         PROPERTIES TIMEOUT 90 SKIP_REGULAR_EXPRESSION "^skipped:")
+endif()

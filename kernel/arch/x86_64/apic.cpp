@@ -31,7 +31,8 @@ constexpr u32 ioapic_window = 0x10;
 constexpr u32 ioapic_version = 0x01;
 constexpr u32 ioapic_redirection = 0x10;
 
-constexpr u64 calibration_ns = 250'000; // ~15,000 ticks at QEMU's 62.5 MHz: 0.01%
+// At least ~15,000 ticks at QEMU's 62.5 MHz: 0.01%.
+constexpr TimeNs calibration_ns_min = 250'000;
 
 u32 lapic_read(u32 offset) { return *reinterpret_cast<volatile u32*>(lapic_base + offset); }
 void lapic_write(u32 offset, u32 value)
@@ -75,7 +76,7 @@ void mask_legacy_pic()
 
 } // namespace
 
-bool Interrupts::init(TscClock& clock)
+bool Interrupts::init()
 {
     constexpr u32 cpuid_apic = 1u << 9; // leaf 1, edx
     if (!(cpuid(1).edx & cpuid_apic))
@@ -87,19 +88,31 @@ bool Interrupts::init(TscClock& clock)
     install_wakeup_vectors();
     lapic_write(lapic_spurious, 0x100 | vector_spurious); // software-enable
     lapic_write(lapic_timer_divide, divide_by_16);
-    // Count the APIC timer down across a known stretch of TSC time.
+    // The timer counts down, masked, from here to calibrate_timer(): the
+    // devices start meanwhile instead of the boot waiting for it.
     lapic_write(lapic_lvt_timer, lvt_masked | vector_wakeup);
     lapic_write(lapic_timer_initial, 0xffffffff);
-    const TimeNs start = clock.now();
-    while (clock.now() - start < calibration_ns)
-        pause();
-    const u32 elapsed = 0xffffffff - lapic_read(lapic_timer_current);
-    lapic_write(lapic_timer_initial, 0);
-    m_ticks_per_ms = elapsed;
-    lapic_write(lapic_lvt_timer, vector_wakeup); // one-shot, unmasked
+    m_calibration_start_tsc = rdtsc();
     m_ioapic_pins = ioapic_pins(ioapic_base);
     m_ioapic2_pins = ioapic_pins(ioapic2_base);
-    return m_ticks_per_ms != 0;
+    m_present = true;
+    return true;
+}
+
+bool Interrupts::calibrate_timer(const TscClock& clock)
+{
+    if (!m_present)
+        return false;
+    while (clock.ticks_to_ns(rdtsc() - m_calibration_start_tsc) < calibration_ns_min)
+        pause();
+    const u32 elapsed_ticks = 0xffffffff - lapic_read(lapic_timer_current);
+    const TimeNs elapsed_ns = clock.ticks_to_ns(rdtsc() - m_calibration_start_tsc);
+    lapic_write(lapic_timer_initial, 0);
+    m_ticks_per_ms = static_cast<u64>(elapsed_ticks) * 1'000'000 / elapsed_ns;
+    lapic_write(lapic_lvt_timer, vector_wakeup); // one-shot, unmasked
+    if (m_ticks_per_ms == 0)
+        m_present = false;
+    return m_present;
 }
 
 bool Interrupts::route_device_line(u32 gsi)

@@ -14,11 +14,15 @@ namespace gantry::x86 {
 class Interrupts {
 public:
     // Finds and enables the local APIC (at its default address), masks the
-    // legacy PIC, installs the handlers and measures the APIC timer against
-    // the TSC (for 0.25 ms). False, with interrupts left off, when there is no
-    // usable local APIC: idle then spins.
-    bool init(TscClock& clock);
-    bool ready() const { return m_ticks_per_ms != 0; }
+    // legacy PIC, installs the handlers and starts counting the APIC timer.
+    // False, with interrupts left off, when there is no usable local APIC:
+    // idle then spins.
+    bool init();
+    // Once the clock is calibrated: the APIC timer's rate from its count since
+    // init() against the TSC (at least 0.25 ms; the devices start in between).
+    // Nothing may halt before this.
+    bool calibrate_timer(const TscClock& clock);
+    bool ready() const { return m_present; }
 
     // Routes I/O APIC input `gsi` (a device's line) to the wake-up handler,
     // edge-triggered, active high. False if there is no I/O APIC or no such pin.
@@ -32,7 +36,9 @@ public:
     void halt_for(TimeNs wait_ns);
 
 private:
+    bool m_present = false;
     u64 m_ticks_per_ms = 0; // APIC timer ticks (after its divider) per millisecond
+    u64 m_calibration_start_tsc = 0;
     u32 m_ioapic_pins = 0;
     u32 m_ioapic2_pins = 0;
 };

@@ -102,6 +102,9 @@ KernelConfig config_from(const BootArgs& args)
 
 [[noreturn]] void boot_and_run(u64 origin_tsc, u64 start_info_address)
 {
+    // The clock's calibration window spans the rest of the machine's set-up.
+    TscClock clock;
+    clock.begin_calibration(origin_tsc);
     BootArgs args;
     BootMemory memory = set_up_machine(start_info_address, args);
     if (!args.error.empty()) {
@@ -110,13 +113,13 @@ KernelConfig config_from(const BootArgs& args)
         serial_write(args.error_token.empty() ? "" : ": ");
         fail(args.error_token, "fix the command line (QEMU -append, gantry boot --append)");
     }
-    TscClock clock;
-    clock.calibrate(origin_tsc);
     Interrupts interrupts;
-    if (!interrupts.init(clock))
-        serial_write("gantry: no usable local APIC: idle spins instead of halting\n");
+    const bool apic = interrupts.init();
     Devices devices;
     devices.start(args, memory, interrupts);
+    clock.finish_calibration();
+    if (!apic || !interrupts.calibrate_timer(clock))
+        serial_write("gantry: no usable local APIC: idle spins instead of halting\n");
     const TimeNs machine_ready = clock.ticks_to_ns(rdtsc() - origin_tsc);
     BareMetalPlatform platform(clock, memory, devices, interrupts);
     if (args.trace && !platform.enable_trace_port())

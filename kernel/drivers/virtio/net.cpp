@@ -20,8 +20,10 @@ Status<VirtioError> VirtioNet::start(DmaArena& arena)
                                                           feature::version_1));
     GANTRY_TRY(m_transport.attach_queue(rx_queue, queue_entries_max, 2, m_rx, arena));
     GANTRY_TRY(m_transport.attach_queue(tx_queue, queue_entries_max, 2, m_tx, arena));
-    m_rx_buffers = static_cast<u8*>(arena.allocate(usize{m_rx.size()} * buffer_bytes, 64));
-    m_tx_buffers = static_cast<u8*>(arena.allocate(usize{m_tx.size()} * buffer_bytes, 64));
+    // The device writes a receive buffer before the driver reads it (and only
+    // the length it reports is read); transmit() fills a buffer before posting it.
+    m_rx_buffers = static_cast<u8*>(arena.allocate_unzeroed(usize{m_rx.size()} * buffer_bytes, 64));
+    m_tx_buffers = static_cast<u8*>(arena.allocate_unzeroed(usize{m_tx.size()} * buffer_bytes, 64));
     if (!m_rx_buffers || !m_tx_buffers) {
         m_transport.mark_failed();
         return fail(VirtioError::out_of_memory);

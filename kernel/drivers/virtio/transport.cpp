@@ -21,7 +21,7 @@ std::string_view to_string(VirtioError error)
     return "unknown virtio error";
 }
 
-void* DmaArena::allocate(usize bytes, usize align)
+void* DmaArena::allocate_unzeroed(usize bytes, usize align)
 {
     GANTRY_ASSERT(align != 0 && (align & (align - 1)) == 0);
     const auto next = reinterpret_cast<usize>(m_next);
@@ -30,9 +30,15 @@ void* DmaArena::allocate(usize bytes, usize align)
         bytes > reinterpret_cast<usize>(m_end) - aligned)
         return nullptr;
     auto* memory = reinterpret_cast<u8*>(aligned);
-    for (usize i = 0; i < bytes; ++i)
-        memory[i] = 0;
     m_next = memory + bytes;
+    return memory;
+}
+
+void* DmaArena::allocate(usize bytes, usize align)
+{
+    auto* memory = static_cast<u8*>(allocate_unzeroed(bytes, align));
+    if (memory)
+        __builtin_memset(memory, 0, bytes);
     return memory;
 }
 

@@ -128,7 +128,13 @@ public:
     static constexpr u8 info_head_used = 0x40;
     static constexpr u8 info_order_mask = 0x1f;
 
+    // Free blocks of this order and larger (2 MiB and up) keep their free-list
+    // links in the region's metadata instead of in their first page.
+    static constexpr u32 side_links_order = 9;
+
 private:
+    // Free-list links; the lists hold blocks' addresses. Small blocks carry
+    // their links in their first page, large ones in Region::side_links.
     struct FreeBlock {
         FreeBlock* next;
         FreeBlock* prev;
@@ -138,6 +144,9 @@ private:
         usize pages = 0;
         usize bytes = 0;     // pages * page_size
         u8* page_info = nullptr; // per page: see mem/page_allocator.cpp
+        // One per 2^side_links_order pages: the links of the free block of
+        // order >= side_links_order that starts there, if any (not zeroed).
+        FreeBlock* side_links = nullptr;
         u32 region_index = 0;
         usize pages_free = 0;
     };
@@ -146,6 +155,8 @@ private:
     void* alloc_block(u32 order);
     const Region* region_of(const void* address) const;
     Region& region_of_block(const void* block);
+    FreeBlock& links_of(Region& region, usize page, u32 order);
+    FreeBlock& links_of_block(FreeBlock* block, u32 order);
     void push_free(Region& region, usize page, u32 order);
     void remove_free(Region& region, usize page, u32 order);
     void note_allocation(Region& region, u32 order);

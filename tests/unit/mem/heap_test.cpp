@@ -27,9 +27,16 @@ using gantry::test::TestRegion;
 namespace {
 
 struct HeapFixture {
-    // One metadata byte per usable page, in whole pages ahead of them.
+    // One metadata byte per usable page (rounded up to 8) and 16 bytes of free-list
+    // links per 2^side_links_order pages, in whole pages ahead of them.
+    static usize metadata_pages(usize usable_pages)
+    {
+        const usize bytes = (usable_pages + 7) / 8 * 8 +
+                            (usable_pages >> PageAllocator::side_links_order) * 16;
+        return (bytes + page_size - 1) / page_size;
+    }
     explicit HeapFixture(usize usable_pages)
-        : memory(usable_pages + (usable_pages + page_size - 1) / page_size), heap(pages)
+        : memory(usable_pages + metadata_pages(usable_pages)), heap(pages)
     {
         REQUIRE(pages.add_region(memory.data(), memory.bytes()).ok());
         REQUIRE(pages.pages_total() == usable_pages);

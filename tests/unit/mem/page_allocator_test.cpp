@@ -76,6 +76,46 @@ TEST_CASE("a region keeps its metadata in its first page", "[mem][pages]")
     CHECK(static_cast<u8*>(first) == memory.data() + page_size);
 }
 
+TEST_CASE("adding a region writes nothing into its blocks of 2 MiB and more", "[mem][pages]")
+{
+    // 1552 usable pages and one of metadata: a 4 MiB, a 2 MiB and a 64 KiB
+    // free block. Under a VMM each first write to guest RAM is a host page
+    // fault, so the free lists' links of large blocks live in the metadata.
+    const usize total = 1024 + 512 + 16 + 1;
+    TestRegion memory(total);
+    std::memset(memory.data(), 0xa5, memory.bytes());
+    PageAllocator pages;
+    REQUIRE(pages.add_region(memory.data(), memory.bytes()).ok());
+    const usize usable = pages.pages_total();
+    const usize metadata = total - usable;
+    auto untouched = [&](usize first_page, usize count) {
+        const u8* begin = memory.data() + (metadata + first_page) * page_size;
+        for (usize i = 0; i < count * page_size; ++i)
+            if (begin[i] != 0xa5)
+                return false;
+        return true;
+    };
+    u32 large_blocks = 0;
+    std::vector<usize> large_block_heads;
+    pages.for_each_block(
+        [](void* context, u32, usize first_page, u32 order, bool) {
+            if (order >= PageAllocator::side_links_order)
+                static_cast<std::vector<usize>*>(context)->push_back(first_page << 8 | order);
+        },
+        &large_block_heads);
+    for (usize packed : large_block_heads) {
+        CHECK(untouched(packed >> 8, usize{1} << (packed & 0xff)));
+        ++large_blocks;
+    }
+    CHECK(metadata == 1);
+    CHECK(large_blocks == 2);
+    // They still work: a 4 MiB allocation, freed, merges back.
+    void* big = pages.alloc_pages(10);
+    REQUIRE(big != nullptr);
+    pages.free_pages(big, 10);
+    CHECK(pages.stats().fragmentation_permille == 0);
+}
+
 TEST_CASE("a region of any size starts as its binary decomposition", "[mem][pages]")
 {
     TestRegion memory(1 + 1000); // 1000 usable pages = 512 + 256 + 128 + 64 + 32 + 8
