@@ -128,7 +128,10 @@ std::string describe_fields(TraceKind kind, const TraceFields& f)
         return describe_tcp(kind, f.tcp);
     case TraceKind::sim_fault:
         return "fault=" + num(f.fault.fault) + " a=" + num(f.fault.a) + " b=" + num(f.fault.b) +
-               " detail=" + num(f.fault.detail);
+               " detail=" + num(f.fault.detail) +
+               (f.fault.fault == 10 ? " boot_crash phase=" +
+                                          quoted(sim_boot_phase_name(f.fault.detail))
+                                    : "");
     case TraceKind::page_region:
         return "region=" + num(f.region) + " pages=" + num(f.region_pages);
     case TraceKind::heap_classes: {

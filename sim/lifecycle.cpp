@@ -121,7 +121,10 @@ void World::boot(Node& node)
     node.booting = false;
     if (!ok && m_panic.crashed) {
         ++node.fault_counters.boot_crashes;
-        return stop_node(node, NodeState::crashed);
+        u8 phase = m_panic.crash_phase; // stop_node's own call on the node resets m_panic
+        stop_node(node, NodeState::crashed);
+        // After the node's own records (stop_node flushed them), as for crash().
+        return trace_fault(SimFault::boot_crash, node.id, no_node, phase);
     }
     if (!ok)
         record_panic(node);

@@ -214,7 +214,7 @@ void SimPlatform::boot_phase_entered(std::string_view name)
     m_node.boot_crash_phase.clear(); // once: the next restart boots normally
     std::string note = "gantry sim: crash entering boot phase '" + std::string(name) + "'\n";
     m_node.console_append(m_world.now(), note);
-    m_world.crash_booting_node();
+    m_world.crash_booting_node(name);
 }
 
 void SimPlatform::fill_entropy(MutableBytes out)

@@ -5,6 +5,7 @@
 #include <gantry/assert.hpp>
 #include <gantry/sim/registry.hpp>
 #include <gantry/sim/trace_writer.hpp>
+#include <gantry/trace.hpp>
 
 #include <algorithm>
 #include <cstdlib>
@@ -292,14 +293,15 @@ void World::runner_entry(arch::ContextTransfer transfer)
     std::abort(); // the world never resumes a finished runner
 }
 
-void World::crash_booting_node()
+void World::crash_booting_node(std::string_view phase)
 {
     GANTRY_ASSERT(m_running != nullptr);
     GANTRY_ASSERT(m_running->booting);
     // Like a panic, the runner stack is abandoned; unlike one, nothing failed:
-    // boot() stops the node as crashed, and restart() boots it again.
+    // boot() stops the node as crashed (and traces it), and restart() boots it again.
     m_panic.failed = true;
     m_panic.crashed = true;
+    m_panic.crash_phase = sim_boot_phase_number(phase);
     arch::jump_context(m_world_context, nullptr);
     std::abort();
 }

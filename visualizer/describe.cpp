@@ -142,7 +142,10 @@ std::string describe_frame(const TraceModel& model, const LinkFrame& f)
 
 std::string describe_fault(const FaultSpan& f)
 {
-    std::string what = f.kind == FaultKind::down     ? node_name(f.node) + " down (crashed)"
+    std::string crashed = f.boot_phase == 0 ? std::string(" down (crashed)")
+                                            : std::string(" down (crashed entering boot phase '") +
+                                                  sim_boot_phase_name(f.boot_phase) + "')";
+    std::string what = f.kind == FaultKind::down     ? node_name(f.node) + crashed
                        : f.kind == FaultKind::paused ? node_name(f.node) + " paused"
                        : f.kind == FaultKind::link
                            ? "link " + std::to_string(f.node) + " impaired"

@@ -342,6 +342,10 @@ std::vector<FaultSpan> derive_fault_spans(const TraceModel& model)
             close(FaultKind::paused, f.a, none, t, false);
             spans.push_back({t, t, f.a, none, FaultKind::down, true});
             break;
+        case 10: // crashed entering a boot phase: down until restarted
+            close(FaultKind::paused, f.a, none, t, false);
+            spans.push_back({t, t, f.a, none, FaultKind::down, true, f.detail});
+            break;
         case 2: // restart
             close(FaultKind::down, f.a, none, t, false);
             close(FaultKind::paused, f.a, none, t, false);

@@ -12,9 +12,11 @@
 // TCP echo on port 7 as well: a listener fiber accepts connections, one fiber
 // per connection copies bytes back until the peer's FIN; beyond
 // tcp_connections_max the connection is reset at once (each costs buffers).
-// `echo -- tcp-client A.B.C.D BYTES` writes BYTES of a deterministic pattern
-// while a reader fiber takes the echo back concurrently (so neither side's
-// window stalls), checks every byte and exits 0 only if all came back.
+// `echo -- tcp-client A.B.C.D BYTES [IDLE_S]` writes BYTES of a deterministic
+// pattern while a reader fiber takes the echo back concurrently (so neither
+// side's window stalls), checks every byte and exits 0 only if all came back.
+// It gives up when the connection makes no progress for IDLE_S seconds (10):
+// chaos scenarios raise it, so that only TCP itself can end the connection.
 #include <gantry/app.hpp>
 #include <gantry/net/stack/dhcp_client.hpp>
 #include <gantry/net/stack/stack.hpp>
@@ -32,8 +34,10 @@ constexpr usize client_payload_max = 1472;
 constexpr usize tcp_connections_max = 8;
 constexpr usize tcp_chunk_bytes = 4096;
 constexpr TimeNs tcp_step_ns = ns_per_s;
-// The TCP client gives up when the connection makes no progress this long.
-constexpr TimeNs tcp_idle_max_ns = 10 * ns_per_s;
+// The TCP client gives up when the connection makes no progress this long
+// (by default; its IDLE_S argument overrides it, up to tcp_idle_s_max).
+constexpr TimeNs tcp_idle_default_ns = 10 * ns_per_s;
+constexpr usize tcp_idle_s_max = 3600;
 
 // The client's byte at stream offset k: not periodic in 256, so a shifted or
 // repeated chunk does not look right.
@@ -295,20 +299,24 @@ private:
 
     int tcp_client(Kernel& kernel, net::NetStack& stack, AppArgs args)
     {
-        auto server = args.values.size() == 3 ? net::Ipv4Address::parse(args.values[1])
-                                              : std::nullopt;
-        usize total = args.values.size() == 3 ? parse_count(args.values[2]) : 0;
-        if (!server || total == 0) {
-            kernel.log().error("echo: usage: echo -- tcp-client A.B.C.D BYTES");
+        bool arity_ok = args.values.size() == 3 || args.values.size() == 4;
+        auto server = arity_ok ? net::Ipv4Address::parse(args.values[1]) : std::nullopt;
+        usize total = arity_ok ? parse_count(args.values[2]) : 0;
+        usize idle_s = args.values.size() == 4 ? parse_count(args.values[3])
+                                               : tcp_idle_default_ns / ns_per_s;
+        if (!server || total == 0 || idle_s == 0 || idle_s > tcp_idle_s_max) {
+            kernel.log().error("echo: usage: echo -- tcp-client A.B.C.D BYTES [IDLE_S], "
+                               "IDLE_S 1..{}", tcp_idle_s_max);
             return 2;
         }
+        m_tcp_idle_max_ns = static_cast<TimeNs>(idle_s) * ns_per_s;
         net::TcpStack* tcp = stack.tcp();
         if (!tcp) {
             kernel.log().error("echo: no TCP (out of memory)");
             return 1;
         }
         TimeNs start = kernel.now();
-        auto connected = tcp->connect(*server, echo_port, start + tcp_idle_max_ns);
+        auto connected = tcp->connect(*server, echo_port, start + m_tcp_idle_max_ns);
         if (!connected.ok()) {
             kernel.log().error("echo: tcp connect to {}:{}: {}", args.values[1], echo_port,
                                net::tcp_error_name(connected.error()));
@@ -343,7 +351,7 @@ private:
             usize length = total - sent < sizeof(m_tcp_out) ? total - sent : sizeof(m_tcp_out);
             for (usize j = 0; j < length; ++j)
                 m_tcp_out[j] = pattern_byte(sent + j);
-            auto wrote = socket.write(Bytes(m_tcp_out, length), kernel.now() + tcp_idle_max_ns);
+            auto wrote = socket.write(Bytes(m_tcp_out, length), kernel.now() + m_tcp_idle_max_ns);
             if (!wrote.ok() || wrote.value() != length) {
                 kernel.log().error("echo: tcp write stalled after {} bytes: {}", sent,
                                    wrote.ok() ? "timed_out" : net::tcp_error_name(wrote.error()));
@@ -358,7 +366,7 @@ private:
     {
         for (;;) {
             auto got = socket.read(MutableBytes(m_tcp_in, sizeof(m_tcp_in)),
-                                   kernel.now() + tcp_idle_max_ns);
+                                   kernel.now() + m_tcp_idle_max_ns);
             if (!got.ok()) {
                 kernel.log().error("echo: tcp read after {} bytes: {}", check.good,
                                    net::tcp_error_name(got.error()));
@@ -412,6 +420,7 @@ private:
     TcpSlot m_tcp[tcp_connections_max] = {};
     u8 m_tcp_out[tcp_chunk_bytes]; // the TCP client's writer
     u8 m_tcp_in[tcp_chunk_bytes];  // the TCP client's reader
+    TimeNs m_tcp_idle_max_ns = tcp_idle_default_ns;
 };
 
 } // namespace

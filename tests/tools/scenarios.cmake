@@ -197,3 +197,13 @@ test $r -eq 1 && grep -q 'lacks \"icmp_seq=40 time=2.000 ms\"' $d/run.txt; x=$?;
 add_test(NAME "gantry sim: the liveness phase sets clocks back to their node's drift"
          COMMAND $<TARGET_FILE:gantry> sim tests/scenarios/drift-liveness.yaml --seeds 1..2 --quiet
          WORKING_DIRECTORY ${PROJECT_SOURCE_DIR})
+
+# Determinism across builds (issue 5): a Debug (-O0) gantry, which scripts/test
+# builds in build-debug/, and this optimised one write byte-identical traces,
+# pcaps and consoles for the same scenarios and seeds (docs/simulator.md).
+add_test(NAME "gantry sim: Debug and optimised builds write byte-identical traces, pcaps and logs"
+         COMMAND ${PROJECT_SOURCE_DIR}/scripts/debug-release-determinism $<TARGET_FILE:gantry>
+                 ${PROJECT_SOURCE_DIR}/build-debug/bin/gantry
+         WORKING_DIRECTORY ${PROJECT_SOURCE_DIR})
+set_tests_properties("gantry sim: Debug and optimised builds write byte-identical traces, pcaps and logs"
+                     PROPERTIES TIMEOUT 300)

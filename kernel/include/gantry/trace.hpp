@@ -98,13 +98,33 @@ struct TraceLinkFrame {
 // (a = the node); 5 partition (a = from, b = to; detail 0 both ways, 1 one way),
 // 6 heal (a, b), 7 heal all; 8 link faults set (a = the link; detail 1 when any
 // impairment is on, 0 when cleared); 9 clock drift of node a set (b = the new
-// drift in ppm, a two's-complement i32).
+// drift in ppm, a two's-complement i32); 10 node a crashed entering a boot
+// phase (detail = the phase: sim_boot_phase_names[detail]).
 struct TraceSimFault {
     u8 fault = 0;
     u32 a = 0;
     u32 b = 0;
     u8 detail = 0;
 };
+
+// The boot phases a boot crash (sim_fault 10) names by number, in boot order;
+// 0: a phase this list does not know.
+inline constexpr const char* sim_boot_phase_names[] = {"?", "platform", "memory", "net",
+                                                        "app start"};
+inline constexpr u8 sim_boot_phase_count = 5;
+
+constexpr u8 sim_boot_phase_number(std::string_view name)
+{
+    for (u8 i = 1; i < sim_boot_phase_count; ++i)
+        if (name == sim_boot_phase_names[i])
+            return i;
+    return 0;
+}
+
+constexpr const char* sim_boot_phase_name(u8 number)
+{
+    return number < sim_boot_phase_count ? sim_boot_phase_names[number] : "?";
+}
 
 // A TCP connection's 4-tuple and, for tcp_stats, its figures (addresses as
 // host-order u32 like TraceNetFrame). States are net::TcpState values.

@@ -75,6 +75,66 @@ TEST_CASE("memory exhaustion of one node does not disturb the others")
     CHECK(run(true) == run(false));
 }
 
+TEST_CASE("a node that runs out of memory on a LAN does not disturb the traffic of others")
+{
+    // An echo client and server exchange datagrams and pings through a switch
+    // while a third node on the same switch, with its own network stack
+    // (its gratuitous ARP floods to the others), exhausts its arena. The
+    // pair's consoles, bar the network counters they log at exit (the third
+    // node's ARP is counted there), are the same as in a world without it.
+    auto run = [](bool with_greedy) {
+        World world({.seed = 8});
+        NodeConfig server{.app = "echo", .name = "server"};
+        server.ip = net::Ipv4Address::from_u32(0x0a000001);
+        NodeConfig client{.app = "echo", .name = "client", .args = {"client", "10.0.0.1", "40"}};
+        client.ip = net::Ipv4Address::from_u32(0x0a000002);
+        NodeConfig pinger{.app = "echo", .name = "pinger", .args = {"ping", "10.0.0.1", "20"}};
+        pinger.ip = net::Ipv4Address::from_u32(0x0a000004);
+        std::vector<NodeId> pair = {world.add_node(server), world.add_node(client),
+                                    world.add_node(pinger)};
+        SwitchId lan = world.add_switch({.name = "lan"});
+        for (NodeId id : pair)
+            world.add_link(Endpoint::node(id), Endpoint::switch_port(lan),
+                           {.latency_ns = 100 * ns_per_us});
+        if (with_greedy) {
+            NodeConfig greedy{.factory = factory<GreedyApp>(), .name = "greedy",
+                              .memory_bytes = 2 * 1024 * 1024};
+            greedy.ip = net::Ipv4Address::from_u32(0x0a000003);
+            NodeId hog = world.add_node(greedy);
+            world.add_link(Endpoint::node(hog), Endpoint::switch_port(lan),
+                           {.latency_ns = 100 * ns_per_us});
+        }
+        world.run_until(3 * ns_per_s);
+        CHECK(world.failures().empty());
+        CHECK(world.exit_code(pair[1]) == 0);
+        CHECK(world.exit_code(pair[2]) == 0);
+        if (with_greedy) {
+            CHECK(world.exit_code(3) == 3);
+            CHECK(world.console(3).find("out of memory after") != std::string::npos);
+        }
+        std::vector<std::string> consoles;
+        for (NodeId id : pair) {
+            std::string kept;
+            std::string console = world.console(id);
+            for (usize at = 0; at < console.size();) {
+                usize end = console.find('\n', at);
+                end = end == std::string::npos ? console.size() : end + 1;
+                std::string line = console.substr(at, end - at);
+                if (line.find("info: net: ") == std::string::npos)
+                    kept += line;
+                at = end;
+            }
+            consoles.push_back(kept);
+        }
+        return consoles;
+    };
+    std::vector<std::string> with = run(true);
+    std::vector<std::string> without = run(false);
+    CHECK(with[1].find("echo client: 40/40 datagrams came back") != std::string::npos);
+    CHECK(with[2].find("echo ping: 20/20 answered") != std::string::npos);
+    CHECK(with == without);
+}
+
 TEST_CASE("an arena too small to boot is a clean boot failure")
 {
     World world;

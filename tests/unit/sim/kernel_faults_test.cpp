@@ -4,6 +4,7 @@
 #include "sim_test_apps.hpp"
 
 #include <catch2/catch.hpp>
+#include <gantry/trace.hpp>
 
 #include <cstring>
 
@@ -201,6 +202,62 @@ TEST_CASE("a crash on entering a boot phase stops the node, and a restart boots 
         CHECK(world.console(node).find("echo: serving UDP 10.0.0.1:7") != std::string::npos);
         CHECK(world.node_fault_counters(node).boot_crashes == 1);
     }
+}
+
+TEST_CASE("a boot crash is a sim_fault record naming the node and the phase")
+{
+    World world({.seed = 3, .trace_in_memory = true});
+    NodeId bystander = world.add_node({.app = "hello"});
+    NodeConfig config{.app = "echo", .name = "victim", .boot_crash_phase = "net"};
+    config.ip = net::Ipv4Address::from_u32(0x0a000001);
+    NodeId victim = world.add_node(config);
+    NodeId peer = world.add_node({.app = "hello"});
+    world.add_link(Endpoint::node(victim), Endpoint::node(peer), {});
+    world.at(5 * ns_per_ms, [victim](World& w) { w.restart(victim); }); // boots normally
+    world.at(7 * ns_per_ms, [victim](World& w) {
+        w.crash_in_boot_phase(victim, "app start");
+        w.restart(victim);
+    });
+    world.run_until(10 * ns_per_ms);
+    REQUIRE(world.finish_trace());
+    BytesTraceSource source(world.trace_bytes());
+    TraceReader reader(source);
+    REQUIRE(reader.open().ok());
+    struct Seen {
+        TimeNs time;
+        TraceSimFault fault;
+    };
+    std::vector<Seen> faults;
+    TimeNs victim_last_record = 0;
+    for (;;) {
+        TraceRecord record{};
+        auto next = reader.next(record);
+        REQUIRE(next.ok());
+        if (!next.value())
+            break;
+        if (record.node == victim)
+            victim_last_record = std::max(victim_last_record, record.time);
+        if (record.kind != TraceKind::sim_fault)
+            continue;
+        TraceFields fields;
+        REQUIRE(decode_fields(record, fields).ok());
+        faults.push_back({record.time, fields.fault});
+    }
+    // boot crash in "net" at 0; restart at 5 ms; restart at 7 ms and a boot
+    // crash in "app start" at once.
+    REQUIRE(faults.size() == 4);
+    CHECK(faults[0].time == 0);
+    CHECK(faults[0].fault.fault == 10);
+    CHECK(faults[0].fault.a == victim);
+    CHECK(std::string(sim_boot_phase_name(faults[0].fault.detail)) == "net");
+    CHECK(faults[1].fault.fault == 2);
+    CHECK(faults[2].fault.fault == 2);
+    CHECK(faults[3].time == 7 * ns_per_ms);
+    CHECK(faults[3].fault.fault == 10);
+    CHECK(faults[3].fault.a == victim);
+    CHECK(std::string(sim_boot_phase_name(faults[3].fault.detail)) == "app start");
+    CHECK(victim_last_record >= 7 * ns_per_ms); // the boot phases it did enter are traced
+    CHECK(world.node_fault_counters(bystander).boot_crashes == 0);
 }
 
 TEST_CASE("crash_in_boot_phase arms the next boot only")

@@ -126,6 +126,27 @@ TEST_CASE("faults: the simulator writes a record for each fault it applies")
     CHECK(model.faults[1].end == 4 * ns_per_ms);
 }
 
+TEST_CASE("faults: a crash entering a boot phase is a down span that names the phase")
+{
+    sim::World world({.seed = 5, .trace_in_memory = true});
+    auto a = world.add_node({.app = "hello", .boot_crash_phase = "memory"});
+    world.at(3 * ns_per_ms, [&](sim::World& w) { w.restart(a); });
+    world.run_until_idle(5 * ns_per_s);
+    REQUIRE(world.finish_trace());
+    TraceModel model = load_trace_bytes(world.trace_bytes());
+    REQUIRE(model.fault_records.size() == 2);
+    CHECK(model.fault_records[0].fault == 10);
+    REQUIRE(model.faults.size() == 1);
+    const FaultSpan& down = model.faults[0];
+    CHECK(down.kind == FaultKind::down);
+    CHECK(down.node == a);
+    CHECK(down.begin == 0);
+    CHECK(down.end == 3 * ns_per_ms);
+    CHECK(std::string(sim_boot_phase_name(down.boot_phase)) == "memory");
+    std::string text = describe(model, Hit{HitKind::fault, 0, 0, 0});
+    CHECK(text.find("down (crashed entering boot phase 'memory')") != std::string::npos);
+}
+
 TEST_CASE("faults: clicking a lane where a fault held shows it; search lists faults")
 {
     TraceModel model = faulty_model();

@@ -275,14 +275,15 @@ public:
     // Used by a SimDisk: a completion event (its data) for the node's disk at `time`.
     void schedule_disk(TimeNs time, NodeId node, u64 data);
     [[noreturn]] void fail_running_node(const char* file, int line, const char* message);
-    // Used by SimPlatform: the booting node crashes now (crash_in_boot_phase).
-    [[noreturn]] void crash_booting_node();
+    // Used by SimPlatform: the booting node crashes now, entering `phase`
+    // (crash_in_boot_phase).
+    [[noreturn]] void crash_booting_node(std::string_view phase);
 
 private:
     // The sim_fault record's fault numbers (docs/trace-format.md).
     enum class SimFault : u8 {
         crash = 1, restart = 2, pause = 3, resume = 4, partition = 5, heal = 6, heal_all = 7,
-        link_faults = 8, clock_drift = 9
+        link_faults = 8, clock_drift = 9, boot_crash = 10
     };
     // Records a fault in the trace (when tracing) so the visualiser can shade it.
     void trace_fault(SimFault fault, u32 a, u32 b = no_node, u8 detail = 0);
@@ -345,6 +346,7 @@ private:
     struct PanicInfo {
         bool failed = false;
         bool crashed = false; // crash_booting_node, not a failure
+        u8 crash_phase = 0;   // crashed: the phase, as sim_boot_phase_number names it
         FailureKind kind = FailureKind::panic;
         const char* file = "";
         int line = 0;

@@ -230,7 +230,8 @@ struct FaultSpan {
     u32 node; // the node, or the link for FaultKind::link
     u32 peer; // partition: the other node; else 0xffffffff
     FaultKind kind;
-    bool open; // the trace ended before the fault did
+    bool open;         // the trace ended before the fault did
+    u8 boot_phase = 0; // down after a boot crash: the phase (sim_boot_phase_name)
 };
 
 struct FiberLane {
