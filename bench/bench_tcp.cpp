@@ -165,9 +165,8 @@ BENCHMARK(BM_TcpBulkInMemory)->Arg(1460)->Arg(8960)->Arg(65483)->Unit(benchmark:
 // The whole stack: two NetStacks in one kernel, Ethernet frames handed NIC to
 // NIC, a writer fiber and a reader fiber on TcpSockets. Adds Ethernet, ARP,
 // IPv4, the packet pool, the socket layer and fiber switches to the above.
-void BM_TcpBulkTwoStacks(benchmark::State& state)
+void run_two_stacks(benchmark::State& state, u64 bytes)
 {
-    constexpr u64 bytes = 64ull * 1024 * 1024;
     u64 moved = 0;
     u64 frames = 0;
     for (auto _ : state) {
@@ -227,7 +226,15 @@ void BM_TcpBulkTwoStacks(benchmark::State& state)
     state.counters["s/frame"] = benchmark::Counter(
         static_cast<double>(frames), benchmark::Counter::kIsRate | benchmark::Counter::kInvert);
 }
+
+void BM_TcpBulkTwoStacks(benchmark::State& state) { run_two_stacks(state, 64ull * 1024 * 1024); }
 BENCHMARK(BM_TcpBulkTwoStacks)->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(1);
+
+// Issue 4's in-memory figure as the issue states it: 1 GiB through the two
+// stacks. Compare its CPU column with the 64 MiB run (bench/run uses that
+// one: it is quicker and the rate is the same).
+void BM_TcpBulk1GiBTwoStacks(benchmark::State& state) { run_two_stacks(state, 1ull << 30); }
+BENCHMARK(BM_TcpBulk1GiBTwoStacks)->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(1);
 
 // The peer: Linux TCP over 127.0.0.1, a writer thread and this thread reading.
 void BM_LinuxLoopbackTcpBulk(benchmark::State& state)
