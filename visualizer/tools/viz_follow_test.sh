@@ -39,10 +39,31 @@ tail -c +$((half + 1)) "$trace" | head -c 7 >> growing.trace   # a record cut sh
 sleep 1.2
 tail -c +$((half + 8)) "$trace" >> growing.trace              # and the rest
 sleep 1.5
-xdotool mousemove 1100 82 sleep 0.3
-xwd -root -silent > follow-after.xwd
-$CHECK xwd follow-after.xwd || { kill $pid; exit 1; }
-$CHECK xwd-differ follow-before.xwd follow-after.xwd || { kill $pid; cat viz-follow.log; exit 1; }
+# The appended records must be drawn, but not necessarily by a fixed moment:
+# one CI run (load 0.3) caught a blank root window 1.8 s after the append.
+# Look up to 8 times, 0.5 s apart, and say on failure whether the viewer was
+# still running and what it logged.
+drawn=""
+for attempt in 1 2 3 4 5 6 7 8; do
+    xdotool mousemove 1100 $((80 + attempt * 2)) sleep 0.3
+    xwd -root -silent > follow-after.xwd
+    if $CHECK xwd follow-after.xwd > check.log 2>&1 &&
+        $CHECK xwd-differ follow-before.xwd follow-after.xwd >> check.log 2>&1; then
+        drawn=yes
+        break
+    fi
+    echo "look $attempt: $(tail -n 1 check.log)"
+    kill -0 $pid 2> /dev/null || break
+    sleep 0.5
+done
+if [ -z "$drawn" ]; then
+    cat check.log
+    if kill -0 $pid 2> /dev/null; then echo "gantry-viz is still running"; kill $pid
+    else echo "gantry-viz is no longer running"; fi
+    cat viz-follow.log
+    exit 1
+fi
+cat check.log
 xdotool mousemove 300 700 click 1 sleep 0.3  # somewhere in the memory view's lower half
 xdotool key q
 for _ in $(seq 100); do

@@ -38,8 +38,24 @@ if [ -n "$window" ]; then
     xdotool mousemove 700 250 click 1                    # select a memory sample
     xdotool key question sleep 0.5                       # the help overlay
 fi
-xwd -root -silent > shot.xwd
-$CHECK xwd shot.xwd || { kill $pid; exit 1; }
+# The window must show a drawn frame, but a loaded machine can take longer
+# than the fixed waits above to present one (a blank root window was seen at
+# load 20): look up to 8 times, 0.5 s apart.
+drawn=""
+for attempt in 1 2 3 4 5 6 7 8; do
+    xwd -root -silent > shot.xwd
+    if $CHECK xwd shot.xwd > check.log 2>&1; then drawn=yes; break; fi
+    echo "look $attempt: $(tail -n 1 check.log)"
+    kill -0 $pid 2> /dev/null || break
+    sleep 0.5
+done
+cat check.log
+if [ -z "$drawn" ]; then
+    if kill -0 $pid 2> /dev/null; then echo "gantry-viz is still running"; kill $pid
+    else echo "gantry-viz is no longer running"; fi
+    cat viz-window.log
+    exit 1
+fi
 
 if [ -n "$window" ]; then
     xdotool key q
