@@ -5,6 +5,8 @@
 #include <gantry/app.hpp>
 #include <gantry/sim/world.hpp>
 
+#include "resident.hpp"
+
 #include <benchmark/benchmark.h>
 
 #include <cstdio>
@@ -14,6 +16,8 @@ using namespace gantry;
 using namespace gantry::sim;
 
 namespace {
+
+using gantry::bench::resident_bytes;
 
 constexpr u64 sleeps_per_node = 100;
 
@@ -34,19 +38,6 @@ public:
 App* make_sleep_loop(Kernel& kernel)
 {
     return kernel.heap().create<SleepLoop>();
-}
-
-usize resident_bytes()
-{
-    long pages = 0;
-    long resident = 0;
-    std::FILE* statm = std::fopen("/proc/self/statm", "r");
-    if (!statm)
-        return 0;
-    if (std::fscanf(statm, "%ld %ld", &pages, &resident) != 2)
-        resident = 0;
-    std::fclose(statm);
-    return static_cast<usize>(resident) * static_cast<usize>(sysconf(_SC_PAGESIZE));
 }
 
 void add_nodes(World& world, usize count)

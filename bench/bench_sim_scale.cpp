@@ -14,6 +14,8 @@
 
 #include "workload.hpp"
 
+#include "resident.hpp"
+
 #include <benchmark/benchmark.h>
 
 #include <cstdio>
@@ -26,6 +28,8 @@ using namespace gantry::sim;
 
 namespace {
 
+using gantry::bench::resident_bytes;
+
 constexpr usize hosts_per_edge_switch = 40;
 constexpr u32 server_ip = 0x0a000002; // 10.0.0.2/16
 // Boots spread over 2 s: about 50 clients ping at any time, fewer than the
@@ -34,19 +38,6 @@ constexpr TimeNs boot_spread_ns = 2 * ns_per_s;
 constexpr TimeNs run_limit_ns = 120 * ns_per_s;
 constexpr TimeNs step_ns = 20 * ns_per_ms;
 constexpr u64 pings_per_client = 10;
-
-usize resident_bytes()
-{
-    long pages = 0;
-    long resident = 0;
-    std::FILE* statm = std::fopen("/proc/self/statm", "r");
-    if (!statm)
-        return 0;
-    if (std::fscanf(statm, "%ld %ld", &pages, &resident) != 2)
-        resident = 0;
-    std::fclose(statm);
-    return static_cast<usize>(resident) * static_cast<usize>(sysconf(_SC_PAGESIZE));
-}
 
 // "echo ping: 9/10 answered": the 9 (0 when the line is missing).
 u64 pings_answered(const std::string& console)
