@@ -7,7 +7,6 @@ namespace gantry::virtio {
 
 namespace {
 
-constexpr u64 feature_mac = u64{1} << 5;
 // A locally administered address for a device without VIRTIO_NET_F_MAC.
 constexpr u8 fallback_mac[6] = {0x02, 0x67, 0x61, 0x6e, 0x74, 0x01};
 
@@ -16,8 +15,10 @@ constexpr u8 fallback_mac[6] = {0x02, 0x67, 0x61, 0x6e, 0x74, 0x01};
 Status<VirtioError> VirtioNet::start(DmaArena& arena)
 {
     GANTRY_TRY(m_transport.begin(DeviceType::net));
-    const u64 features = GANTRY_TRY(m_transport.negotiate(feature::version_1 | feature_mac,
-                                                          feature::version_1));
+    // Offered offloads cost nothing to accept: the same register writes.
+    const u64 features = GANTRY_TRY(m_transport.negotiate(
+        feature::version_1 | net_feature::mac | net_feature::checksum, feature::version_1));
+    m_offloads.tx_checksum = (features & net_feature::checksum) != 0;
     GANTRY_TRY(m_transport.attach_queue(rx_queue, queue_entries_max, 2, m_rx, arena));
     GANTRY_TRY(m_transport.attach_queue(tx_queue, queue_entries_max, 2, m_tx, arena));
     // The device writes a receive buffer before the driver reads it (and only
@@ -29,7 +30,7 @@ Status<VirtioError> VirtioNet::start(DmaArena& arena)
         return fail(VirtioError::out_of_memory);
     }
     for (usize i = 0; i < net::MacAddress::size; ++i)
-        m_mac.octets[i] = (features & feature_mac) ? static_cast<u8>(m_transport.config(static_cast<u32>(i), 1))
+        m_mac.octets[i] = (features & net_feature::mac) ? static_cast<u8>(m_transport.config(static_cast<u32>(i), 1))
                                                   : fallback_mac[i];
     m_transport.finish();
     while (m_rx.free_descriptors() > 0)
@@ -91,6 +92,34 @@ void VirtioNet::reclaim_transmitted()
 
 bool VirtioNet::transmit(Bytes frame)
 {
+    // No offloads: flags 0, GSO none, the rest unused.
+    return send(frame, NetHeader{});
+}
+
+bool VirtioNet::transmit_offloaded(Bytes frame, const NicTxOffload& offload)
+{
+    // The seam's contract: only what offloads() advertised, and a checksum
+    // field inside the frame (section 5.1.6.2: csum_start + csum_offset + 2
+    // within the packet).
+    GANTRY_ASSERT(m_offloads.tx_checksum);
+    GANTRY_ASSERT(offload.segment_payload == 0);
+    GANTRY_ASSERT(offload.checksum_start < frame.size());
+    GANTRY_ASSERT(usize{offload.checksum_offset} + 2 <= frame.size() - offload.checksum_start);
+    NetHeader header{};
+    if (offload.checksum_start != 0) {
+        header.flags = net_header::needs_checksum;
+        header.checksum_start = offload.checksum_start;
+        header.checksum_offset = offload.checksum_offset;
+    }
+    if (!send(frame, header))
+        return false;
+    if (header.flags != 0)
+        ++m_stats.tx_offloaded;
+    return true;
+}
+
+bool VirtioNet::send(Bytes frame, const NetHeader& header)
+{
     if (frame.size() > buffer_bytes - header_bytes || frame.empty()) {
         ++m_stats.tx_dropped;
         return false;
@@ -106,7 +135,7 @@ bool VirtioNet::transmit(Bytes frame)
         return false;
     }
     u8* buffer = tx_buffer(head);
-    __builtin_memset(buffer, 0, header_bytes); // no offloads: flags 0, gso none
+    __builtin_memcpy(buffer, &header, header_bytes);
     __builtin_memcpy(buffer + header_bytes, frame.data(), frame.size());
     const BufferRef chain{dma_address(buffer), static_cast<u32>(header_bytes + frame.size()), false};
     if (m_tx.add({&chain, 1}) < 0) {
