@@ -20,6 +20,21 @@ bool checksum_field_inside(const NetHeader& header, usize frame_bytes)
            usize{header.checksum_offset} + 2 <= frame_bytes - header.checksum_start;
 }
 
+u64 offered_features(const NicOffloads& backend)
+{
+    u64 features = net_feature::mac | net_feature::checksum;
+    if (backend.tx_checksum && backend.tso_packet_bytes_max > 0)
+        features |= net_feature::host_tso4;
+    return features;
+}
+
+usize largest_frame(const NicOffloads& backend)
+{
+    const usize tso_frame = backend.tso_packet_bytes_max + 14; // + Ethernet
+    return backend.tso_packet_bytes_max > 0 && tso_frame > Nic::frame_bytes_max ? tso_frame
+                                                                                : Nic::frame_bytes_max;
+}
+
 // What a NIC does for NEEDS_CSUM: the Internet checksum of the frame from
 // checksum_start on, over the pseudo-header sum the field holds, stored there.
 void complete_checksum(MutableBytes frame, const NetHeader& header)
@@ -33,8 +48,9 @@ void complete_checksum(MutableBytes frame, const NetHeader& header)
 } // namespace
 
 NetModel::NetModel(Nic& backend)
-    : DeviceModel(DeviceType::net, net_feature::mac | net_feature::checksum, 2),
-      m_backend(backend), m_backend_offloads(backend.offloads()), m_mac(backend.mac())
+    : DeviceModel(DeviceType::net, offered_features(backend.offloads()), 2), m_backend(backend),
+      m_backend_offloads(backend.offloads()), m_mac(backend.mac()),
+      m_transmitted(header_bytes + largest_frame(m_backend_offloads))
 {
 }
 
@@ -60,13 +76,13 @@ void NetModel::run()
 void NetModel::transmit_pending()
 {
     Chain chain;
-    u8 frame[header_bytes + Nic::frame_bytes_max];
+    u8* frame = m_transmitted.data();
     while (next_chain(tx_queue, chain)) {
         usize length = 0;
         bool fits = true;
         for (usize i = 0; i < chain.count; ++i) {
             const Segment& segment = chain.segments[i];
-            if (segment.device_writes || segment.bytes > sizeof(frame) - length) {
+            if (segment.device_writes || segment.bytes > m_transmitted.size() - length) {
                 fits = false;
                 break;
             }
@@ -92,10 +108,12 @@ bool NetModel::transmit_one(MutableBytes chain_bytes)
     NetHeader header;
     std::memcpy(&header, chain_bytes.data(), header_bytes);
     const MutableBytes frame = chain_bytes.subspan(header_bytes);
-    if (header.gso_type != net_header::gso_none)
-        return false; // HOST_TSO4/6 and UFO are not offered
     if (header.flags & ~net_header::needs_checksum)
         return false; // no other flag means anything on transmit
+    if (header.gso_type != net_header::gso_none)
+        return transmit_segmented(frame, header);
+    if (frame.size() > Nic::frame_bytes_max)
+        return false;
     if (!(header.flags & net_header::needs_checksum)) {
         m_backend.transmit(frame);
         return true;
@@ -115,6 +133,30 @@ bool NetModel::transmit_one(MutableBytes chain_bytes)
     complete_checksum(frame, header);
     ++m_checksums_completed;
     m_backend.transmit(frame);
+    return true;
+}
+
+// A TSO frame (section 5.1.6.2) for a backend that cuts it up itself; the
+// model checks what the backend relies on, since the driver may lie.
+bool NetModel::transmit_segmented(MutableBytes frame, const NetHeader& header)
+{
+    if (!(driver_features() & net_feature::host_tso4) || header.gso_type != net_header::gso_tcpv4)
+        return false; // only TCPv4 is offered, and no ECN
+    if (!(header.flags & net_header::needs_checksum) || header.checksum_start == 0 ||
+        !checksum_field_inside(header, frame.size()))
+        return false;
+    // The headers end after the checksum field and before the frame does.
+    if (header.header_bytes < usize{header.checksum_start} + header.checksum_offset + 2 ||
+        header.header_bytes >= frame.size() || header.segment_bytes == 0)
+        return false;
+    if (frame.size() > m_backend_offloads.tso_packet_bytes_max + 14)
+        return false;
+    NicTxOffload offload;
+    offload.checksum_start = header.checksum_start;
+    offload.checksum_offset = header.checksum_offset;
+    offload.segment_payload = header.segment_bytes;
+    offload.header_bytes = header.header_bytes;
+    m_backend.transmit_offloaded(frame, offload);
     return true;
 }
 

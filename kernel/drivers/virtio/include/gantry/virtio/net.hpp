@@ -1,8 +1,11 @@
 // virtio-net driver (virtio 1.x, section 5.1): one receive and one transmit
 // queue and a fixed pool of frame buffers in DMA memory. Transmit checksum
-// offload (VIRTIO_NET_F_CSUM) when the device offers it, so the stack leaves
-// TCP checksums to the device; receiving stays plain (no GUEST_CSUM: every
-// received frame arrives complete, its checksums still to be verified).
+// offload (VIRTIO_NET_F_CSUM) and TCP segmentation offload
+// (VIRTIO_NET_F_HOST_TSO4) when the device offers them, so the stack leaves
+// TCP checksums to the device and hands it segments of up to 48 KiB, which
+// take a chain of buffers; receiving stays plain (no GUEST_CSUM or GUEST_TSO:
+// every received frame arrives complete and MTU-sized, its checksums still to
+// be verified).
 // Polled: the platform's idle loop asks has_received() instead of taking
 // interrupts.
 #pragma once
@@ -16,6 +19,8 @@ namespace gantry::virtio {
 namespace net_feature {
 inline constexpr u64 checksum = u64{1} << 0; // VIRTIO_NET_F_CSUM: takes partial checksums
 inline constexpr u64 mac = u64{1} << 5;      // VIRTIO_NET_F_MAC
+// VIRTIO_NET_F_HOST_TSO4: cuts TCP/IPv4 frames into segments; requires CSUM.
+inline constexpr u64 host_tso4 = u64{1} << 11;
 } // namespace net_feature
 
 // struct virtio_net_hdr as of version 1 (section 5.1.6): in front of every
@@ -36,7 +41,8 @@ namespace net_header {
 // checksum_offset holds the pseudo-header sum; the device stores there the
 // Internet checksum of the frame from checksum_start on.
 inline constexpr u8 needs_checksum = 1;
-inline constexpr u8 gso_none = 0; // VIRTIO_NET_HDR_GSO_NONE
+inline constexpr u8 gso_none = 0;  // VIRTIO_NET_HDR_GSO_NONE
+inline constexpr u8 gso_tcpv4 = 1; // VIRTIO_NET_HDR_GSO_TCPV4
 } // namespace net_header
 
 class VirtioNet final : public Nic {
@@ -48,12 +54,16 @@ public:
         u64 rx_too_long = 0;   // a frame longer than the caller's buffer
         u64 tx_dropped = 0;    // no free transmit buffer, or an oversized frame
         u64 tx_offloaded = 0;  // sent with NEEDS_CSUM: the device completes the checksum
+        u64 tx_segmented = 0;  // of those, TSO frames the device cuts into segments
     };
 
     static constexpr u16 queue_entries_max = 128;
     // 12-byte virtio_net_hdr (version 1 layout) + the largest frame, rounded up.
     static constexpr usize buffer_bytes = 1536;
     static constexpr usize header_bytes = sizeof(NetHeader);
+    // A TSO frame takes a chain of transmit buffers: at most a quarter of the
+    // ring, so a few are in flight at once (32 of 128: 48 KiB IP packets).
+    static constexpr u16 tx_chain_max = queue_entries_max / 4;
 
     explicit VirtioNet(Registers& registers) : m_transport(registers) {}
 
@@ -91,6 +101,7 @@ private:
     u8* m_rx_buffers = nullptr;
     u8* m_tx_buffers = nullptr;
     u16 m_rx_posted_unnotified = 0;
+    u16 m_tx_chain_max = 1; // buffers one TSO frame may take (a quarter of the ring)
     net::MacAddress m_mac;
     NicOffloads m_offloads;
     Stats m_stats;
