@@ -144,11 +144,13 @@ TEST_CASE("virtio-net offload: a backend that completes checksums gets the frame
 
 namespace {
 
-// A network device that offers only VERSION_1 and MAC (QEMU with user
-// networking or a tap without vnet_hdr offers no CSUM): what the driver agrees
-// to is what it writes back.
-class NoOffloadDevice final : public Registers {
+// A network device offering `offered` (by default only VERSION_1 and MAC, as
+// QEMU with user networking or a tap without vnet_hdr offers no CSUM): what
+// the driver agrees to is what it writes back.
+class OfferingDevice final : public Registers {
 public:
+    u64 offered = feature::version_1 | net_feature::mac;
+    u32 queue_max = 64;
     u64 agreed = 0;
 
     u32 read32(u32 offset) override
@@ -158,9 +160,8 @@ public:
         case reg::version: return mmio_version_modern;
         case reg::device_id: return static_cast<u32>(DeviceType::net);
         case reg::device_features:
-            return m_select == 0 ? static_cast<u32>(net_feature::mac)
-                                 : static_cast<u32>(feature::version_1 >> 32);
-        case reg::queue_size_max: return 64;
+            return m_select == 0 ? static_cast<u32>(offered) : static_cast<u32>(offered >> 32);
+        case reg::queue_size_max: return queue_max;
         case reg::status: return m_status;
         default: return 0;
         }
@@ -188,13 +189,39 @@ private:
 
 TEST_CASE("virtio-net offload: nothing is agreed or advertised when the device does not offer it")
 {
-    NoOffloadDevice device;
+    OfferingDevice device;
     VirtioNet nic(device);
     Dma dma;
     REQUIRE(nic.start(dma.arena).ok());
     CHECK(device.agreed == (feature::version_1 | net_feature::mac));
     CHECK(!nic.offloads().tx_checksum);
     CHECK(nic.offloads().tso_packet_bytes_max == 0);
+}
+
+TEST_CASE("virtio-net offload: TSO needs checksum offload and a ring with room for chains")
+{
+    Dma dma;
+    OfferingDevice tso_only; // breaks section 5.1.3.1: HOST_TSO4 requires CSUM
+    tso_only.offered |= net_feature::host_tso4;
+    VirtioNet first(tso_only);
+    REQUIRE(first.start(dma.arena).ok());
+    CHECK(!first.offloads().tx_checksum);
+    CHECK(first.offloads().tso_packet_bytes_max == 0);
+
+    OfferingDevice small_ring; // 4 entries: a chain of one buffer at most
+    small_ring.offered |= net_feature::checksum | net_feature::host_tso4;
+    small_ring.queue_max = 4;
+    VirtioNet second(small_ring);
+    REQUIRE(second.start(dma.arena).ok());
+    CHECK(second.offloads().tx_checksum);
+    CHECK(second.offloads().tso_packet_bytes_max == 0);
+
+    OfferingDevice both;
+    both.offered |= net_feature::checksum | net_feature::host_tso4;
+    VirtioNet third(both); // 64 entries: chains of 16
+    REQUIRE(third.start(dma.arena).ok());
+    CHECK(third.offloads().tso_packet_bytes_max ==
+          16 * VirtioNet::buffer_bytes - VirtioNet::header_bytes - ethernet_bytes);
 }
 
 namespace {
@@ -287,4 +314,135 @@ TEST_CASE("virtio-net offload: the model drops headers that point outside the fr
         REQUIRE(backend.sent().size() == 1);
         CHECK(backend.sent()[0] == frame);
     }
+}
+
+namespace {
+
+NicOffloads tap_with_vnet_header(usize tso_packet_bytes_max = 65535)
+{
+    NicOffloads offloads;
+    offloads.tx_checksum = true;
+    offloads.tso_packet_bytes_max = tso_packet_bytes_max;
+    return offloads;
+}
+
+NicTxOffload tcp_segmentation_offload()
+{
+    NicTxOffload offload = tcp_checksum_offload();
+    offload.segment_payload = 1460;
+    offload.header_bytes = static_cast<u16>(ethernet_bytes + ipv4_bytes + 20);
+    return offload;
+}
+
+} // namespace
+
+TEST_CASE("virtio-net offload: TSO frames cross the driver in buffer chains to a backend that cuts them")
+{
+    TestNic backend;
+    backend.set_offloads(tap_with_vnet_header());
+    NetModel model(backend);
+    VirtioNet nic(model);
+    Dma dma;
+    REQUIRE(nic.start(dma.arena).ok());
+    CHECK((model.driver_features() & net_feature::host_tso4) != 0);
+    // A quarter of the 128-entry ring of 1536-byte buffers, less the virtio
+    // and Ethernet headers.
+    const usize packet_max = 32 * VirtioNet::buffer_bytes - VirtioNet::header_bytes - ethernet_bytes;
+    REQUIRE(nic.offloads().tso_packet_bytes_max == packet_max);
+
+    // Frames that end at, just past and inside buffer boundaries, up to the
+    // largest; more of them than the ring holds at once.
+    const usize header = ethernet_bytes + ipv4_bytes + 20;
+    const usize sizes[] = {1600,
+                           2 * VirtioNet::buffer_bytes - VirtioNet::header_bytes,
+                           2 * VirtioNet::buffer_bytes - VirtioNet::header_bytes + 1,
+                           40001,
+                           ethernet_bytes + packet_max};
+    std::vector<std::vector<u8>> expected;
+    for (int round = 0; round < 4; ++round) {
+        for (usize size : sizes) {
+            expected.push_back(partial_tcp_frame(size - header, static_cast<u8>(size + round)));
+            REQUIRE(nic.transmit_offloaded(expected.back(), tcp_segmentation_offload()));
+        }
+    }
+    // One byte more than the chain can take: refused, not cut short.
+    CHECK(!nic.transmit_offloaded(partial_tcp_frame(packet_max + 1 - ipv4_bytes - 20, 1),
+                                  tcp_segmentation_offload()));
+    CHECK(nic.stats().tx_dropped == 1);
+
+    const auto offloads = backend.sent_offloads();
+    const auto sent = backend.take_sent();
+    REQUIRE(sent.size() == expected.size());
+    for (usize i = 0; i < sent.size(); ++i) {
+        INFO("frame " << i << " of " << expected[i].size() << " bytes");
+        CHECK(sent[i] == expected[i]);
+        CHECK(offloads[i].checksum_start == ethernet_bytes + ipv4_bytes);
+        CHECK(offloads[i].checksum_offset == tcp_checksum_offset);
+        CHECK(offloads[i].segment_payload == 1460);
+        CHECK(offloads[i].header_bytes == header);
+    }
+    CHECK(nic.stats().tx_segmented == expected.size());
+    CHECK(model.tx_malformed() == 0);
+    CHECK(model.protocol_errors() == 0);
+    CHECK(!nic.broken());
+}
+
+TEST_CASE("virtio-net offload: no TSO without a backend that takes it, or without checksum offload")
+{
+    SECTION("the backend completes checksums but does not segment")
+    {
+        TestNic backend;
+        backend.set_offloads(tap_with_vnet_header(0));
+        NetModel model(backend);
+        VirtioNet nic(model);
+        Dma dma;
+        REQUIRE(nic.start(dma.arena).ok());
+        CHECK(nic.offloads().tx_checksum);
+        CHECK(nic.offloads().tso_packet_bytes_max == 0);
+        CHECK((model.driver_features() & net_feature::host_tso4) == 0);
+    }
+    SECTION("a plain backend: checksums in the model, no segmentation")
+    {
+        TestNic backend;
+        NetModel model(backend);
+        VirtioNet nic(model);
+        Dma dma;
+        REQUIRE(nic.start(dma.arena).ok());
+        CHECK(nic.offloads().tso_packet_bytes_max == 0);
+    }
+}
+
+TEST_CASE("virtio-net offload: the model drops TSO headers the backend could not honour")
+{
+    TestNic backend;
+    backend.set_offloads(tap_with_vnet_header(8000));
+    NetModel model(backend);
+    RawNetDriver driver(model, feature::version_1 | net_feature::checksum | net_feature::host_tso4);
+    const usize start = ethernet_bytes + ipv4_bytes;
+    const usize headers = start + 20;
+    const auto frame = partial_tcp_frame(5000, 4);
+    auto tso = [&](u8 gso_type, usize header_bytes, usize segment) {
+        NetHeader header = needs_checksum(start, tcp_checksum_offset);
+        header.gso_type = gso_type;
+        header.header_bytes = static_cast<u16>(header_bytes);
+        header.segment_bytes = static_cast<u16>(segment);
+        return header;
+    };
+    driver.send(tso(3, headers, 1460), frame);    // UDP fragmentation offload
+    driver.send(tso(4, headers, 1460), frame);    // TCPv6
+    driver.send(tso(0x81, headers, 1460), frame); // TCPv4 with ECN: not agreed
+    driver.send(tso(1, headers, 0), frame);       // no segment size
+    driver.send(tso(1, start + 10, 1460), frame); // headers end before the checksum field
+    driver.send(tso(1, frame.size(), 1460), frame); // all headers, no payload
+    NetHeader no_checksum = tso(1, headers, 1460);
+    no_checksum.flags = 0;
+    driver.send(no_checksum, frame);
+    driver.send(tso(1, headers, 1460), partial_tcp_frame(9000, 5)); // over the backend's 8000
+    CHECK(backend.sent().empty());
+    CHECK(model.tx_malformed() == 8);
+    driver.send(tso(1, headers, 1460), frame);
+    REQUIRE(backend.sent().size() == 1);
+    CHECK(backend.sent_offloads()[0].segment_payload == 1460);
+    CHECK(backend.sent_offloads()[0].header_bytes == headers);
+    CHECK(model.protocol_errors() == 0);
 }
