@@ -26,7 +26,8 @@ Status<VirtioError> VirtioNet::start(DmaArena& arena)
     GANTRY_TRY(m_transport.attach_queue(tx_queue, queue_entries_max, 2, m_tx, arena));
     m_offloads.tx_checksum = (features & net_feature::checksum) != 0;
     // The largest TSO frame fills tx_chain_max buffers, header included.
-    m_tx_chain_max = static_cast<u16>(m_tx.size() / 4 < tx_chain_max ? m_tx.size() / 4 : tx_chain_max);
+    const u16 quarter_ring = static_cast<u16>(m_tx.size() / 4);
+    m_tx_chain_max = quarter_ring < tx_chain_max ? quarter_ring : tx_chain_max;
     if (m_offloads.tx_checksum && (features & net_feature::host_tso4) && m_tx_chain_max >= 2)
         m_offloads.tso_packet_bytes_max =
             usize{m_tx_chain_max} * buffer_bytes - header_bytes - ethernet_header_bytes;
@@ -38,9 +39,10 @@ Status<VirtioError> VirtioNet::start(DmaArena& arena)
         m_transport.mark_failed();
         return fail(VirtioError::out_of_memory);
     }
+    const bool device_mac = (features & net_feature::mac) != 0;
     for (usize i = 0; i < net::MacAddress::size; ++i)
-        m_mac.octets[i] = (features & net_feature::mac) ? static_cast<u8>(m_transport.config(static_cast<u32>(i), 1))
-                                                  : fallback_mac[i];
+        m_mac.octets[i] = device_mac ? static_cast<u8>(m_transport.config(static_cast<u32>(i), 1))
+                                     : fallback_mac[i];
     m_transport.finish();
     while (m_rx.free_descriptors() > 0)
         post_receive_buffer();
@@ -124,7 +126,8 @@ bool VirtioNet::transmit_offloaded(Bytes frame, const NicTxOffload& offload)
     if (offload.segment_payload != 0) {
         GANTRY_ASSERT(m_offloads.tso_packet_bytes_max > 0);
         GANTRY_ASSERT(header.flags == net_header::needs_checksum);
-        GANTRY_ASSERT(offload.header_bytes > offload.checksum_start && offload.header_bytes < frame.size());
+        GANTRY_ASSERT(offload.header_bytes > offload.checksum_start);
+        GANTRY_ASSERT(offload.header_bytes < frame.size());
         header.gso_type = net_header::gso_tcpv4;
         header.segment_bytes = offload.segment_payload;
         header.header_bytes = offload.header_bytes;
@@ -149,19 +152,20 @@ bool VirtioNet::send(Bytes frame, const NetHeader& header)
         ++m_stats.tx_dropped;
         return false;
     }
-    const auto count = static_cast<u16>((header_bytes + frame.size() + buffer_bytes - 1) / buffer_bytes);
+    const auto count =
+        static_cast<u16>((header_bytes + frame.size() + buffer_bytes - 1) / buffer_bytes);
     GANTRY_ASSERT(count == 1 || (segmented && count <= m_tx_chain_max));
     reclaim_transmitted();
     if (m_tx.free_descriptors() < count) {
         m_transport.let_device_run();
         reclaim_transmitted();
     }
-    u16 descriptors[tx_chain_max + 1];
+    u16 descriptors[tx_chain_max];
     if (!m_tx.next_chain({descriptors, count})) {
         ++m_stats.tx_dropped;
         return false;
     }
-    BufferRef chain[tx_chain_max + 1];
+    BufferRef chain[tx_chain_max];
     usize copied = 0;
     for (u16 i = 0; i < count; ++i) {
         u8* buffer = tx_buffer(descriptors[i]);

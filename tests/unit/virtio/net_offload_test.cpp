@@ -23,7 +23,11 @@ namespace {
 
 struct Dma {
     static constexpr usize bytes = 2 * 1024 * 1024;
-    Dma() : memory(static_cast<u8*>(std::aligned_alloc(4096, bytes)), &std::free), arena(memory.get(), bytes) {}
+    Dma()
+        : memory(static_cast<u8*>(std::aligned_alloc(4096, bytes)), &std::free),
+          arena(memory.get(), bytes)
+    {
+    }
     std::unique_ptr<u8, decltype(&std::free)> memory;
     DmaArena arena;
 };
@@ -245,8 +249,10 @@ public:
     void send(const NetHeader& header, const std::vector<u8>& frame)
     {
         std::memcpy(m_buffer, &header, sizeof(header));
-        std::memcpy(m_buffer + sizeof(header), frame.data(), frame.size());
-        const BufferRef chain{dma_address(m_buffer), static_cast<u32>(sizeof(header) + frame.size()), false};
+        if (!frame.empty()) // memcpy from an empty vector's null data is undefined
+            std::memcpy(m_buffer + sizeof(header), frame.data(), frame.size());
+        const auto bytes = static_cast<u32>(sizeof(header) + frame.size());
+        const BufferRef chain{dma_address(m_buffer), bytes, false};
         REQUIRE(m_tx.add({&chain, 1}) >= 0);
         m_transport.notify(1);
         UsedElement used{};
@@ -347,7 +353,8 @@ TEST_CASE("virtio-net offload: TSO frames cross the driver in buffer chains to a
     CHECK((model.driver_features() & net_feature::host_tso4) != 0);
     // A quarter of the 128-entry ring of 1536-byte buffers, less the virtio
     // and Ethernet headers.
-    const usize packet_max = 32 * VirtioNet::buffer_bytes - VirtioNet::header_bytes - ethernet_bytes;
+    const usize packet_max =
+        32 * VirtioNet::buffer_bytes - VirtioNet::header_bytes - ethernet_bytes;
     REQUIRE(nic.offloads().tso_packet_bytes_max == packet_max);
 
     // Frames that end at, just past and inside buffer boundaries, up to the

@@ -45,7 +45,8 @@ Ipv4Address ip_at(const TestNic::Frame& frame, usize offset)
 void complete_tcp_checksum(TestNic::Frame& frame, usize start, usize offset)
 {
     store_be16(MutableBytes(frame), start + offset, 0);
-    u32 sum = pseudo_header_sum(ip_at(frame, ethernet_bytes + 12), ip_at(frame, ethernet_bytes + 16), 6,
+    u32 sum = pseudo_header_sum(ip_at(frame, ethernet_bytes + 12),
+                                ip_at(frame, ethernet_bytes + 16), 6,
                                 static_cast<u16>(frame.size() - start));
     sum = checksum_combine(sum, checksum_partial(Bytes(frame).subspan(start)));
     store_be16(MutableBytes(frame), start + offset, checksum_finish(sum));
@@ -70,7 +71,8 @@ std::vector<TestNic::Frame> cut_like_gso(const TestNic::Frame& frame, const NicT
         store_be16(bytes, ethernet_bytes + 2, static_cast<u16>(piece.size() - ethernet_bytes));
         store_be16(bytes, ethernet_bytes + 4, static_cast<u16>(ident + pieces.size()));
         store_be16(bytes, ethernet_bytes + 10, 0);
-        store_be16(bytes, ethernet_bytes + 10, internet_checksum(Bytes(piece).subspan(ethernet_bytes, ip_bytes)));
+        const Bytes ip_header = Bytes(piece).subspan(ethernet_bytes, ip_bytes);
+        store_be16(bytes, ethernet_bytes + 10, internet_checksum(ip_header));
         store_be32(bytes, ethernet_bytes + ip_bytes + 4, seq + static_cast<u32>(at));
         if (at + length < payload)
             piece[ethernet_bytes + ip_bytes + 13] &= static_cast<u8>(~(tcp_fin | tcp_psh));
@@ -133,7 +135,11 @@ std::string pattern(usize bytes)
 
 struct Dma {
     static constexpr usize bytes = 2 * 1024 * 1024;
-    Dma() : memory(static_cast<u8*>(std::aligned_alloc(4096, bytes)), &std::free), arena(memory.get(), bytes) {}
+    Dma()
+        : memory(static_cast<u8*>(std::aligned_alloc(4096, bytes)), &std::free),
+          arena(memory.get(), bytes)
+    {
+    }
     std::unique_ptr<u8, decltype(&std::free)> memory;
     DmaArena arena;
 };
@@ -184,7 +190,8 @@ TEST_CASE("virtio-net offload: a TCP transfer through the driver's checksum and 
     });
     Fiber* writer = kernel.sched().spawn("writer", [&] {
         REQUIRE(sender->tcp());
-        auto connected = sender->tcp()->connect(receiver->address().address, 9, kernel.now() + 5 * ns_per_s);
+        auto connected = sender->tcp()->connect(receiver->address().address, 9,
+                                                kernel.now() + 5 * ns_per_s);
         REQUIRE(connected.ok());
         TcpSocket* socket = connected.value();
         REQUIRE(socket->write(Bytes(reinterpret_cast<const u8*>(data.data()), data.size())).ok());

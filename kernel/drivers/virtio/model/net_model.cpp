@@ -31,15 +31,16 @@ u64 offered_features(const NicOffloads& backend)
 usize largest_frame(const NicOffloads& backend)
 {
     const usize tso_frame = backend.tso_packet_bytes_max + 14; // + Ethernet
-    return backend.tso_packet_bytes_max > 0 && tso_frame > Nic::frame_bytes_max ? tso_frame
-                                                                                : Nic::frame_bytes_max;
+    const bool tso = backend.tso_packet_bytes_max > 0 && tso_frame > Nic::frame_bytes_max;
+    return tso ? tso_frame : Nic::frame_bytes_max;
 }
 
 // What a NIC does for NEEDS_CSUM: the Internet checksum of the frame from
 // checksum_start on, over the pseudo-header sum the field holds, stored there.
 void complete_checksum(MutableBytes frame, const NetHeader& header)
 {
-    const u16 sum = net::checksum_finish(net::checksum_partial(frame.subspan(header.checksum_start)));
+    const Bytes summed = frame.subspan(header.checksum_start);
+    const u16 sum = net::checksum_finish(net::checksum_partial(summed));
     u8* field = frame.data() + header.checksum_start + header.checksum_offset;
     field[0] = static_cast<u8>(sum >> 8);
     field[1] = static_cast<u8>(sum);
@@ -119,7 +120,9 @@ bool NetModel::transmit_one(MutableBytes chain_bytes)
         return true;
     }
     // NEEDS_CSUM without VIRTIO_NET_F_CSUM agreed, or pointing outside the frame.
-    if (!(driver_features() & net_feature::checksum) || !checksum_field_inside(header, frame.size()))
+    if (!(driver_features() & net_feature::checksum))
+        return false;
+    if (!checksum_field_inside(header, frame.size()))
         return false;
     // checksum_start 0 cannot be said through NicTxOffload (it means "none");
     // no IP frame starts its checksummed part there, but a driver may say it.

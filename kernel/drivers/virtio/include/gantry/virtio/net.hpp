@@ -73,7 +73,8 @@ public:
     net::MacAddress mac() const override { return m_mac; }
     usize receive(MutableBytes out) override;
     bool transmit(Bytes frame) override;
-    // Checksum offload when the device agreed to VIRTIO_NET_F_CSUM; nothing otherwise.
+    // Checksum offload when the device agreed to VIRTIO_NET_F_CSUM, and TSO
+    // when also to HOST_TSO4; nothing otherwise.
     NicOffloads offloads() const override { return m_offloads; }
     bool transmit_offloaded(Bytes frame, const NicTxOffload& offload) override;
 
