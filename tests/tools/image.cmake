@@ -70,6 +70,10 @@ if(TARGET httpd_image AND TARGET kv_image)
              COMMAND ${PROJECT_SOURCE_DIR}/scripts/vm-net-test httpd ${CMAKE_BINARY_DIR} pc)
     set_tests_properties("image: httpd over virtio-pci on the pc machine" PROPERTIES
                          TIMEOUT 150 SKIP_REGULAR_EXPRESSION "^skipped:")
+    add_test(NAME "image: httpd-offload over virtio-pci on the pc machine"
+             COMMAND ${PROJECT_SOURCE_DIR}/scripts/vm-net-test httpd-offload ${CMAKE_BINARY_DIR} pc)
+    set_tests_properties("image: httpd-offload over virtio-pci on the pc machine" PROPERTIES
+                         TIMEOUT 150 SKIP_REGULAR_EXPRESSION "^skipped:")
 endif()
 
 # A booted image's trace, written over the second serial port by
