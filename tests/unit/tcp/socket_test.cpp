@@ -279,6 +279,96 @@ TEST_CASE("listener: close resets queued connections and wakes accept", "[tcp][s
 
 namespace {
 
+// A segment from remote_ip:port to the server's port 80, as a peer sends it.
+void inject(TwoHosts& hosts, u16 port, u8 flags, SeqNumber seq, SeqNumber ack = {})
+{
+    TcpRepr repr;
+    repr.source_port = port;
+    repr.destination_port = 80;
+    repr.seq = seq;
+    repr.ack = ack;
+    repr.flags = flags;
+    repr.window = 1000;
+    std::vector<u8> frame(repr.header_len());
+    repr.emit(MutableBytes(frame), remote_ip, local_ip, {});
+    hosts.server->input(remote_ip, local_ip, Bytes(frame), hosts.tk.kernel->now());
+}
+
+} // namespace
+
+// The stack keeps each listener's earliest SYN-ACK retransmission instead of
+// walking every SYN cache after every segment. Three half-open connections
+// whose SYN-ACKs are lost: the one due first completes, the next is reset,
+// and the last must still be retransmitted at exactly 1, 2 and 4 s (RFC 4987
+// 3.3's cache, synack_retries_max = 3) and then time out. The stack's timer,
+// the only one armed while the injecting fiber runs, must follow the earliest
+// entry left, neither late (a lost retransmission) nor early (a wake-up for
+// an entry already gone).
+TEST_CASE("listener: SYN-ACK retransmissions follow the SYN cache's earliest entry",
+          "[tcp][socket]")
+{
+    TwoHosts hosts;
+    TcpListener* listener = hosts.server->listen(80).release_value();
+    struct SynAck {
+        u16 port;
+        TimeNs at;
+        SeqNumber iss;
+    };
+    std::vector<SynAck> syn_acks;
+    hosts.wire.drop_filter = [&](Bytes segment) {
+        auto checked = TcpPacket::check(segment, local_ip, remote_ip);
+        REQUIRE(checked.ok());
+        TcpRepr repr = TcpRepr::parse(checked.value());
+        if (repr.source_port == 80 && repr.has(TcpFlags::syn) && repr.has(TcpFlags::ack))
+            syn_acks.push_back({repr.destination_port, hosts.tk.kernel->now(), repr.seq});
+        return true; // lost: the peers never hear from the server
+    };
+    Scheduler& sched = hosts.tk.kernel->sched();
+    TimeNs start = hosts.tk.kernel->now();
+    auto iss_of = [&](u16 port) {
+        for (const SynAck& sent : syn_acks)
+            if (sent.port == port)
+                return sent.iss;
+        FAIL("no SYN-ACK to port " << port);
+        return SeqNumber{};
+    };
+    hosts.spawn("peers", [&] {
+        inject(hosts, 1003, TcpFlags::syn, SeqNumber(3000));
+        sched.sleep_until(start + 100 * ns_per_ms);
+        inject(hosts, 1002, TcpFlags::syn, SeqNumber(2000));
+        sched.sleep_until(start + 500 * ns_per_ms);
+        inject(hosts, 1001, TcpFlags::syn, SeqNumber(1000));
+        CHECK(hosts.tk.kernel->timers().next_deadline() == start + ns_per_s);
+
+        sched.sleep_until(start + 600 * ns_per_ms);
+        inject(hosts, 1003, TcpFlags::ack, SeqNumber(3001), iss_of(1003) + 1);
+        CHECK(listener->pending() == 1);
+        CHECK(hosts.tk.kernel->timers().next_deadline() == start + 1100 * ns_per_ms);
+
+        sched.sleep_until(start + 700 * ns_per_ms);
+        inject(hosts, 1002, TcpFlags::rst, SeqNumber(2001)); // exactly RCV.NXT: ends it
+        CHECK(hosts.tk.kernel->timers().next_deadline() == start + 1500 * ns_per_ms);
+    });
+    hosts.run(30 * ns_per_s);
+
+    std::vector<std::pair<u16, TimeNs>> seen;
+    for (const SynAck& sent : syn_acks)
+        seen.emplace_back(sent.port, sent.at - start);
+    std::vector<std::pair<u16, TimeNs>> expected{
+        {1003, 0},
+        {1002, 100 * ns_per_ms},
+        {1001, 500 * ns_per_ms},
+        {1001, 1500 * ns_per_ms},
+        {1001, 3500 * ns_per_ms},
+        {1001, 7500 * ns_per_ms},
+    };
+    CHECK(seen == expected);
+    CHECK(hosts.server->connections_in(TcpState::syn_received, 80) == 0);
+    CHECK(hosts.tk.kernel->timers().next_deadline() == deadline_none);
+}
+
+namespace {
+
 std::vector<std::pair<TraceKind, TraceFields>> tcp_records(TestKernel& tk)
 {
     tk.kernel->trace().flush();
