@@ -367,6 +367,68 @@ TEST_CASE("listener: SYN-ACK retransmissions follow the SYN cache's earliest ent
     CHECK(hosts.tk.kernel->timers().next_deadline() == deadline_none);
 }
 
+// What the tcp-echo interop test saw when the unikernel ran late (see
+// scripts/netns-test): the app closes after the peer's FIN, our FIN is
+// retransmitted from LAST-ACK, the peer's ACK then closes the connection, and
+// the peer (in TIME-WAIT) ACKs the retransmitted FIN again. No connection is
+// left, so the stack answers <SEQ=SEG.ACK><CTL=RST>: a RST at our FIN + 1
+// (RFC 9293 3.10.7.1), not an ACK; LAST-ACK keeps no state to re-ACK with.
+TEST_CASE("LAST-ACK: the peer's late second ACK of our FIN gets a RST at FIN + 1 once closed",
+          "[tcp][socket]")
+{
+    TwoHosts hosts;
+    TcpListener* listener = hosts.server->listen(80).release_value();
+    std::vector<TcpRepr> sent; // everything the server sends; the peer is played here
+    hosts.wire.drop_filter = [&](Bytes segment) {
+        auto checked = TcpPacket::check(segment, local_ip, remote_ip);
+        REQUIRE(checked.ok());
+        sent.push_back(TcpRepr::parse(checked.value()));
+        return true;
+    };
+    auto fins_sent = [&] {
+        usize count = 0;
+        for (const TcpRepr& repr : sent)
+            count += repr.has(TcpFlags::fin) ? 1 : 0;
+        return count;
+    };
+    hosts.spawn("echo", [&] {
+        TcpSocket* socket = listener->accept().release_value();
+        u8 buffer[64];
+        for (;;) {
+            auto got = socket->read(MutableBytes(buffer, sizeof(buffer)));
+            if (!got.ok() || got.value() == 0)
+                break;
+        }
+        socket->close(); // after the peer's FIN: CLOSE-WAIT -> LAST-ACK
+    });
+    Scheduler& sched = hosts.tk.kernel->sched();
+    bool reset_checked = false;
+    hosts.spawn("peer", [&] {
+        inject(hosts, 1001, TcpFlags::syn, SeqNumber(1000));
+        REQUIRE(sent.size() == 1);
+        SeqNumber iss = sent[0].seq;
+        inject(hosts, 1001, TcpFlags::ack, SeqNumber(1001), iss + 1);
+        inject(hosts, 1001, TcpFlags::fin | TcpFlags::ack, SeqNumber(1001), iss + 1);
+        // Our ACKs are lost: the FIN goes out again when its timer runs.
+        TimeNs give_up = hosts.tk.kernel->now() + 10 * ns_per_s;
+        while (fins_sent() < 2 && hosts.tk.kernel->now() < give_up)
+            sched.sleep_for(10 * ns_per_ms);
+        REQUIRE(fins_sent() == 2);
+        SeqNumber fin = sent.back().seq;
+        CHECK(fin == iss + 1);
+        inject(hosts, 1001, TcpFlags::ack, SeqNumber(1002), fin + 1); // closes it
+        CHECK(hosts.server->sockets_in_use() == 0);
+        usize before = sent.size();
+        inject(hosts, 1001, TcpFlags::ack, SeqNumber(1002), fin + 1); // TIME-WAIT's re-ACK
+        REQUIRE(sent.size() == before + 1);
+        CHECK(sent.back().flags == TcpFlags::rst);
+        CHECK(sent.back().seq == fin + 1);
+        reset_checked = true;
+    });
+    hosts.run(30 * ns_per_s);
+    CHECK(reset_checked);
+}
+
 namespace {
 
 std::vector<std::pair<TraceKind, TraceFields>> tcp_records(TestKernel& tk)
