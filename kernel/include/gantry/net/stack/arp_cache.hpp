@@ -70,8 +70,8 @@ public:
     using Callback = void (*)(void* context, const ArpEntry& entry);
     void expire(TimeNs now, Callback retry, Callback failed, void* context);
 
-    // The earliest `expires` of any entry: kept up to date by every change, so
-    // the stack's poll (after every frame) costs no walk over the entries.
+    // The earliest `expires` of any entry, kept up to date by every change:
+    // NetStack::poll asks on every poll, and then walks no entries.
     TimeNs next_deadline() const { return m_earliest; }
     usize size() const;
     const ArpEntry* entries() const { return m_entries; }

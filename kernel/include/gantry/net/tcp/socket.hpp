@@ -196,7 +196,7 @@ private:
     bool on_ack(Ipv4Address source, const TcpRepr& repr, Bytes payload, TimeNs now);
     TimeNs poll(TimeNs now);
     // The earliest SYN-ACK retransmission in the SYN cache (deadline_none if
-    // it is empty), kept as entries change: the stack asks after every segment.
+    // it is empty), kept as entries change: TcpStack::rearm asks often.
     TimeNs next_deadline() const { return m_syn_earliest; }
     void refresh_syn_earliest();
     SynEntry* find_entry(Ipv4Address source, u16 port);
