@@ -66,6 +66,7 @@ bool ArpCache::learn(Ipv4Address ip, MacAddress mac, TimeNs now, Learn mode)
     entry->expires = now + reachable_ns;
     entry->doubt_after = poll_confirmed ? now + doubt_quiet_ns : 0;
     entry->requests_sent = 0;
+    refresh_earliest();
     return was_incomplete;
 }
 
@@ -82,6 +83,7 @@ ArpNeed ArpCache::resolve(Ipv4Address ip, TimeNs now)
     entry->state = ArpEntryState::incomplete;
     entry->requests_sent = 1;
     entry->expires = now + retry_ns;
+    refresh_earliest();
     return ArpNeed::send_request;
 }
 
@@ -94,11 +96,14 @@ bool ArpCache::suspect(Ipv4Address ip, MacAddress seen, TimeNs now)
     entry->state = ArpEntryState::probing;
     entry->requests_sent = 1;
     entry->expires = now + retry_ns;
+    refresh_earliest();
     return true;
 }
 
 void ArpCache::expire(TimeNs now, Callback retry, Callback failed, void* context)
 {
+    if (now < m_earliest)
+        return; // nothing is due: the common case, once per poll
     for (ArpEntry& entry : m_entries) {
         if (entry.state == ArpEntryState::free || entry.expires > now)
             continue;
@@ -117,15 +122,20 @@ void ArpCache::expire(TimeNs now, Callback retry, Callback failed, void* context
         if (given_up.state == ArpEntryState::incomplete)
             failed(context, given_up);
     }
+    refresh_earliest();
 }
 
-TimeNs ArpCache::next_deadline() const
+// Every change to an entry's state or deadline ends here. The changes are rare
+// (an ARP packet, a resolution, a probe, an expiry) while the stack polls the
+// cache on every pass: walking the entries there (expire, then next_deadline)
+// was 9% of a simulated bulk transfer's instructions (callgrind).
+void ArpCache::refresh_earliest()
 {
     TimeNs next = deadline_none;
     for (const ArpEntry& entry : m_entries)
         if (entry.state != ArpEntryState::free && entry.expires < next)
             next = entry.expires;
-    return next;
+    m_earliest = next;
 }
 
 usize ArpCache::size() const

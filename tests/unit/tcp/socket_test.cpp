@@ -279,6 +279,158 @@ TEST_CASE("listener: close resets queued connections and wakes accept", "[tcp][s
 
 namespace {
 
+// A segment from remote_ip:port to the server's port 80, as a peer sends it.
+void inject(TwoHosts& hosts, u16 port, u8 flags, SeqNumber seq, SeqNumber ack = {})
+{
+    TcpRepr repr;
+    repr.source_port = port;
+    repr.destination_port = 80;
+    repr.seq = seq;
+    repr.ack = ack;
+    repr.flags = flags;
+    repr.window = 1000;
+    std::vector<u8> frame(repr.header_len());
+    repr.emit(MutableBytes(frame), remote_ip, local_ip, {});
+    hosts.server->input(remote_ip, local_ip, Bytes(frame), hosts.tk.kernel->now());
+}
+
+} // namespace
+
+// The stack keeps each listener's earliest SYN-ACK retransmission instead of
+// walking every SYN cache after every segment. Three half-open connections
+// whose SYN-ACKs are lost: the one due first completes, the next is reset,
+// and the last must still be retransmitted at exactly 1, 2 and 4 s (RFC 4987
+// 3.3's cache, synack_retries_max = 3) and then time out. The stack's timer,
+// the only one armed while the injecting fiber runs, must follow the earliest
+// entry left, neither late (a lost retransmission) nor early (a wake-up for
+// an entry already gone).
+TEST_CASE("listener: SYN-ACK retransmissions follow the SYN cache's earliest entry",
+          "[tcp][socket]")
+{
+    TwoHosts hosts;
+    TcpListener* listener = hosts.server->listen(80).release_value();
+    struct SynAck {
+        u16 port;
+        TimeNs at;
+        SeqNumber iss;
+    };
+    std::vector<SynAck> syn_acks;
+    hosts.wire.drop_filter = [&](Bytes segment) {
+        auto checked = TcpPacket::check(segment, local_ip, remote_ip);
+        REQUIRE(checked.ok());
+        TcpRepr repr = TcpRepr::parse(checked.value());
+        if (repr.source_port == 80 && repr.has(TcpFlags::syn) && repr.has(TcpFlags::ack))
+            syn_acks.push_back({repr.destination_port, hosts.tk.kernel->now(), repr.seq});
+        return true; // lost: the peers never hear from the server
+    };
+    Scheduler& sched = hosts.tk.kernel->sched();
+    TimeNs start = hosts.tk.kernel->now();
+    auto iss_of = [&](u16 port) {
+        for (const SynAck& sent : syn_acks)
+            if (sent.port == port)
+                return sent.iss;
+        FAIL("no SYN-ACK to port " << port);
+        return SeqNumber{};
+    };
+    hosts.spawn("peers", [&] {
+        inject(hosts, 1003, TcpFlags::syn, SeqNumber(3000));
+        sched.sleep_until(start + 100 * ns_per_ms);
+        inject(hosts, 1002, TcpFlags::syn, SeqNumber(2000));
+        sched.sleep_until(start + 500 * ns_per_ms);
+        inject(hosts, 1001, TcpFlags::syn, SeqNumber(1000));
+        CHECK(hosts.tk.kernel->timers().next_deadline() == start + ns_per_s);
+
+        sched.sleep_until(start + 600 * ns_per_ms);
+        inject(hosts, 1003, TcpFlags::ack, SeqNumber(3001), iss_of(1003) + 1);
+        CHECK(listener->pending() == 1);
+        CHECK(hosts.tk.kernel->timers().next_deadline() == start + 1100 * ns_per_ms);
+
+        sched.sleep_until(start + 700 * ns_per_ms);
+        inject(hosts, 1002, TcpFlags::rst, SeqNumber(2001)); // exactly RCV.NXT: ends it
+        CHECK(hosts.tk.kernel->timers().next_deadline() == start + 1500 * ns_per_ms);
+    });
+    hosts.run(30 * ns_per_s);
+
+    std::vector<std::pair<u16, TimeNs>> seen;
+    for (const SynAck& sent : syn_acks)
+        seen.emplace_back(sent.port, sent.at - start);
+    std::vector<std::pair<u16, TimeNs>> expected{
+        {1003, 0},
+        {1002, 100 * ns_per_ms},
+        {1001, 500 * ns_per_ms},
+        {1001, 1500 * ns_per_ms},
+        {1001, 3500 * ns_per_ms},
+        {1001, 7500 * ns_per_ms},
+    };
+    CHECK(seen == expected);
+    CHECK(hosts.server->connections_in(TcpState::syn_received, 80) == 0);
+    CHECK(hosts.tk.kernel->timers().next_deadline() == deadline_none);
+}
+
+// What the tcp-echo interop test saw when the unikernel ran late (see
+// scripts/netns-test): the app closes after the peer's FIN, our FIN is
+// retransmitted from LAST-ACK, the peer's ACK then closes the connection, and
+// the peer (in TIME-WAIT) ACKs the retransmitted FIN again. No connection is
+// left, so the stack answers <SEQ=SEG.ACK><CTL=RST>: a RST at our FIN + 1
+// (RFC 9293 3.10.7.1), not an ACK; LAST-ACK keeps no state to re-ACK with.
+TEST_CASE("LAST-ACK: the peer's late second ACK of our FIN gets a RST at FIN + 1 once closed",
+          "[tcp][socket]")
+{
+    TwoHosts hosts;
+    TcpListener* listener = hosts.server->listen(80).release_value();
+    std::vector<TcpRepr> sent; // everything the server sends; the peer is played here
+    hosts.wire.drop_filter = [&](Bytes segment) {
+        auto checked = TcpPacket::check(segment, local_ip, remote_ip);
+        REQUIRE(checked.ok());
+        sent.push_back(TcpRepr::parse(checked.value()));
+        return true;
+    };
+    auto fins_sent = [&] {
+        usize count = 0;
+        for (const TcpRepr& repr : sent)
+            count += repr.has(TcpFlags::fin) ? 1 : 0;
+        return count;
+    };
+    hosts.spawn("echo", [&] {
+        TcpSocket* socket = listener->accept().release_value();
+        u8 buffer[64];
+        for (;;) {
+            auto got = socket->read(MutableBytes(buffer, sizeof(buffer)));
+            if (!got.ok() || got.value() == 0)
+                break;
+        }
+        socket->close(); // after the peer's FIN: CLOSE-WAIT -> LAST-ACK
+    });
+    Scheduler& sched = hosts.tk.kernel->sched();
+    bool reset_checked = false;
+    hosts.spawn("peer", [&] {
+        inject(hosts, 1001, TcpFlags::syn, SeqNumber(1000));
+        REQUIRE(sent.size() == 1);
+        SeqNumber iss = sent[0].seq;
+        inject(hosts, 1001, TcpFlags::ack, SeqNumber(1001), iss + 1);
+        inject(hosts, 1001, TcpFlags::fin | TcpFlags::ack, SeqNumber(1001), iss + 1);
+        // Our ACKs are lost: the FIN goes out again when its timer runs.
+        TimeNs give_up = hosts.tk.kernel->now() + 10 * ns_per_s;
+        while (fins_sent() < 2 && hosts.tk.kernel->now() < give_up)
+            sched.sleep_for(10 * ns_per_ms);
+        REQUIRE(fins_sent() == 2);
+        SeqNumber fin = sent.back().seq;
+        CHECK(fin == iss + 1);
+        inject(hosts, 1001, TcpFlags::ack, SeqNumber(1002), fin + 1); // closes it
+        CHECK(hosts.server->sockets_in_use() == 0);
+        usize before = sent.size();
+        inject(hosts, 1001, TcpFlags::ack, SeqNumber(1002), fin + 1); // TIME-WAIT's re-ACK
+        REQUIRE(sent.size() == before + 1);
+        CHECK(sent.back().flags == TcpFlags::rst);
+        CHECK(sent.back().seq == fin + 1);
+        reset_checked = true;
+    });
+    hosts.run(30 * ns_per_s);
+    CHECK(reset_checked);
+}
+
+namespace {
+
 std::vector<std::pair<TraceKind, TraceFields>> tcp_records(TestKernel& tk)
 {
     tk.kernel->trace().flush();

@@ -70,7 +70,9 @@ public:
     using Callback = void (*)(void* context, const ArpEntry& entry);
     void expire(TimeNs now, Callback retry, Callback failed, void* context);
 
-    TimeNs next_deadline() const;
+    // The earliest `expires` of any entry, kept up to date by every change:
+    // NetStack::poll asks on every poll, and then walks no entries.
+    TimeNs next_deadline() const { return m_earliest; }
     usize size() const;
     const ArpEntry* entries() const { return m_entries; }
 
@@ -78,8 +80,10 @@ private:
     ArpEntry* find(Ipv4Address ip);
     const ArpEntry* find(Ipv4Address ip) const;
     ArpEntry& claim();
+    void refresh_earliest();
 
     ArpEntry m_entries[entries_max];
+    TimeNs m_earliest = deadline_none;
 };
 
 } // namespace gantry::net

@@ -195,6 +195,10 @@ private:
     // true when the segment completed a handshake (or belonged to one).
     bool on_ack(Ipv4Address source, const TcpRepr& repr, Bytes payload, TimeNs now);
     TimeNs poll(TimeNs now);
+    // The earliest SYN-ACK retransmission in the SYN cache (deadline_none if
+    // it is empty), kept as entries change: TcpStack::rearm asks often.
+    TimeNs next_deadline() const { return m_syn_earliest; }
+    void refresh_syn_earliest();
     SynEntry* find_entry(Ipv4Address source, u16 port);
     SeqNumber cookie(Ipv4Address source, const TcpRepr& syn, TimeNs now) const;
     std::optional<u16> check_cookie(Ipv4Address source, const TcpRepr& ack, TimeNs now) const;
@@ -209,6 +213,7 @@ private:
     usize m_backlog = 0;
     bool m_open = false;
     SynEntry m_syns[syn_backlog_max] = {};
+    TimeNs m_syn_earliest = deadline_none;
     TcpSocket* m_accept[accept_backlog_max] = {};
     usize m_accept_head = 0;
     usize m_accept_count = 0;
