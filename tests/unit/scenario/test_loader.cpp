@@ -1,4 +1,5 @@
 #include "scenario.hpp"
+#include "scenario_test_helpers.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -6,18 +7,9 @@
 
 using namespace gantry;
 using namespace gantry::harness;
+using gantry::harness::test_support::error_of;
 
 namespace {
-
-std::string error_of(const std::string& text)
-{
-    try {
-        load_scenario_text(text, "s.yaml");
-    } catch (const ScenarioError& error) {
-        return error.what();
-    }
-    return "no error";
-}
 
 const char* valid = R"(name: demo
 description: two nodes
