@@ -68,12 +68,134 @@ Disk::Disk(Kernel& kernel, BlockDevice& device, u32 index)
     GANTRY_ASSERT(m_info.sector_bytes >= 512 && (m_info.sector_bytes & (m_info.sector_bytes - 1)) == 0);
 }
 
+// The disk's first sectors, read at attach time. `unread` has bit i set while
+// sector i may still be handed out: not yet read by anyone, not written since.
+struct Disk::ReadAhead {
+    explicit ReadAhead(Scheduler& scheduler) : request(scheduler) {}
+    Waiter request;
+    u64 unread = 0;
+    u32 waiters = 0; // fibers waiting for the request: it must outlive their wake-up
+};
+
+namespace {
+
+u64 sector_mask(u64 first, u64 count)
+{
+    GANTRY_ASSERT(count > 0 && first + count <= Disk::read_ahead_sectors_max);
+    u64 ones = count == 64 ? ~u64{0} : (u64{1} << count) - 1;
+    return ones << first;
+}
+
+} // namespace
+
 // The kernel destroys disks only when no fiber can run again; a request still in
 // flight would let the device write into a dead fiber's stack later.
-Disk::~Disk() = default;
+Disk::~Disk()
+{
+    // A read-ahead still in flight keeps its memory: the device may yet write it,
+    // and the heap goes away with the kernel anyway.
+    if (m_read_ahead && m_read_ahead->request.completed) {
+        m_kernel.heap().free(m_read_ahead->request.buffer);
+        m_kernel.heap().destroy(m_read_ahead);
+    }
+}
+
+bool Disk::start_read_ahead(usize bytes)
+{
+    GANTRY_ASSERT(!m_read_ahead);
+    u64 sectors = bytes / m_info.sector_bytes;
+    sectors = sectors < read_ahead_sectors_max ? sectors : read_ahead_sectors_max;
+    sectors = sectors < m_info.sector_count ? sectors : m_info.sector_count;
+    if (sectors == 0)
+        return true;
+    ReadAhead* ahead = m_kernel.heap().create<ReadAhead>(m_kernel.sched());
+    u8* buffer = static_cast<u8*>(m_kernel.heap().alloc(sectors * m_info.sector_bytes));
+    if (!ahead || !buffer) {
+        m_kernel.heap().free(buffer);
+        m_kernel.heap().destroy(ahead);
+        return false;
+    }
+    ahead->request.op = BlockOp::read;
+    ahead->request.sector = 0;
+    ahead->request.sectors = static_cast<u32>(sectors);
+    ahead->request.buffer = buffer;
+    ahead->request.started = m_kernel.now();
+    ahead->unread = sector_mask(0, sectors);
+    if (!m_device.submit(ahead->request)) {
+        m_kernel.heap().free(buffer);
+        m_kernel.heap().destroy(ahead);
+        return false;
+    }
+    ++m_in_flight;
+    m_read_ahead = ahead;
+    reap(); // a device that completes at once
+    return true;
+}
+
+// True if `out` came from the read-ahead. Waits for the read-ahead if it is
+// still in flight and holds every sector asked for.
+bool Disk::read_from_read_ahead(u64 sector, MutableBytes out)
+{
+    ReadAhead* ahead = m_read_ahead;
+    if (!ahead)
+        return false;
+    u64 sectors = out.size() / m_info.sector_bytes;
+    u64 held = ahead->request.sectors;
+    if (sector >= held || sectors > held - sector)
+        return false;
+    const u64 wanted = sector_mask(sector, sectors);
+    if ((ahead->unread & wanted) != wanted)
+        return false;
+    if (!ahead->request.completed)
+        reap(); // its interrupt may have come while the kernel was busy booting
+    ++ahead->waiters;
+    while (!ahead->request.completed)
+        ahead->request.done.wait();
+    --ahead->waiters;
+    if (ahead->request.status != BlockStatus::ok)
+        ahead->unread = 0; // the device reports the error to a read of its own
+    // Another fiber may have taken or overwritten the sectors meanwhile.
+    const bool served = (ahead->unread & wanted) == wanted;
+    if (served) {
+        ahead->unread &= ~wanted;
+        __builtin_memcpy(out.data(), ahead->request.buffer + sector * m_info.sector_bytes,
+                         out.size());
+        ++m_stats.reads;
+        ++m_stats.read_ahead_hits;
+        m_stats.bytes_read += out.size();
+    }
+    release_spent_read_ahead();
+    return served;
+}
+
+void Disk::drop_from_read_ahead(u64 sector, u64 sectors)
+{
+    if (!m_read_ahead || sectors == 0)
+        return;
+    u64 held = m_read_ahead->request.sectors;
+    if (sector >= held)
+        return;
+    u64 end = sector + sectors < held ? sector + sectors : held;
+    m_read_ahead->unread &= ~sector_mask(sector, end - sector);
+    release_spent_read_ahead();
+}
+
+void Disk::release_spent_read_ahead()
+{
+    ReadAhead* ahead = m_read_ahead;
+    if (!ahead || ahead->unread != 0 || !ahead->request.completed || ahead->waiters != 0)
+        return;
+    m_kernel.heap().free(ahead->request.buffer);
+    m_kernel.heap().destroy(ahead);
+    m_read_ahead = nullptr;
+}
 
 Status<DiskError> Disk::read(u64 sector, MutableBytes out)
 {
+    if (auto range = check_range(sector, out.size()); !range.ok())
+        return range;
+    if (!out.empty() && read_from_read_ahead(sector, out))
+        return {};
     return run(BlockOp::read, sector, out.data(), out.size());
 }
 
@@ -81,6 +203,8 @@ Status<DiskError> Disk::write(u64 sector, Bytes data)
 {
     if (m_info.read_only)
         return fail(DiskError::read_only);
+    if (check_range(sector, data.size()).ok())
+        drop_from_read_ahead(sector, data.size() / m_info.sector_bytes);
     // The device only reads a write's buffer; BlockRequest has one pointer for both.
     return run(BlockOp::write, sector, const_cast<u8*>(data.data()), data.size());
 }

@@ -124,6 +124,10 @@ Status<BootError> Kernel::boot()
     m_tracer.boot_phase_begin("memory");
     m_tracer.boot_phase_end("memory");
     record_phase("memory", memory_begin, now());
+    // Disks before the network: a disk's read-ahead then runs while the network
+    // stack starts.
+    if (auto disks = attach_disks(); !disks.ok())
+        return disks;
 
     if (Nic* nic = m_platform.nic(0)) {
         phase_begin("net");
@@ -141,8 +145,6 @@ Status<BootError> Kernel::boot()
         if (m_config.dhcp == NetDhcp::on && !m_net->start_dhcp())
             return fail(BootError::out_of_memory);
     }
-    if (auto disks = attach_disks(); !disks.ok())
-        return disks;
     m_booted = true;
     return {};
 }
@@ -162,6 +164,10 @@ Status<BootError> Kernel::attach_disks()
         m_disks[m_disk_count++] = disk;
         m_logger.info("disk {}: {} sectors of {} bytes{}", index, info.sector_count,
                       info.sector_bytes, info.read_only ? " (read-only)" : "");
+        // Without memory or queue room for it the disk simply reads on demand.
+        const usize read_ahead = m_config.disk_read_ahead_bytes;
+        if (read_ahead > 0 && !disk->start_read_ahead(read_ahead))
+            m_logger.debug("disk {}: no read-ahead (out of memory or a full queue)", index);
     }
     return {};
 }

@@ -117,15 +117,31 @@ void fuzz_net(Input& input)
     if (!nic.start(dma.arena).ok())
         return;
     std::vector<u8> out(64 + input.byte() * 8);
-    std::vector<u8> frame(1600);
+    std::vector<u8> frame(64 * 1024); // longer than any length below
     while (!input.empty()) {
-        switch (input.byte() % 3) {
+        switch (input.byte() % 4) {
         case 0: {
             const usize length = nic.receive(out);
             GANTRY_ASSERT(length <= out.size());
             break;
         }
         case 1: nic.transmit(Bytes(frame.data(), input.byte() * 7u)); break;
+        case 2: {
+            // A TCP/IPv4 frame left partial, when the device took VIRTIO_NET_F_CSUM,
+            // and a TSO frame (up to past the driver's limit) when it took HOST_TSO4.
+            const bool segmented = (input.byte() & 1) && nic.offloads().tso_packet_bytes_max > 0;
+            const usize length = segmented ? 55 + input.byte() * 200u : 54 + input.byte() * 7u;
+            NicTxOffload offload;
+            offload.checksum_start = 34;
+            offload.checksum_offset = 16;
+            if (segmented) {
+                offload.segment_payload = 1460;
+                offload.header_bytes = 54;
+            }
+            if (nic.offloads().tx_checksum)
+                nic.transmit_offloaded(Bytes(frame.data(), length), offload);
+            break;
+        }
         default: (void)nic.has_received(); break;
         }
     }

@@ -55,10 +55,24 @@ if(TARGET httpd_image AND TARGET kv_image)
         set_tests_properties("image: ${vm_test} over virtio-net and virtio-blk" PROPERTIES
                              TIMEOUT 150 SKIP_REGULAR_EXPRESSION "^skipped:")
     endforeach()
+    # Transmit checksum and segmentation offload on a tap with a vnet header
+    # (QEMU offers VIRTIO_NET_F_CSUM and HOST_TSO4) and without (it does not):
+    # tshark checks every checksum after Linux forwarded the frames
+    # (scripts/vm-net-test).
+    foreach(vm_test httpd-offload httpd-plain)
+        add_test(NAME "image: ${vm_test} over virtio-net, checksums checked by tshark"
+                 COMMAND ${PROJECT_SOURCE_DIR}/scripts/vm-net-test ${vm_test} ${CMAKE_BINARY_DIR})
+        set_tests_properties("image: ${vm_test} over virtio-net, checksums checked by tshark"
+                             PROPERTIES TIMEOUT 150 SKIP_REGULAR_EXPRESSION "^skipped:")
+    endforeach()
     # The same drivers over virtio-pci on QEMU's pc machine.
     add_test(NAME "image: httpd over virtio-pci on the pc machine"
              COMMAND ${PROJECT_SOURCE_DIR}/scripts/vm-net-test httpd ${CMAKE_BINARY_DIR} pc)
     set_tests_properties("image: httpd over virtio-pci on the pc machine" PROPERTIES
+                         TIMEOUT 150 SKIP_REGULAR_EXPRESSION "^skipped:")
+    add_test(NAME "image: httpd-offload over virtio-pci on the pc machine"
+             COMMAND ${PROJECT_SOURCE_DIR}/scripts/vm-net-test httpd-offload ${CMAKE_BINARY_DIR} pc)
+    set_tests_properties("image: httpd-offload over virtio-pci on the pc machine" PROPERTIES
                          TIMEOUT 150 SKIP_REGULAR_EXPRESSION "^skipped:")
 endif()
 

@@ -84,7 +84,11 @@ if(TARGET kv AND TARGET httpd AND TARGET gantry)
              COMMAND ${PROJECT_SOURCE_DIR}/scripts/kv-netns-test kill-restart ${CMAKE_BINARY_DIR})
     add_test(NAME "virtio hosted: httpd files through virtio-net and virtio-blk"
              COMMAND ${PROJECT_SOURCE_DIR}/scripts/httpd-test files ${CMAKE_BINARY_DIR})
+    # The driver's checksum and TSO offloads, through the model, to the tap.
+    add_test(NAME "virtio hosted: httpd tso-forward through virtio-net's offloads"
+             COMMAND ${PROJECT_SOURCE_DIR}/scripts/httpd-test tso-forward ${CMAKE_BINARY_DIR})
     set_tests_properties("virtio hosted: kv kill-restart through virtio-net and virtio-blk"
                          "virtio hosted: httpd files through virtio-net and virtio-blk"
+                         "virtio hosted: httpd tso-forward through virtio-net's offloads"
                          PROPERTIES TIMEOUT 120 ENVIRONMENT GANTRY_TEST_VIRTIO=1)
 endif()

@@ -1,7 +1,7 @@
 // The minimal C/C++ runtime of the image: no libc, so the few symbols that the
 // compiler, libgcc and libstdc++'s headers expect are defined here.
 //
-// The memory functions use `rep movsb/stosb`: fast on every CPU with ERMSB, and a
+// The memory functions use `rep movs/stos`: fast on every CPU, and a
 // plain C loop could be turned back into a call to itself by the optimiser.
 
 #include "runtime.hpp"
@@ -12,13 +12,21 @@
 #include <bits/functexcept.h>
 #include <new>
 
+using gantry::u64;
 using gantry::usize;
 
 extern "C" {
 
+// Eight bytes per step, then the rest: QEMU's TCG runs `rep movsb`/`rep stosb`
+// one byte per iteration, so word steps make copies and zeroing (rings, socket
+// tables, frames) several times faster there; on hardware and under KVM both
+// forms run at full speed.
 void* memcpy(void* destination, const void* source, usize bytes)
 {
     void* result = destination;
+    usize words = bytes / 8;
+    bytes %= 8;
+    asm volatile("rep movsq" : "+D"(destination), "+S"(source), "+c"(words) : : "memory");
     asm volatile("rep movsb" : "+D"(destination), "+S"(source), "+c"(bytes) : : "memory");
     return result;
 }
@@ -26,7 +34,11 @@ void* memcpy(void* destination, const void* source, usize bytes)
 void* memset(void* destination, int value, usize bytes)
 {
     void* result = destination;
-    asm volatile("rep stosb" : "+D"(destination), "+c"(bytes) : "a"(value) : "memory");
+    usize words = bytes / 8;
+    bytes %= 8;
+    const u64 pattern = 0x0101010101010101ull * static_cast<unsigned char>(value);
+    asm volatile("rep stosq" : "+D"(destination), "+c"(words) : "a"(pattern) : "memory");
+    asm volatile("rep stosb" : "+D"(destination), "+c"(bytes) : "a"(pattern) : "memory");
     return result;
 }
 

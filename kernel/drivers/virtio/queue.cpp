@@ -57,6 +57,19 @@ i32 Virtqueue::add(std::span<const BufferRef> chain)
     return head;
 }
 
+bool Virtqueue::next_chain(std::span<u16> out) const
+{
+    if (out.size() > m_free_count)
+        return false;
+    u16 index = m_free_head;
+    for (usize i = 0; i < out.size(); ++i) {
+        GANTRY_ASSERT(index < m_size);
+        out[i] = index;
+        index = m_next[index];
+    }
+    return true;
+}
+
 bool Virtqueue::has_used() const
 {
     return !m_broken && __atomic_load_n(&m_used->index, __ATOMIC_ACQUIRE) != m_last_used;

@@ -80,6 +80,7 @@ struct DiskStats {
     u64 bytes_written = 0;
     u64 errors = 0;
     u64 queue_full = 0; // submits the device refused for lack of room (retried)
+    u64 read_ahead_hits = 0; // reads answered from the read-ahead (see Disk)
 };
 
 // A block device as apps see it: read, write and flush block only the calling
@@ -103,6 +104,18 @@ public:
     // Makes every write that completed before this call durable.
     Status<DiskError> flush();
 
+    // Starts reading the disk's first `bytes` (whole sectors, at most
+    // read_ahead_sectors_max of them and at most the disk) into a buffer of its
+    // own, without waiting. The kernel does this when it attaches the disk (see
+    // KernelConfig::disk_read_ahead_bytes), so the read overlaps the rest of the
+    // boot: an app's first reads (a superblock, an index, a log's head) then need
+    // no round trip to the device. A sector is handed out once; a write to it
+    // drops it; a failed read-ahead hands out nothing. The read-ahead assumes
+    // nothing but this Disk writes the device while the kernel runs. False
+    // (and no read-ahead) without memory or room in the device's queue.
+    bool start_read_ahead(usize bytes);
+    static constexpr u32 read_ahead_sectors_max = 64;
+
     // Hands completed requests back to their fibers. The kernel calls it from
     // poll(); true if anything completed.
     bool reap();
@@ -111,9 +124,13 @@ public:
 
 private:
     struct Waiter;
+    struct ReadAhead;
     Status<DiskError> run(BlockOp op, u64 sector, u8* buffer, usize bytes);
     Status<DiskError> check_range(u64 sector, usize bytes) const;
     void submit_waiting(Waiter& waiter);
+    bool read_from_read_ahead(u64 sector, MutableBytes out);
+    void drop_from_read_ahead(u64 sector, u64 sectors);
+    void release_spent_read_ahead();
 
     Kernel& m_kernel;
     BlockDevice& m_device;
@@ -122,6 +139,7 @@ private:
     Event m_room; // a completion made room in a full device queue
     usize m_in_flight = 0;
     DiskStats m_stats;
+    ReadAhead* m_read_ahead = nullptr;
 };
 
 } // namespace gantry

@@ -223,3 +223,143 @@ TEST_CASE("disk: every completed request is traced with its latency")
     CHECK(io.sectors == 2);
     CHECK(io.latency_ns == 3 * ns_per_ms);
 }
+
+namespace {
+
+KernelConfig with_read_ahead(usize bytes)
+{
+    KernelConfig config;
+    config.disk_read_ahead_bytes = bytes;
+    return config;
+}
+
+void fill_with_pattern(MemoryBlockDevice& device, u8 seed)
+{
+    std::vector<u8> content = pattern(device.data().size(), seed);
+    std::copy(content.begin(), content.end(), device.data().begin());
+}
+
+} // namespace
+
+TEST_CASE("disk: the read-ahead answers the first reads with one device request")
+{
+    MemoryBlockDevice device(64);
+    device.complete_at_once = false;
+    fill_with_pattern(device, 3);
+    TestKernel tk(with_read_ahead(8 * 512), 16 * 1024 * 1024, {&device});
+    Disk& disk = *tk.kernel->disk(0);
+    // Attached and already reading: sectors 0..7 in one request.
+    REQUIRE(device.waiting() == 1);
+    CHECK(device.submits == 1);
+    std::vector<u8> superblock(512), index(2 * 512), again(512), beyond(512);
+    int done = 0;
+    spawn(*tk.kernel, "mount", [&] {
+        REQUIRE(disk.read(0, superblock).ok()); // waits for the read-ahead
+        REQUIRE(disk.read(3, index).ok());      // no request of its own
+        ++done;
+        REQUIRE(disk.read(0, again).ok()); // handed out once: the device again
+        REQUIRE(disk.read(8, beyond).ok()); // past the read-ahead
+        ++done;
+    });
+    tk.run_until_idle();
+    CHECK(done == 0); // the read-ahead has not completed
+    device.complete(0);
+    tk.run_until_idle();
+    CHECK(done == 1);
+    CHECK(device.submits == 2);
+    device.complete(0);
+    tk.run_until_idle();
+    device.complete(0);
+    tk.run_until_idle();
+    CHECK(done == 2);
+    CHECK(device.submits == 3);
+    const std::vector<u8> expected = pattern(device.data().size(), 3);
+    auto same = [&](const std::vector<u8>& got, u64 sector) {
+        return std::equal(got.begin(), got.end(), expected.begin() + sector * 512);
+    };
+    CHECK(same(superblock, 0));
+    CHECK(same(index, 3));
+    CHECK(same(again, 0));
+    CHECK(same(beyond, 8));
+    CHECK(disk.stats().reads == 4);
+    CHECK(disk.stats().read_ahead_hits == 2);
+    CHECK(disk.in_flight() == 0);
+}
+
+TEST_CASE("disk: a write drops its sectors from the read-ahead")
+{
+    MemoryBlockDevice device(64);
+    fill_with_pattern(device, 5);
+    TestKernel tk(with_read_ahead(8 * 512), 16 * 1024 * 1024, {&device});
+    Disk& disk = *tk.kernel->disk(0);
+    const std::vector<u8> written = pattern(2 * 512, 99);
+    std::vector<u8> read(4 * 512), untouched(512);
+    bool done = false;
+    spawn(*tk.kernel, "io", [&] {
+        REQUIRE(disk.write(2, written).ok());
+        REQUIRE(disk.read(1, read).ok()); // overlaps the write: from the device
+        REQUIRE(disk.read(6, untouched).ok()); // still from the read-ahead
+        done = true;
+    });
+    tk.run_until_idle();
+    REQUIRE(done);
+    CHECK(std::equal(written.begin(), written.end(), read.begin() + 512));
+    const std::vector<u8> original = pattern(device.data().size(), 5);
+    CHECK(std::equal(read.begin(), read.begin() + 512, original.begin() + 512));
+    CHECK(std::equal(untouched.begin(), untouched.end(), original.begin() + 6 * 512));
+    CHECK(disk.stats().read_ahead_hits == 1);
+    CHECK(device.submits == 3); // read-ahead, write, the overlapping read
+}
+
+TEST_CASE("disk: a failed read-ahead leaves the error to the reads themselves")
+{
+    MemoryBlockDevice device(64);
+    device.failing_sector = 2;
+    TestKernel tk(with_read_ahead(8 * 512), 16 * 1024 * 1024, {&device});
+    Disk& disk = *tk.kernel->disk(0);
+    std::vector<u8> first(512), failing(512);
+    Status<DiskError> first_status, failing_status;
+    spawn(*tk.kernel, "io", [&] {
+        first_status = disk.read(0, first);
+        failing_status = disk.read(2, failing);
+    });
+    tk.run_until_idle();
+    CHECK(first_status.ok()); // sector 0 itself reads fine from the device
+    REQUIRE(!failing_status.ok());
+    CHECK(failing_status.error() == DiskError::io_error);
+    CHECK(disk.stats().read_ahead_hits == 0);
+    CHECK(device.submits == 3);
+}
+
+TEST_CASE("disk: a read-ahead larger than the disk or its limit is cut to fit")
+{
+    MemoryBlockDevice small(4);
+    MemoryBlockDevice large(1024);
+    small.complete_at_once = false;
+    large.complete_at_once = false;
+    TestKernel tk(with_read_ahead(1024 * 1024), 16 * 1024 * 1024, {&small, &large});
+    std::vector<u8> whole_small(4 * 512), whole_limit(Disk::read_ahead_sectors_max * 512);
+    int done = 0;
+    spawn(*tk.kernel, "io", [&] {
+        REQUIRE(tk.kernel->disk(0)->read(0, whole_small).ok());
+        REQUIRE(tk.kernel->disk(1)->read(0, whole_limit).ok());
+        ++done;
+    });
+    tk.run_until_idle();
+    REQUIRE(small.waiting() == 1);
+    REQUIRE(large.waiting() == 1);
+    small.complete(0);
+    large.complete(0);
+    tk.run_until_idle();
+    CHECK(done == 1);
+    CHECK(small.submits == 1);
+    CHECK(large.submits == 1);
+    CHECK(tk.kernel->disk(1)->stats().read_ahead_hits == 1);
+}
+
+TEST_CASE("disk: without read-ahead configured the kernel reads nothing at attach")
+{
+    MemoryBlockDevice device(64);
+    TestKernel tk({}, 16 * 1024 * 1024, {&device});
+    CHECK(device.submits == 0);
+}

@@ -54,7 +54,8 @@ protected:
         bool device_writes;
     };
     struct Chain {
-        static constexpr usize segments_max = 8;
+        // virtio-net's TSO frames take up to a quarter of its ring.
+        static constexpr usize segments_max = 64;
         u16 head = 0;
         Segment segments[segments_max];
         usize count = 0;
@@ -87,12 +88,22 @@ private:
     std::vector<QueueState> m_queues;
 };
 
+// Offers VIRTIO_NET_F_CSUM whatever the backend: a frame marked NEEDS_CSUM
+// goes to a backend that completes checksums itself (a tap with a vnet header)
+// as it is, and to any other with the checksum filled in here, as a NIC's
+// hardware would. Offers VIRTIO_NET_F_HOST_TSO4 only when the backend takes
+// TSO frames (a tap with a vnet header): they pass through to it.
 class NetModel final : public DeviceModel {
 public:
     explicit NetModel(Nic& backend);
 
     u64 frames_to_driver() const { return m_to_driver; }
     u64 frames_from_driver() const { return m_from_driver; }
+    // Frames whose checksum this model completed (the backend could not).
+    u64 checksums_completed() const { return m_checksums_completed; }
+    // Transmitted chains dropped for a bad header or length (counted, as a NIC
+    // counts runts, and the chain still returned to the driver).
+    u64 tx_malformed() const { return m_tx_malformed; }
 
 private:
     void on_notify(u16 queue) override;
@@ -100,14 +111,20 @@ private:
     u8 config_byte(u32 offset) override;
     void on_reset() override { m_staged_bytes = 0; }
     void transmit_pending();
+    bool transmit_one(MutableBytes chain_bytes);
+    bool transmit_segmented(MutableBytes frame, const NetHeader& header);
     void deliver_received();
 
     Nic& m_backend;
+    NicOffloads m_backend_offloads;
     net::MacAddress m_mac;
     u8 m_staged[Nic::frame_bytes_max];
+    std::vector<u8> m_transmitted; // one chain's header and frame, copied out of the ring
     usize m_staged_bytes = 0; // a frame taken from the backend, waiting for a buffer
     u64 m_to_driver = 0;
     u64 m_from_driver = 0;
+    u64 m_checksums_completed = 0;
+    u64 m_tx_malformed = 0;
 };
 
 class BlockModel final : public DeviceModel {

@@ -66,6 +66,9 @@ public:
     // The descriptor add() will use as the head of the next chain, for drivers
     // that keep one buffer per descriptor; size() when none is free.
     u16 next_head() const { return m_free_count == 0 ? m_size : m_free_head; }
+    // The descriptors the next add() of out.size() buffers will use, in chain
+    // order (the first is next_head()); false when fewer are free.
+    bool next_chain(std::span<u16> out) const;
 
     // Publishes a chain to the device (it still needs a notify) and returns its
     // head, or -1 when fewer than chain.size() descriptors are free.
