@@ -280,7 +280,10 @@ void network_frame(benchmark::State& state, double fraction, const viz::NetFilte
     viz::Canvas canvas(renderer);
     viz::TimeWindow window = viz::full_window(model);
     window = viz::zoom(window, fraction, window.from + window.span() / 2);
-    viz::LayoutOptions options{.view = viz::View::network, .net_filter = filter};
+    // Field by field: g++ 12 flags a designated initialiser that leaves members out.
+    viz::LayoutOptions options;
+    options.view = viz::View::network;
+    options.net_filter = filter;
     for (auto _ : state) {
         viz::Layout layout = viz::compute_layout(model, size, window, options);
         viz::render(canvas, model, layout, {window.from + window.span() / 3, {}, {}});
@@ -294,7 +297,9 @@ void network_frame(benchmark::State& state, double fraction, const viz::NetFilte
 
 viz::NetFilter tcp_only()
 {
-    return {.protocols = viz::protocol_bit(viz::NetProtocol::tcp)};
+    viz::NetFilter filter;
+    filter.protocols = viz::protocol_bit(viz::NetProtocol::tcp);
+    return filter;
 }
 
 viz::NetFilter one_connection()

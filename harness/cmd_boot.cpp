@@ -4,6 +4,7 @@
 // (docs/hypervisors.md). QEMU always runs under a deadline: a broken accelerator
 // hangs instead of failing, and a triple fault exits 0, so only the exact status
 // the image writes counts as an answer.
+#include "boot/child.hpp"
 #include "boot/qemu.hpp"
 #include "command.hpp"
 
@@ -197,29 +198,6 @@ BootOptions parse_args(Args args)
 }
 
 
-[[noreturn]] void exec_child(const std::vector<std::string>& command, int console_fd,
-                             bool quiet)
-{
-    // Its own process group, so a timeout kills QEMU and anything it started.
-    ::setpgid(0, 0);
-    // No console input yet, and a terminal on stdin would be left in raw mode if
-    // QEMU is killed.
-    int null_fd = ::open("/dev/null", O_RDWR);
-    if (null_fd >= 0) {
-        ::dup2(null_fd, STDIN_FILENO);
-        if (quiet)
-            ::dup2(null_fd, STDERR_FILENO);
-    }
-    ::dup2(console_fd, STDOUT_FILENO);
-    std::vector<char*> argv;
-    for (const std::string& word : command)
-        argv.push_back(const_cast<char*>(word.c_str()));
-    argv.push_back(nullptr);
-    ::execv(argv[0], argv.data());
-    std::fprintf(stderr, "gantry: cannot run %s: %s\n", argv[0], std::strerror(errno));
-    ::_exit(127);
-}
-
 // Copies what the console pipe holds to stdout (without the serial line's CRs)
 // and keeps the start of it, to tell a guest that ran from QEMU failing early.
 // Returns how many bytes it read (0 at end of file or after 5 ms of silence).
@@ -246,42 +224,25 @@ ssize_t drain_console(int fd, bool quiet, RunResult& result)
 }
 
 // Runs QEMU, streams its console, and waits for it until the deadline or an
-// interrupt, then kills its process group.
+// interrupt, then kills its process group (ChildProcess also does on the way
+// out of an exception).
 RunResult run_with_deadline(const std::vector<std::string>& command, int timeout_s, bool quiet)
 {
-    std::fflush(stdout);
-    int pipe_fds[2];
-    if (::pipe2(pipe_fds, O_CLOEXEC) != 0)
-        throw std::runtime_error(std::string("pipe: ") + std::strerror(errno));
-    pid_t pid = ::fork();
-    if (pid < 0)
-        throw std::runtime_error(std::string("fork: ") + std::strerror(errno));
-    if (pid == 0)
-        exec_child(command, pipe_fds[1], quiet);
-    ::close(pipe_fds[1]);
-    ::setpgid(pid, pid); // also here: the group must exist before any kill
+    ChildProcess qemu(command, quiet ? ChildStderr::discarded : ChildStderr::inherited);
     auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_s);
     RunResult result;
-    int status = 0;
-    for (;;) {
-        drain_console(pipe_fds[0], quiet, result);
-        pid_t done = ::waitpid(pid, &status, WNOHANG);
-        if (done == pid)
-            break;
-        if (done < 0 && errno != EINTR)
-            throw std::runtime_error(std::string("waitpid: ") + std::strerror(errno));
+    while (!qemu.has_exited()) {
+        drain_console(qemu.output_fd(), quiet, result);
         if (g_interrupted || std::chrono::steady_clock::now() >= deadline) {
             result.timed_out = !g_interrupted;
-            ::kill(-pid, SIGKILL);
-            ::waitpid(pid, &status, 0);
-            ::close(pipe_fds[0]);
+            qemu.kill_and_reap();
             return result;
         }
     }
-    while (drain_console(pipe_fds[0], quiet, result) > 0) {
+    while (drain_console(qemu.output_fd(), quiet, result) > 0) {
         // the last lines, written just before QEMU exited
     }
-    ::close(pipe_fds[0]);
+    int status = qemu.wait_status();
     result.exited = WIFEXITED(status);
     result.status = result.exited ? WEXITSTATUS(status) : WTERMSIG(status);
     return result;

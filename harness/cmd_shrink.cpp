@@ -151,19 +151,6 @@ std::string format_duration(TimeNs ns)
     return std::to_string(ns) + "ns";
 }
 
-// Parts per million as the loader's percentage ("50%", "0.0125%"), exactly.
-std::string format_percent(u32 ppm)
-{
-    std::string text = std::to_string(ppm / 10'000);
-    if (u32 fraction = ppm % 10'000; fraction != 0) {
-        std::string digits = std::to_string(10'000 + fraction).substr(1);
-        while (digits.back() == '0')
-            digits.pop_back();
-        text += "." + digits;
-    }
-    return text + "%";
-}
-
 YAML::Node pair_of(const std::string& a, const std::string& b)
 {
     YAML::Node pair(YAML::NodeType::Sequence);
@@ -203,7 +190,7 @@ YAML::Node fault_yaml(const FaultSpec& fault)
     case FaultKind::loss_burst: {
         YAML::Node burst;
         burst["link"] = fault.link;
-        burst["loss"] = format_percent(fault.loss_ppm);
+        burst["loss"] = format_percent_ppm(fault.loss_ppm);
         burst["for"] = format_duration(fault.for_ns);
         burst.SetStyle(YAML::EmitterStyle::Flow);
         node["loss_burst"] = burst;
@@ -213,7 +200,7 @@ YAML::Node fault_yaml(const FaultSpec& fault)
         YAML::Node faults;
         faults["node"] = fault.node;
         if (fault.kernel_faults.alloc_fail_ppm != 0)
-            faults["alloc_fail"] = format_percent(fault.kernel_faults.alloc_fail_ppm);
+            faults["alloc_fail"] = format_percent_ppm(fault.kernel_faults.alloc_fail_ppm);
         if (fault.kernel_faults.timer_late_ns != 0)
             faults["timer_late"] = format_duration(fault.kernel_faults.timer_late_ns);
         if (fault.kernel_faults.timer_jitter_ns != 0)
@@ -226,8 +213,8 @@ YAML::Node fault_yaml(const FaultSpec& fault)
         YAML::Node faults;
         faults["node"] = fault.node;
         faults["disk"] = fault.disk;
-        faults["read_errors"] = format_percent(fault.read_error_ppm);
-        faults["write_errors"] = format_percent(fault.write_error_ppm);
+        faults["read_errors"] = format_percent_ppm(fault.read_error_ppm);
+        faults["write_errors"] = format_percent_ppm(fault.write_error_ppm);
         faults.SetStyle(YAML::EmitterStyle::Flow);
         node["disk_faults"] = faults;
         break;

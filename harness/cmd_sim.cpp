@@ -3,10 +3,10 @@
 // judges its checks, writes reports, and prints the command that reproduces
 // each failure.
 #include "command.hpp"
+#include "options.hpp"
 #include "runner.hpp"
 #include "sweep.hpp"
 
-#include <charconv>
 #include <cstdio>
 
 namespace gantry::harness {
@@ -32,44 +32,17 @@ exit status: 0 every check held, 1 a check failed (the reproduce command is
 printed), 2 bad input (file:line:column: what is wrong)
 )";
 
-u64 parse_u64(std::string_view text, const char* what)
-{
-    u64 value = 0;
-    auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
-    if (error != std::errc() || end != text.data() + text.size())
-        throw CommandError(std::string(what) + ": '" + std::string(text) + "' is not a number");
-    return value;
-}
-
-void parse_seeds(std::string_view text, SweepOptions& sweep)
-{
-    auto dots = text.find("..");
-    if (dots == std::string_view::npos)
-        throw CommandError("--seeds: '" + std::string(text) + "' is not a range",
-                           "write --seeds 1..100");
-    sweep.first_seed = parse_u64(text.substr(0, dots), "--seeds");
-    sweep.last_seed = parse_u64(text.substr(dots + 2), "--seeds");
-    if (sweep.last_seed < sweep.first_seed)
-        throw CommandError("--seeds: the range is empty", "write --seeds LOW..HIGH");
-    sweep.sweep = true;
-}
+const std::string sim_hint = "see `gantry sim --help`";
 
 void parse_shard(std::string_view text, SweepOptions& sweep)
 {
     auto slash = text.find('/');
     if (slash == std::string_view::npos)
         throw CommandError("--shard: '" + std::string(text) + "' is not K/N", "e.g. --shard 0/4");
-    sweep.shard_index = parse_u64(text.substr(0, slash), "--shard");
-    sweep.shard_count = parse_u64(text.substr(slash + 1), "--shard");
+    sweep.shard_index = parse_number_option(text.substr(0, slash), "--shard");
+    sweep.shard_count = parse_number_option(text.substr(slash + 1), "--shard");
     if (sweep.shard_count == 0 || sweep.shard_index >= sweep.shard_count)
         throw CommandError("--shard: K must be below N (K counts from 0)", "e.g. --shard 0/4");
-}
-
-std::string_view value_of(Args args, usize& i)
-{
-    if (i + 1 >= args.size())
-        throw CommandError(std::string(args[i]) + " needs a value", "see `gantry sim --help`");
-    return args[++i];
 }
 
 SweepOptions parse_args(Args args)
@@ -79,20 +52,25 @@ SweepOptions parse_args(Args args)
     for (usize i = 0; i < args.size(); ++i) {
         std::string_view arg = args[i];
         if (arg == "--seed") {
-            sweep.first_seed = sweep.last_seed = parse_u64(value_of(args, i), "--seed");
+            sweep.first_seed = sweep.last_seed =
+                parse_number_option(option_value(args, i, sim_hint), "--seed");
             have_seed = true;
         } else if (arg == "--seeds") {
-            parse_seeds(value_of(args, i), sweep);
+            SeedRange range = parse_seed_range(option_value(args, i, sim_hint));
+            sweep.first_seed = range.first;
+            sweep.last_seed = range.last;
+            sweep.sweep = true;
         } else if (arg == "--jobs") {
-            sweep.jobs = static_cast<u32>(parse_u64(value_of(args, i), "--jobs"));
+            u64 jobs = parse_number_option(option_value(args, i, sim_hint), "--jobs");
+            sweep.jobs = static_cast<u32>(jobs);
             if (sweep.jobs == 0 || sweep.jobs > 256)
                 throw CommandError("--jobs must be between 1 and 256");
         } else if (arg == "--shard") {
-            parse_shard(value_of(args, i), sweep);
+            parse_shard(option_value(args, i, sim_hint), sweep);
         } else if (arg == "--out") {
-            sweep.out_dir = value_of(args, i);
+            sweep.out_dir = option_value(args, i, sim_hint);
         } else if (arg == "--check-determinism") {
-            std::string text(value_of(args, i));
+            std::string text(option_value(args, i, sim_hint));
             char* end = nullptr;
             sweep.determinism_fraction = std::strtod(text.c_str(), &end);
             if (*end != '\0' || sweep.determinism_fraction < 0 || sweep.determinism_fraction > 1)
@@ -103,8 +81,7 @@ SweepOptions parse_args(Args args)
         } else if (arg == "--verbose") {
             sweep.verbosity = 2;
         } else if (arg.starts_with("-")) {
-            throw CommandError("unknown option '" + std::string(arg) + "'",
-                               "see `gantry sim --help`");
+            throw CommandError("unknown option '" + std::string(arg) + "'", sim_hint);
         } else if (sweep.scenario_path.empty()) {
             sweep.scenario_path = arg;
         } else {

@@ -4,10 +4,10 @@
 // and on failure writes the world as a scenario file and prints the commands
 // that reproduce and shrink it.
 #include "command.hpp"
+#include "options.hpp"
 #include "runner.hpp"
 #include "simfuzz.hpp"
 
-#include <charconv>
 #include <chrono>
 #include <csignal>
 #include <fcntl.h>
@@ -55,55 +55,40 @@ struct FuzzOptions {
     bool keep_going = false;
 };
 
-u64 parse_number(std::string_view text, const char* what)
-{
-    u64 value = 0;
-    auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
-    if (error != std::errc() || end != text.data() + text.size() || text.empty())
-        throw CommandError(std::string(what) + ": '" + std::string(text) + "' is not a number",
-                           "see gantry simfuzz --help");
-    return value;
-}
+const std::string simfuzz_hint = "see gantry simfuzz --help";
 
 FuzzOptions parse_args(Args args)
 {
     FuzzOptions options;
     for (usize i = 0; i < args.size(); ++i) {
         std::string_view arg = args[i];
-        bool takes_value = arg == "--seconds" || arg == "--first-seed" || arg == "--seed" ||
-                           arg == "--seeds" || arg == "--out" || arg == "--timeout";
-        if (takes_value && i + 1 >= args.size())
-            throw CommandError(std::string(arg) + " needs a value", "see gantry simfuzz --help");
+        // A number given as the value of the option being read.
+        auto number = [&] {
+            return parse_number_option(option_value(args, i, simfuzz_hint), arg, simfuzz_hint);
+        };
         if (arg == "--seconds") {
-            options.seconds = static_cast<double>(parse_number(args[++i], "--seconds"));
+            options.seconds = static_cast<double>(number());
         } else if (arg == "--first-seed") {
-            options.first_seed = parse_number(args[++i], "--first-seed");
+            options.first_seed = number();
             options.first_seed_given = true;
         } else if (arg == "--seed") {
-            options.first_seed = options.last_seed = parse_number(args[++i], "--seed");
+            options.first_seed = options.last_seed = number();
             options.range = true;
         } else if (arg == "--seeds") {
-            std::string_view text = args[++i];
-            auto dots = text.find("..");
-            if (dots == std::string_view::npos)
-                throw CommandError("--seeds: '" + std::string(text) + "' is not a range",
-                                   "write --seeds 1..100");
-            options.first_seed = parse_number(text.substr(0, dots), "--seeds");
-            options.last_seed = parse_number(text.substr(dots + 2), "--seeds");
-            if (options.last_seed < options.first_seed)
-                throw CommandError("--seeds: the range is empty", "write --seeds LOW..HIGH");
+            SeedRange range = parse_seed_range(option_value(args, i, simfuzz_hint), simfuzz_hint);
+            options.first_seed = range.first;
+            options.last_seed = range.last;
             options.range = true;
         } else if (arg == "--out") {
-            options.out_dir = args[++i];
+            options.out_dir = option_value(args, i, simfuzz_hint);
         } else if (arg == "--timeout") {
-            options.timeout_s = static_cast<unsigned>(parse_number(args[++i], "--timeout"));
+            options.timeout_s = static_cast<unsigned>(number());
         } else if (arg == "--print") {
             options.print_only = true;
         } else if (arg == "--keep-going") {
             options.keep_going = true;
         } else {
-            throw CommandError("unknown option '" + std::string(arg) + "'",
-                               "see gantry simfuzz --help");
+            throw CommandError("unknown option '" + std::string(arg) + "'", simfuzz_hint);
         }
     }
     if (options.print_only && !(options.range && options.first_seed == options.last_seed))

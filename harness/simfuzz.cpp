@@ -15,6 +15,8 @@
 // Faults stop at `liveness.after`; the checks are judged `within` later.
 #include "simfuzz.hpp"
 
+#include "scenario.hpp"
+
 #include <cstdio>
 #include <string>
 #include <vector>
@@ -87,19 +89,6 @@ std::string us(TimeNs ns)
     return std::to_string(ns / ns_per_us) + "us";
 }
 
-// Parts per million as the loader's percentage, exactly ("0.25%").
-std::string percent(u32 ppm)
-{
-    std::string text = std::to_string(ppm / 10'000);
-    if (u32 fraction = ppm % 10'000; fraction != 0) {
-        std::string digits = std::to_string(10'000 + fraction).substr(1);
-        while (digits.back() == '0')
-            digits.pop_back();
-        text += "." + digits;
-    }
-    return text + "%";
-}
-
 std::string quoted_list(const std::vector<std::string>& items)
 {
     std::string text = "[";
@@ -153,8 +142,8 @@ std::string disk_yaml(FuzzRng& rng)
                                                "random-torn"};
     return ", disks: [{size: 8M, latency: " + us(rng.between(20, 1000) * ns_per_us) +
            ", jitter: " + us(rng.between(0, 500) * ns_per_us) +
-           ", read_errors: " + percent(static_cast<u32>(rng.between(0, 5000))) +
-           ", write_errors: " + percent(static_cast<u32>(rng.between(0, 5000))) +
+           ", read_errors: " + format_percent_ppm(static_cast<u32>(rng.between(0, 5000))) +
+           ", write_errors: " + format_percent_ppm(static_cast<u32>(rng.between(0, 5000))) +
            ", crash: " + rng.pick(policies) + "}]";
 }
 
@@ -224,13 +213,13 @@ std::string link_faults(FuzzRng& rng)
 {
     std::string text;
     if (rng.chance(50))
-        text += ", loss: " + percent(static_cast<u32>(rng.between(1, 30'000)));
+        text += ", loss: " + format_percent_ppm(static_cast<u32>(rng.between(1, 30'000)));
     if (rng.chance(30))
-        text += ", duplicate: " + percent(static_cast<u32>(rng.between(1, 10'000)));
+        text += ", duplicate: " + format_percent_ppm(static_cast<u32>(rng.between(1, 10'000)));
     if (rng.chance(30))
-        text += ", reorder: " + percent(static_cast<u32>(rng.between(1, 20'000)));
+        text += ", reorder: " + format_percent_ppm(static_cast<u32>(rng.between(1, 20'000)));
     if (rng.chance(20))
-        text += ", corrupt: " + percent(static_cast<u32>(rng.between(1, 2'000)));
+        text += ", corrupt: " + format_percent_ppm(static_cast<u32>(rng.between(1, 2'000)));
     return text;
 }
 
@@ -293,10 +282,9 @@ void add_chaos(World& world, FuzzRng& rng)
         kinds += " partition";
     }
     if (rng.chance(50)) {
+        u32 burst_loss_ppm = static_cast<u32>(rng.between(1, 100)) * 10'000;
         world.chaos.push_back(chaos_block(rng, "loss_burst_rate", 4,
-                                          ", burst_loss: " +
-                                              percent(static_cast<u32>(rng.between(1, 100)) *
-                                                      10'000)));
+                                          ", burst_loss: " + format_percent_ppm(burst_loss_ppm)));
         kinds += " loss_burst";
     }
     world.summary += "; chaos:" + (kinds.empty() ? std::string(" none") : kinds);

@@ -14,27 +14,33 @@ namespace gantry::harness {
 
 namespace {
 
-[[noreturn]] void exec_in_child(const std::vector<std::string>& command, int output_fd)
+[[noreturn]] void exec_in_child(const std::vector<std::string>& command, int output_fd,
+                                ChildStderr stderr_to)
 {
     // Its own process group, so one kill reaches QEMU and anything it started.
     ::setpgid(0, 0);
-    int null_fd = ::open("/dev/null", O_RDONLY);
+    // No input (and a terminal on stdin would be left in raw mode if QEMU were
+    // killed).
+    int null_fd = ::open("/dev/null", O_RDWR);
     if (null_fd >= 0)
         ::dup2(null_fd, STDIN_FILENO);
     ::dup2(output_fd, STDOUT_FILENO);
-    ::dup2(output_fd, STDERR_FILENO);
+    if (stderr_to == ChildStderr::into_pipe)
+        ::dup2(output_fd, STDERR_FILENO);
+    else if (stderr_to == ChildStderr::discarded && null_fd >= 0)
+        ::dup2(null_fd, STDERR_FILENO);
     std::vector<char*> argv;
     for (const std::string& word : command)
         argv.push_back(const_cast<char*>(word.c_str()));
     argv.push_back(nullptr);
     ::execv(argv[0], argv.data());
-    std::fprintf(stderr, "cannot run %s: %s\n", argv[0], std::strerror(errno));
+    std::fprintf(stderr, "gantry: cannot run %s: %s\n", argv[0], std::strerror(errno));
     ::_exit(127);
 }
 
 } // namespace
 
-ChildProcess::ChildProcess(const std::vector<std::string>& command)
+ChildProcess::ChildProcess(const std::vector<std::string>& command, ChildStderr stderr_to)
 {
     if (command.empty())
         throw std::runtime_error("no command to run");
@@ -50,7 +56,7 @@ ChildProcess::ChildProcess(const std::vector<std::string>& command)
         throw std::runtime_error(std::string("fork: ") + std::strerror(errno));
     }
     if (m_pid == 0)
-        exec_in_child(command, pipe_fds[1]);
+        exec_in_child(command, pipe_fds[1], stderr_to);
     ::close(pipe_fds[1]);
     ::setpgid(m_pid, m_pid); // here too: the group must exist before any kill
     m_output_fd = pipe_fds[0];

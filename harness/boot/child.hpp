@@ -1,8 +1,9 @@
 // A child process for the replay's live targets (a hosted app, QEMU with an
-// image): in its own process group, stdin on /dev/null, stdout and stderr on
-// one pipe read line by line without blocking. It is always killed and
-// reaped: the destructor kills the whole group with SIGKILL and waits for it,
-// so neither an error nor a timeout can leave a QEMU behind.
+// image) and for `gantry boot`'s QEMU: in its own process group, stdin on
+// /dev/null, stdout (and by default stderr) on one pipe read without blocking.
+// It is always killed and reaped: the destructor kills the whole group with
+// SIGKILL and waits for it, so neither an error nor a timeout can leave a QEMU
+// behind.
 #pragma once
 
 #include <deque>
@@ -12,11 +13,18 @@
 
 namespace gantry::harness {
 
+// Where the child's stderr goes. The replay reads a target's messages with its
+// output (into_pipe); `gantry boot` keeps the pipe for the guest's serial
+// console alone, and QEMU's own errors go to the user's stderr (inherited) or,
+// when probing KVM, nowhere (discarded).
+enum class ChildStderr : unsigned char { into_pipe, inherited, discarded };
+
 class ChildProcess {
 public:
     // Throws std::runtime_error when pipe or fork fail. A program that cannot
-    // be executed exits 127 after writing why to the pipe.
-    explicit ChildProcess(const std::vector<std::string>& command);
+    // be executed exits 127 after writing why to its stderr.
+    explicit ChildProcess(const std::vector<std::string>& command,
+                          ChildStderr stderr_to = ChildStderr::into_pipe);
     ~ChildProcess();
     ChildProcess(const ChildProcess&) = delete;
     ChildProcess& operator=(const ChildProcess&) = delete;
@@ -33,6 +41,8 @@ public:
     bool has_exited();
     // "exited with status N" / "killed by signal N"; only after has_exited().
     std::string exit_description() const;
+    // The wait status (<sys/wait.h> macros), only after has_exited().
+    int wait_status() const { return m_status; }
 
     // SIGKILL to the group, then wait. Idempotent.
     void kill_and_reap();

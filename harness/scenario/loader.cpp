@@ -1630,6 +1630,19 @@ std::optional<u32> parse_percent_ppm(std::string_view text)
     return static_cast<u32>(std::llround(*value * 1e4));
 }
 
+std::string format_percent_ppm(u32 ppm)
+{
+    std::string text = std::to_string(ppm / 10'000);
+    if (u32 fraction = ppm % 10'000; fraction != 0) {
+        // Four decimal places hold every ppm value; trailing zeros say nothing.
+        std::string digits = std::to_string(10'000 + fraction).substr(1);
+        while (digits.back() == '0')
+            digits.pop_back();
+        text += "." + digits;
+    }
+    return text + "%";
+}
+
 std::optional<double> parse_rate(std::string_view text)
 {
     struct Unit {

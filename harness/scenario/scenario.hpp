@@ -357,6 +357,9 @@ std::optional<usize> parse_bytes(std::string_view text);
 std::optional<u64> parse_bandwidth(std::string_view text);
 // "1%", "0.5%", "100%" as parts per million.
 std::optional<u32> parse_percent_ppm(std::string_view text);
+// The inverse: parts per million as the shortest exact percentage ("50%",
+// "0.0125%", "0.0001%"), so generated and shrunk files load back to the same value.
+std::string format_percent_ppm(u32 ppm);
 // "2/s", "0.5/s", "30/min", "1/h" as events per second.
 std::optional<double> parse_rate(std::string_view text);
 // "10.0.0.1" (host order u32).

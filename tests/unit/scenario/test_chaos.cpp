@@ -2,6 +2,7 @@
 // what the loader accepts, what it rejects (file:line:column), and what a
 // chaos block expands into.
 #include "scenario.hpp"
+#include "scenario_test_helpers.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -15,12 +16,7 @@ namespace {
 
 std::string error_of(const std::string& text)
 {
-    try {
-        load_scenario_text(text, "c.yaml");
-    } catch (const ScenarioError& error) {
-        return error.what();
-    }
-    return "no error";
+    return test_support::error_of(text, "c.yaml");
 }
 
 const char* world = R"(name: chaos

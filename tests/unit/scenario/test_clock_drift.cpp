@@ -1,6 +1,7 @@
 // The clock_drift timeline fault: how the loader reads it, what it refuses
 // (with file:line:col), and every/random_within like other faults.
 #include "scenario.hpp"
+#include "scenario_test_helpers.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -8,18 +9,9 @@
 
 using namespace gantry;
 using namespace gantry::harness;
+using gantry::harness::test_support::error_of;
 
 namespace {
-
-std::string error_of(const std::string& text)
-{
-    try {
-        load_scenario_text(text, "s.yaml");
-    } catch (const ScenarioError& error) {
-        return error.what();
-    }
-    return "no error";
-}
 
 std::string with_fault(const std::string& fault)
 {

@@ -1,4 +1,5 @@
 #include "scenario.hpp"
+#include "scenario_test_helpers.hpp"
 
 #include <catch2/catch.hpp>
 
@@ -6,18 +7,9 @@
 
 using namespace gantry;
 using namespace gantry::harness;
+using gantry::harness::test_support::error_of;
 
 namespace {
-
-std::string error_of(const std::string& text)
-{
-    try {
-        load_scenario_text(text, "s.yaml");
-    } catch (const ScenarioError& error) {
-        return error.what();
-    }
-    return "no error";
-}
 
 const char* valid = R"(name: demo
 description: two nodes
@@ -242,6 +234,22 @@ TEST_CASE("scenario: bandwidths, percentages and addresses")
     CHECK_FALSE(parse_ipv4("10.0.0.1.2"));
     CHECK_FALSE(parse_ipv4("10.0.0.256"));
     CHECK_FALSE(parse_ipv4("10..0.1"));
+}
+
+TEST_CASE("scenario: percentages written from ppm are exact and read back the same")
+{
+    CHECK(format_percent_ppm(0) == "0%");
+    CHECK(format_percent_ppm(1) == "0.0001%");
+    CHECK(format_percent_ppm(125) == "0.0125%");
+    CHECK(format_percent_ppm(5'000) == "0.5%");
+    CHECK(format_percent_ppm(10'000) == "1%");
+    CHECK(format_percent_ppm(123'456) == "12.3456%");
+    CHECK(format_percent_ppm(1'000'000) == "100%");
+    for (u32 ppm : {0u, 1u, 9u, 10u, 125u, 4'999u, 5'000u, 10'000u, 123'456u, 999'999u,
+                    1'000'000u}) {
+        INFO("ppm " << ppm);
+        CHECK(parse_percent_ppm(format_percent_ppm(ppm)) == ppm);
+    }
 }
 
 TEST_CASE("scenario: a node's disks, with defaults and bad values rejected")

@@ -84,6 +84,24 @@ u32 end_of(const SentSegment& segment)
     return segment.repr.seq.value() + static_cast<u32>(segment.payload.size());
 }
 
+// Where most recovery cases start: a SACK connection whose third slow-start
+// flight (16 segments from `una`, all sent at `now`) is in the air and not yet
+// answered. The case advances time itself, so it can look before it does.
+struct SackFlight : TcpFixture {
+    SackFlight() : TcpFixture(sack_config())
+    {
+        establish_sack(*this);
+        flight = grow_flight(*this, una);
+    }
+    // Where segment `index` of the flight starts (segments are mss long).
+    u32 seq_of(u32 index) const { return una + index * mss; }
+    // The peer's ACK of `una` with SACK blocks: a duplicate ACK with news.
+    void sack(std::vector<std::pair<u32, u32>> blocks) { sack_ack(*this, una, std::move(blocks)); }
+
+    u32 una = 0;
+    std::vector<SentSegment> flight;
+};
+
 } // namespace
 
 TEST_CASE("scoreboard: records, splits, cumulative ACKs and the pipe", "[tcp][sack][scoreboard]")
@@ -129,25 +147,22 @@ TEST_CASE("scoreboard: records, splits, cumulative ACKs and the pipe", "[tcp][sa
 TEST_CASE("RACK: a hole is lost once an RTT and the reordering window have passed (RFC 8985 6.2)",
           "[tcp][sack][rack]")
 {
-    TcpFixture f(sack_config());
-    establish_sack(f);
-    u32 una = 0;
-    auto flight = grow_flight(f, una);
+    SackFlight f;
     f.advance(rtt);
     // One segment above the first is SACKed: maybe reordering, maybe loss.
     // The SACKed segment leaves the pipe, so one new segment goes out
     // (limited transmit falls out of the pipe), but nothing is retransmitted.
-    sack_ack(f, una, {{una + mss, una + 2 * mss}});
+    f.sack({{f.seq_of(1), f.seq_of(2)}});
     auto sent = f.sent();
     REQUIRE(sent.size() == 1);
-    CHECK(sent[0].repr.seq == SeqNumber(end_of(flight.back())));
+    CHECK(sent[0].repr.seq == SeqNumber(end_of(f.flight.back())));
     // RACK waits a quarter of the minimum RTT past RACK.rtt ...
     CHECK(f.connection->next_deadline() == f.now + rtt / 4);
     f.fire();
     // ... then the first segment is lost: recovery starts with it.
     sent = f.sent();
     REQUIRE(!sent.empty());
-    CHECK(sent[0].repr.seq == SeqNumber(una));
+    CHECK(sent[0].repr.seq == SeqNumber(f.una));
     TcpStats stats = f.connection->stats();
     CHECK(stats.fast_retransmits == 1);
     CHECK(stats.sack_retransmits == 1);
@@ -159,28 +174,25 @@ TEST_CASE("RACK: a hole is lost once an RTT and the reordering window have passe
 TEST_CASE("RACK: DupThresh SACKed segments mark holes lost at once; duplicate ACKs inflate nothing",
           "[tcp][sack][rack]")
 {
-    TcpFixture f(sack_config());
-    establish_sack(f);
-    u32 una = 0;
-    grow_flight(f, una);
+    SackFlight f;
     f.advance(rtt);
     // Segments 0 and 3 are missing; four segments are SACKed above them.
-    sack_ack(f, una, {{una + 4 * mss, una + 6 * mss}, {una + mss, una + 3 * mss}});
+    f.sack({{f.seq_of(4), f.seq_of(6)}, {f.seq_of(1), f.seq_of(3)}});
     auto sent = f.sent();
     REQUIRE(sent.size() == 1); // RFC 6675 5 (4.3): the first hole at once
-    CHECK(sent[0].repr.seq == SeqNumber(una));
+    CHECK(sent[0].repr.seq == SeqNumber(f.una));
     TcpStats stats = f.connection->stats();
     CHECK(stats.cwnd == 8 * mss);
     // pipe = 16 - 4 SACKed - 1 lost (segment 3) = 11 segments > cwnd: the
     // second hole waits until the pipe drains below cwnd.
-    sack_ack(f, una, {{una + 4 * mss, una + 10 * mss}, {una + mss, una + 3 * mss}});
+    f.sack({{f.seq_of(4), f.seq_of(10)}, {f.seq_of(1), f.seq_of(3)}});
     sent = f.sent();
     REQUIRE(sent.size() == 1);
-    CHECK(sent[0].repr.seq == SeqNumber(una + 3 * mss));
+    CHECK(sent[0].repr.seq == SeqNumber(f.seq_of(3)));
     // The network duplicates that ACK five times: no window inflation, no
     // segment sent, each hole sent once only.
     for (int i = 0; i < 5; i++)
-        sack_ack(f, una, {{una + 4 * mss, una + 10 * mss}, {una + mss, una + 3 * mss}});
+        f.sack({{f.seq_of(4), f.seq_of(10)}, {f.seq_of(1), f.seq_of(3)}});
     CHECK(f.sent().empty());
     CHECK(f.connection->stats().cwnd == stats.cwnd);
     CHECK(f.connection->stats().retransmits == 2);
@@ -189,17 +201,14 @@ TEST_CASE("RACK: DupThresh SACKed segments mark holes lost at once; duplicate AC
 TEST_CASE("RACK: a lost retransmission is found again without an RTO (RFC 8985 6.2)",
           "[tcp][sack][rack]")
 {
-    TcpFixture f(sack_config());
-    establish_sack(f);
-    u32 una = 0;
-    auto flight = grow_flight(f, una);
+    SackFlight f;
     f.advance(rtt);
-    sack_ack(f, una, {{una + mss, una + 4 * mss}});
-    REQUIRE(f.sent_one().repr.seq == SeqNumber(una)); // the retransmission, at t1
+    f.sack({{f.seq_of(1), f.seq_of(4)}});
+    REQUIRE(f.sent_one().repr.seq == SeqNumber(f.una)); // the retransmission, at t1
     // The rest of the flight arrives; the pipe lets new data out (at t2).
     f.advance(rtt);
-    u32 top = end_of(flight.back());
-    sack_ack(f, una, {{una + mss, top}});
+    u32 top = end_of(f.flight.back());
+    f.sack({{f.seq_of(1), top}});
     auto fresh = f.sent();
     REQUIRE(!fresh.empty());
     CHECK(fresh[0].repr.seq == SeqNumber(top));
@@ -207,10 +216,10 @@ TEST_CASE("RACK: a lost retransmission is found again without an RTO (RFC 8985 6
     // The new data is SACKed but the retransmission never is: sent before
     // something that arrived, and more than RACK.rtt ago, it was lost too.
     f.advance(rtt);
-    sack_ack(f, una, {{una + mss, end_of(fresh.back())}});
+    f.sack({{f.seq_of(1), end_of(fresh.back())}});
     auto sent = f.sent();
     REQUIRE(!sent.empty());
-    CHECK(sent[0].repr.seq == SeqNumber(una));
+    CHECK(sent[0].repr.seq == SeqNumber(f.una));
     TcpStats stats = f.connection->stats();
     CHECK(stats.retransmits == 2);
     CHECK(stats.timeouts == 0);
@@ -280,19 +289,16 @@ TEST_CASE("TLP: a lost tail is probed after two RTTs, not after the RTO (RFC 898
 TEST_CASE("D-SACK: a recovery whose only retransmission was a duplicate is undone (RFC 3708)",
           "[tcp][sack][dsack]")
 {
-    TcpFixture f(sack_config());
-    establish_sack(f);
-    u32 una = 0;
-    auto flight = grow_flight(f, una);
+    SackFlight f;
     u32 cwnd_before = f.connection->stats().cwnd;
     f.advance(rtt);
-    sack_ack(f, una, {{una + mss, una + 4 * mss}});
-    REQUIRE(f.sent()[0].repr.seq == SeqNumber(una));
+    f.sack({{f.seq_of(1), f.seq_of(4)}});
+    REQUIRE(f.sent()[0].repr.seq == SeqNumber(f.una));
     REQUIRE(f.connection->stats().cwnd < cwnd_before);
     // The original was only delayed: the peer acknowledges the whole flight
     // and reports the retransmission as a duplicate (RFC 2883 4.1.1).
     f.advance(rtt);
-    sack_ack(f, end_of(flight.back()), {{una, una + mss}});
+    sack_ack(f, end_of(f.flight.back()), {{f.seq_of(0), f.seq_of(1)}});
     TcpStats stats = f.connection->stats();
     CHECK(stats.dsacks == 1);
     CHECK(stats.undos == 1);
@@ -302,17 +308,14 @@ TEST_CASE("D-SACK: a recovery whose only retransmission was a duplicate is undon
 
 TEST_CASE("D-SACK of data outside the recovery undoes nothing", "[tcp][sack][dsack]")
 {
-    TcpFixture f(sack_config());
-    establish_sack(f);
-    u32 una = 0;
-    grow_flight(f, una);
+    SackFlight f;
     f.advance(rtt);
-    sack_ack(f, una, {{una + mss, una + 4 * mss}});
-    REQUIRE(f.sent()[0].repr.seq == SeqNumber(una));
+    f.sack({{f.seq_of(1), f.seq_of(4)}});
+    REQUIRE(f.sent()[0].repr.seq == SeqNumber(f.una));
     u32 reduced = f.connection->stats().cwnd;
     // A duplicate of old data (below the recovery's start) is the network's.
     f.advance(rtt);
-    sack_ack(f, una, {{una - mss, una}, {una + mss, una + 4 * mss}});
+    f.sack({{f.una - mss, f.una}, {f.seq_of(1), f.seq_of(4)}});
     CHECK(f.connection->stats().dsacks == 1);
     CHECK(f.connection->stats().undos == 0);
     CHECK(f.connection->stats().cwnd == reduced);
@@ -321,27 +324,24 @@ TEST_CASE("D-SACK of data outside the recovery undoes nothing", "[tcp][sack][dsa
 TEST_CASE("RTO with a SACK peer: SACKed segments are not sent again (RFC 6675 5.1)",
           "[tcp][sack][rto]")
 {
-    TcpFixture f(sack_config());
-    establish_sack(f);
-    u32 una = 0;
-    grow_flight(f, una);
+    SackFlight f;
     f.advance(rtt);
-    sack_ack(f, una, {{una + mss, una + 3 * mss}});
+    f.sack({{f.seq_of(1), f.seq_of(3)}});
     f.sent(); // new data: two segments left the pipe
     f.fire(); // RACK's timer: the first segment is retransmitted
-    REQUIRE(f.sent()[0].repr.seq == SeqNumber(una));
+    REQUIRE(f.sent()[0].repr.seq == SeqNumber(f.una));
     while (f.connection->stats().tail_loss_probes < TcpConnection::tlp_probes_max)
         f.fire(); // nothing answers: the probes
     f.sent();
     f.fire(); // still nothing: the RTO, one segment (the loss window)
     CHECK(f.connection->stats().timeouts == 1);
-    CHECK(f.sent_one().repr.seq == SeqNumber(una));
+    CHECK(f.sent_one().repr.seq == SeqNumber(f.una));
     // Its ACK opens cwnd to two segments: the next losses, skipping the two
     // segments the peer SACKed before the timeout.
     f.advance(rtt);
-    f.send(f.seg(TcpFlags::ack, 1001, una + mss));
+    f.send(f.seg(TcpFlags::ack, 1001, f.seq_of(1)));
     auto sent = f.sent();
     REQUIRE(sent.size() == 2);
-    CHECK(sent[0].repr.seq == SeqNumber(una + 3 * mss));
-    CHECK(sent[1].repr.seq == SeqNumber(una + 4 * mss));
+    CHECK(sent[0].repr.seq == SeqNumber(f.seq_of(3)));
+    CHECK(sent[1].repr.seq == SeqNumber(f.seq_of(4)));
 }

@@ -85,7 +85,7 @@ TEST_CASE("faults: a down node's lanes are tinted red, only while it is down")
 {
     TraceModel model = faulty_model();
     Layout layout = compute_layout(model, {1000, 600}, {0, 100 * ns_per_ms},
-                                   {.view = View::timeline});
+                                   view_options(View::timeline));
     const Lane* kernel2 = nullptr;
     for (const Lane& lane : layout.timeline->lanes)
         if (lane.kind == LaneKind::kernel && model.nodes[lane.node_slot].node == 2)
@@ -151,7 +151,7 @@ TEST_CASE("faults: clicking a lane where a fault held shows it; search lists fau
 {
     TraceModel model = faulty_model();
     Layout layout = compute_layout(model, {1000, 600}, {0, 100 * ns_per_ms},
-                                   {.view = View::timeline});
+                                   view_options(View::timeline));
     const Lane* kernel2 = nullptr;
     for (const Lane& lane : layout.timeline->lanes)
         if (lane.kind == LaneKind::kernel && model.nodes[lane.node_slot].node == 2)

@@ -60,12 +60,18 @@ bool same_headers(const NetEvent& a, const NetEvent& b)
                                                     b.destination_port);
 }
 
+// Built field by field, not as {.protocols = ...}: see view_options().
+NetFilter protocols_only(u8 protocol_bits)
+{
+    NetFilter filter;
+    filter.protocols = protocol_bits;
+    return filter;
+}
+
 Layout network_layout(const TraceModel& model, NetFilter filter = {})
 {
-    LayoutOptions options;
-    options.view = View::network;
-    options.net_filter = filter;
-    return compute_layout(model, {1600, 400}, full_window(model), options);
+    return compute_layout(model, {1600, 400}, full_window(model),
+                          view_options(View::network, filter));
 }
 
 NetConnection tcp_connection(const TraceModel& model)
@@ -130,7 +136,7 @@ TEST_CASE("filter: by protocol, exactly the arrows of that protocol are drawn")
     auto all = visible_arrows(model, network_layout(model));
     for (NetProtocol protocol : {NetProtocol::tcp, NetProtocol::udp, NetProtocol::arp}) {
         INFO(net_protocol_name(protocol));
-        NetFilter filter{.protocols = protocol_bit(protocol)};
+        NetFilter filter = protocols_only(protocol_bit(protocol));
         auto kept = visible_arrows(model, network_layout(model, filter));
         REQUIRE(!kept.empty());
         CHECK(kept.size() < all.size());
@@ -144,8 +150,8 @@ TEST_CASE("filter: by protocol, exactly the arrows of that protocol are drawn")
                                         static_cast<int>(arrow.fate)}) == 1);
     }
     // Two protocols at once: their union.
-    NetFilter both{.protocols = static_cast<u8>(protocol_bit(NetProtocol::udp) |
-                                                protocol_bit(NetProtocol::icmp))};
+    NetFilter both = protocols_only(
+        static_cast<u8>(protocol_bit(NetProtocol::udp) | protocol_bit(NetProtocol::icmp)));
     usize udp_or_icmp = 0;
     for (const FrameArrow& arrow : visible_arrows(model, network_layout(model, both))) {
         NetProtocol p = model.link_frames[arrow.frame].protocol;
@@ -205,8 +211,7 @@ TEST_CASE("filter: clicks, TCP rows and the layout's JSON follow the filter")
     REQUIRE(segment != nullptr);
     TimeWindow around{segment->sent - 200 * ns_per_us, segment->time + 200 * ns_per_us};
     auto zoomed = [&](NetFilter filter) {
-        LayoutOptions options{.view = View::network, .net_filter = filter};
-        return compute_layout(model, {1600, 400}, around, options);
+        return compute_layout(model, {1600, 400}, around, view_options(View::network, filter));
     };
     Layout unfiltered = zoomed({});
     std::optional<FrameArrow> tcp_arrow;
@@ -229,13 +234,13 @@ TEST_CASE("filter: clicks, TCP rows and the layout's JSON follow the filter")
     CHECK(hit_protocol(model, *hit) == NetProtocol::tcp);
     CHECK(hit_connection(model, *hit) == tcp);
     CHECK(describe(model, *hit).find("TCP 10.0.0.") != std::string::npos);
-    Layout udp_only = zoomed({.protocols = protocol_bit(NetProtocol::udp)});
+    Layout udp_only = zoomed(protocols_only(protocol_bit(NetProtocol::udp)));
     auto filtered_hit = hit_test(model, udp_only, x, y);
     CHECK((!filtered_hit || filtered_hit->kind != HitKind::link_frame ||
            model.link_frames[filtered_hit->index].protocol == NetProtocol::udp));
 
     // TCP rows: the connection's two ends with its filter, none with the UDP one.
-    LayoutOptions options{.view = View::tcp};
+    LayoutOptions options = view_options(View::tcp);
     Layout rows = compute_layout(model, {1600, 900}, full_window(model), options);
     REQUIRE(rows.tcp->plots.size() == 2);
     CHECK(rows.tcp->filtered == 0);
@@ -269,8 +274,8 @@ TEST_CASE("filter: NIC ticks the filter leaves out are not drawn")
     trace.tracer.kernel_exit(0);
     TraceModel model = load_trace_bytes(with_header(trace.finish()));
     auto tick = [&](const NetFilter& filter, TimeNs t) {
-        LayoutOptions options{.view = View::network, .net_filter = filter};
-        Layout layout = compute_layout(model, {800, 200}, {0, 1000 * ns_per_us}, options);
+        Layout layout = compute_layout(model, {800, 200}, {0, 1000 * ns_per_us},
+                                       view_options(View::network, filter));
         const NetLane& lane = layout.network->lanes.at(0);
         std::vector<u8> pixels = render_offscreen(model, layout);
         int x = static_cast<int>(layout.scale().x_of(t)), y = lane.rect.y + 3; // upper half: tx
@@ -281,10 +286,10 @@ TEST_CASE("filter: NIC ticks the filter leaves out are not drawn")
     Color arp_colour = palette::net_protocol(0, 0x0806);
     CHECK(tick({}, 200 * ns_per_us) == udp_colour);
     CHECK(tick({}, 600 * ns_per_us) == arp_colour);
-    NetFilter udp_only{.protocols = protocol_bit(NetProtocol::udp)};
+    NetFilter udp_only = protocols_only(protocol_bit(NetProtocol::udp));
     CHECK(tick(udp_only, 200 * ns_per_us) == udp_colour);
     CHECK(tick(udp_only, 600 * ns_per_us) == palette::lane_even);
-    NetFilter arp_only{.protocols = protocol_bit(NetProtocol::arp)};
+    NetFilter arp_only = protocols_only(protocol_bit(NetProtocol::arp));
     CHECK(tick(arp_only, 200 * ns_per_us) == palette::lane_even);
     CHECK(tick(arp_only, 600 * ns_per_us) == arp_colour);
     NetFilter conversation{.connection = connection_of(model.nodes[0].net_tx[0])};
@@ -329,7 +334,7 @@ TEST_CASE("filter: frames sent together are told apart by the receiver, then by 
     CHECK(model.link_frames[3].match == HeaderMatch::none);
     CHECK(model.link_frames[3].protocol == NetProtocol::unknown);
     CHECK(frame_matches({}, model, model.link_frames[3]));
-    CHECK_FALSE(frame_matches({.protocols = protocol_bit(NetProtocol::other)}, model,
+    CHECK_FALSE(frame_matches(protocols_only(protocol_bit(NetProtocol::other)), model,
                               model.link_frames[3]));
     // While the sender has written nothing after the frame's send time, its match is
     // provisional (a followed trace may still append records of that moment).

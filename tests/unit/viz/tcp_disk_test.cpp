@@ -101,7 +101,7 @@ TEST_CASE("disk lane: block_io records become spans from submission to completio
     CHECK(node.block_io[1].status == 2);
 
     Layout layout = compute_layout(model, {1000, 600}, {0, 100 * ns_per_ms},
-                                   {.view = View::timeline});
+                                   view_options(View::timeline));
     const Lane* disk = nullptr;
     for (const Lane& lane : layout.timeline->lanes)
         if (lane.kind == LaneKind::disk)
@@ -133,7 +133,7 @@ TEST_CASE("tcp view: a row per connection, the cwnd line where the scale puts it
 {
     TraceModel model = tcp_disk_model();
     Layout layout = compute_layout(model, {1000, 600}, {0, 100 * ns_per_ms},
-                                   {.view = View::tcp});
+                                   view_options(View::tcp));
     REQUIRE(layout.tcp);
     REQUIRE(layout.tcp->plots.size() == 2);
     CHECK(layout.tcp->hidden == 0);

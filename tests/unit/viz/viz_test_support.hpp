@@ -5,8 +5,11 @@
 #include "test_platform.hpp"
 
 #include <gantry/kernel.hpp>
+#include <gantry/viz/layout.hpp>
 #include <gantry/viz/model.hpp>
 
+#include <algorithm>
+#include <iterator>
 #include <vector>
 
 namespace gantry::viz_test {
@@ -15,10 +18,24 @@ inline std::vector<u8> with_header(const std::vector<u8>& records)
 {
     u8 header[trace_file_header_bytes];
     Tracer::encode_file_header(header);
-    std::vector<u8> bytes(header, header + sizeof(header));
-    if (!records.empty()) // (an empty insert trips a false -Warray-bounds in g++ 12)
-        bytes.insert(bytes.end(), records.begin(), records.end());
+    // Sized once and filled, not grown by insert(): g++ 12 warns falsely
+    // (-Warray-bounds, in stl_algobase's memmove) on the reallocating insert
+    // after a 32-byte vector, inlined into kernel_trace().
+    std::vector<u8> bytes(sizeof(header) + records.size());
+    std::copy(std::begin(header), std::end(header), bytes.begin());
+    std::copy(records.begin(), records.end(), bytes.begin() + sizeof(header));
     return bytes;
+}
+
+// Layout options for one view (and a network filter). Built field by field, not
+// as {.view = ...}: g++ 12's -Wmissing-field-initializers flags a designated
+// initialiser that leaves out later members, even ones with defaults.
+inline viz::LayoutOptions view_options(viz::View view, const viz::NetFilter& filter = {})
+{
+    viz::LayoutOptions options;
+    options.view = view;
+    options.net_filter = filter;
+    return options;
 }
 
 // A booted kernel running two fibers that sleep and log, traced into memory.
