@@ -94,8 +94,12 @@ Viewer::Viewer(const CliOptions& options, TraceModel loaded,
         throw std::runtime_error(std::string("cannot start SDL video: ") + SDL_GetError() +
                                  "\nhint: no display? use --png OUT.png for a headless render");
     std::string title = "gantry-viz " + options.trace;
+    // Hidden until the renderer exists: an OpenGL renderer makes SDL destroy and
+    // recreate a window that was not created for OpenGL, and a window shown
+    // before that sometimes never appeared under Xvfb (about 1 start in 300 in
+    // the viewer's tests). SDL's maintainers advise exactly this order.
     m_window = SDL_CreateWindow(title.c_str(), SDL_WINDOWPOS_CENTERED, SDL_WINDOWPOS_CENTERED,
-                                1500, 900, SDL_WINDOW_RESIZABLE);
+                                1500, 900, SDL_WINDOW_RESIZABLE | SDL_WINDOW_HIDDEN);
     if (m_window == nullptr)
         throw std::runtime_error(std::string("cannot open a window: ") + SDL_GetError());
     m_renderer = SDL_CreateRenderer(m_window, -1, SDL_RENDERER_ACCELERATED);
@@ -103,6 +107,7 @@ Viewer::Viewer(const CliOptions& options, TraceModel loaded,
         m_renderer = SDL_CreateRenderer(m_window, -1, SDL_RENDERER_SOFTWARE);
     if (m_renderer == nullptr)
         throw std::runtime_error(std::string("cannot create a renderer: ") + SDL_GetError());
+    SDL_ShowWindow(m_window);
     IMGUI_CHECKVERSION();
     ImGui::CreateContext();
     ImGui::GetIO().IniFilename = nullptr; // no imgui.ini next to the user's traces
