@@ -62,9 +62,10 @@ SweepOptions parse_args(Args args)
             sweep.sweep = true;
         } else if (arg == "--jobs") {
             u64 jobs = parse_number_option(option_value(args, i, sim_hint), "--jobs");
-            sweep.jobs = static_cast<u32>(jobs);
-            if (sweep.jobs == 0 || sweep.jobs > 256)
+            // Checked before narrowing: 4294967297 must not become 1.
+            if (jobs == 0 || jobs > 256)
                 throw CommandError("--jobs must be between 1 and 256");
+            sweep.jobs = static_cast<u32>(jobs);
         } else if (arg == "--shard") {
             parse_shard(option_value(args, i, sim_hint), sweep);
         } else if (arg == "--out") {

@@ -207,3 +207,16 @@ add_test(NAME "gantry sim: Debug and optimised builds write byte-identical trace
          WORKING_DIRECTORY ${PROJECT_SOURCE_DIR})
 set_tests_properties("gantry sim: Debug and optimised builds write byte-identical traces, pcaps and logs"
                      PROPERTIES TIMEOUT 300)
+
+# Bad options: exit 2 and say what is wrong (a --jobs that does not fit 32 bits
+# must not wrap to a valid count).
+add_test(NAME "gantry sim: bad --jobs and --seeds values exit 2 with what is wrong"
+    COMMAND sh -c "$<TARGET_FILE:gantry> sim ${PROJECT_SOURCE_DIR}/scenarios/hello-fleet.yaml --jobs 4294967297 2> simopt-j1.txt; a=$?; \
+$<TARGET_FILE:gantry> sim ${PROJECT_SOURCE_DIR}/scenarios/hello-fleet.yaml --jobs 0 2> simopt-j2.txt; b=$?; \
+$<TARGET_FILE:gantry> sim ${PROJECT_SOURCE_DIR}/scenarios/hello-fleet.yaml --jobs two 2> simopt-j3.txt; c=$?; \
+$<TARGET_FILE:gantry> sim ${PROJECT_SOURCE_DIR}/scenarios/hello-fleet.yaml --seeds 9..3 2> simopt-s1.txt; d=$?; \
+test $a -eq 2 && test $b -eq 2 && test $c -eq 2 && test $d -eq 2 && \
+grep -q -- '--jobs must be between 1 and 256' simopt-j1.txt && grep -q -- '--jobs must be between 1 and 256' simopt-j2.txt && \
+grep -q -- \"--jobs: 'two' is not a number\" simopt-j3.txt && grep -q -- '--seeds: the range is empty' simopt-s1.txt"
+    WORKING_DIRECTORY ${CMAKE_CURRENT_BINARY_DIR})
+set_tests_properties("gantry sim: bad --jobs and --seeds values exit 2 with what is wrong" PROPERTIES TIMEOUT 60)
