@@ -2,8 +2,9 @@
 # gantry-viz --follow on a trace that grows while it is open (Xvfb): the first
 # half of TRACE is there when it starts, the rest is appended (cut mid-record
 # first, as a writer mid-flush leaves it); the picture before must be drawn
-# and steady, and the one after must differ from it (the new records are drawn), a click on the page map must not crash
-# it, and q quits with status 0. Missing tools: "skipped: why", pass.
+# and steady, and the one after must differ from it (the new records are
+# drawn), a click on the page map must not crash it, and q quits with status
+# 0. Missing tools: "skipped: why", pass.
 # usage: viz_follow_test.sh TRACE   (environment: VIZ = gantry-viz, CHECK = viz_check.py)
 set -u
 viz_test=viz-follow
