@@ -51,11 +51,12 @@ std::vector<u8> read_pixels(SDL_Renderer* renderer, Size size)
 
 } // namespace
 
-std::vector<u8> render_offscreen(const TraceModel& model, const Layout& layout)
+std::vector<u8> render_offscreen(const TraceModel& model, const Layout& layout,
+                                 const Overlay& overlay)
 {
     SurfaceRenderer target(layout.size);
     Canvas canvas(target.renderer);
-    render(canvas, model, layout);
+    render(canvas, model, layout, overlay);
     SDL_RenderPresent(target.renderer);
     return read_pixels(target.renderer, layout.size);
 }

@@ -179,13 +179,28 @@ Rect selection_in_lane(const NodeIndex& node, const TimeScale& scale, const Lane
         const BlockEvent& io = node.block_io[hit.index];
         return lane.kind == LaneKind::disk ? scale.span_rect(lane.rect, io.begin, io.end) : Rect{};
     }
+    case HitKind::fault: // spans the node's lanes: selection_rect outlines it
     case HitKind::mem_sample:
     case HitKind::net_tx:
     case HitKind::net_rx:
     case HitKind::net_drop:
     case HitKind::tcp_sample:
+    case HitKind::link_frame:
+    case HitKind::page_block:
+    case HitKind::heap_class:
         return {}; // outside the timeline: the details panel says what it is
     }
+    return {};
+}
+
+// A fault tints every lane of its node (shade_faults): the outline goes on the
+// node's first lane, over the time the fault held.
+Rect fault_selection(const TraceModel& model, const Layout& layout, const Hit& hit)
+{
+    const FaultSpan& span = model.faults[hit.index];
+    for (const Lane& lane : layout.timeline->lanes)
+        if (lane.node_slot == hit.node_slot)
+            return layout.scale().span_rect(lane.rect, span.begin, span.end);
     return {};
 }
 
@@ -193,6 +208,8 @@ Rect selection_rect(const TraceModel& model, const Layout& layout, const Hit& hi
 {
     if (!layout.timeline)
         return {};
+    if (hit.kind == HitKind::fault)
+        return fault_selection(model, layout, hit);
     for (const Lane& lane : layout.timeline->lanes) {
         if (lane.node_slot != hit.node_slot)
             continue;

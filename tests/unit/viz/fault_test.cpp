@@ -175,3 +175,44 @@ TEST_CASE("faults: clicking a lane where a fault held shows it; search lists fau
         faults += h.kind == HitKind::fault ? 1 : 0;
     CHECK(faults == 2); // the partition it was cut off by, and its pause
 }
+
+TEST_CASE("faults: a selected fault is outlined on its node's first lane, over its time")
+{
+    TraceModel model = faulty_model();
+    Layout layout = compute_layout(model, {1000, 600}, {0, 100 * ns_per_ms},
+                                   view_options(View::timeline));
+    const Lane* kernel2 = nullptr;
+    const Lane* first2 = nullptr;
+    for (const Lane& lane : layout.timeline->lanes) {
+        if (model.nodes[lane.node_slot].node != 2)
+            continue;
+        if (!first2)
+            first2 = &lane;
+        if (lane.kind == LaneKind::kernel)
+            kernel2 = &lane;
+    }
+    REQUIRE(kernel2 != nullptr);
+    REQUIRE(first2 != nullptr);
+    TimeScale scale = layout.scale();
+    auto hit = hit_test(model, layout, static_cast<int>(scale.x_of(30 * ns_per_ms)),
+                        kernel2->rect.y + kernel2->rect.h / 2);
+    REQUIRE(hit);
+    REQUIRE(hit->kind == HitKind::fault);
+    const FaultSpan& span = model.faults[hit->index];
+    // The outline's left edge, one pixel left of where the span begins.
+    Rect spanned = scale.span_rect(first2->rect, span.begin, span.end);
+    int x = spanned.x - 1;
+    int y = first2->rect.y + first2->rect.h / 2;
+    auto colour_at = [&](const std::vector<u8>& pixels) {
+        const u8* p = &pixels[(static_cast<usize>(y) * 1000 + static_cast<usize>(x)) * 4];
+        return Color{p[0], p[1], p[2]};
+    };
+    auto is_selection = [](Color c) {
+        return c.r == palette::selection.r && c.g == palette::selection.g &&
+               c.b == palette::selection.b;
+    };
+    Overlay selected;
+    selected.selected = hit;
+    CHECK(is_selection(colour_at(render_offscreen(model, layout, selected))));
+    CHECK_FALSE(is_selection(colour_at(render_offscreen(model, layout))));
+}

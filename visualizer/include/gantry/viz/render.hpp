@@ -72,6 +72,7 @@ void export_png(const TraceModel& model, const PngOptions& options, const std::s
 TimeWindow png_window(const TraceModel& model, const PngOptions& options);
 
 // Renders one frame offscreen and returns RGBA pixels (tests and benchmarks).
-std::vector<u8> render_offscreen(const TraceModel& model, const Layout& layout);
+std::vector<u8> render_offscreen(const TraceModel& model, const Layout& layout,
+                                 const Overlay& overlay = {});
 
 } // namespace gantry::viz
