@@ -3,6 +3,7 @@
 // the MTU; the test does what Linux's GSO does with them (cuts them into MSS
 // pieces, fills in every checksum) and hands the pieces to a receiver
 // without offloads, which checks every checksum itself.
+#include "gso.hpp"
 #include "tcp_fixture.hpp"
 #include "test_nic.hpp"
 
@@ -20,10 +21,7 @@ using namespace gantry::testing;
 
 namespace {
 
-constexpr usize ethernet_bytes = 14;
-constexpr usize ip_bytes = 20;
-constexpr u8 tcp_fin = 0x01;
-constexpr u8 tcp_psh = 0x08;
+using namespace gso; // frame offsets and TCP flags
 
 struct Host {
     Host(Kernel& kernel, u8 last_octet, NicOffloads offloads)
@@ -54,46 +52,6 @@ u16 pseudo_sum(const TestNic::Frame& frame, usize tcp_len)
     u32 sum = pseudo_header_sum(ip_at(frame, ethernet_bytes + 12),
                                 ip_at(frame, ethernet_bytes + 16), 6, static_cast<u16>(tcp_len));
     return static_cast<u16>(~checksum_finish(sum));
-}
-
-void fill_checksum(TestNic::Frame& frame, usize start, usize offset)
-{
-    store_be16(MutableBytes(frame), start + offset, 0);
-    u32 sum = pseudo_header_sum(ip_at(frame, ethernet_bytes + 12),
-                                ip_at(frame, ethernet_bytes + 16), 6,
-                                static_cast<u16>(frame.size() - start));
-    sum = checksum_combine(sum, checksum_partial(Bytes(frame).subspan(start)));
-    store_be16(MutableBytes(frame), start + offset, checksum_finish(sum));
-}
-
-// What Linux's GSO does with a TCPV4 frame: pieces of segment_payload bytes,
-// each with the headers, its own sequence number, IP length, identification
-// and checksums; FIN and PSH only on the last piece.
-std::vector<TestNic::Frame> cut_like_gso(const TestNic::Frame& frame, const NicTxOffload& offload)
-{
-    usize header = offload.header_bytes;
-    usize payload = frame.size() - header;
-    u32 seq = load_be32(Bytes(frame), ethernet_bytes + ip_bytes + 4);
-    u16 ident = load_be16(Bytes(frame), ethernet_bytes + 4);
-    std::vector<TestNic::Frame> pieces;
-    for (usize at = 0; at < payload; at += offload.segment_payload) {
-        usize length = std::min<usize>(offload.segment_payload, payload - at);
-        TestNic::Frame piece(frame.begin(), frame.begin() + static_cast<long>(header));
-        piece.insert(piece.end(), frame.begin() + static_cast<long>(header + at),
-                     frame.begin() + static_cast<long>(header + at + length));
-        MutableBytes bytes(piece);
-        store_be16(bytes, ethernet_bytes + 2, static_cast<u16>(piece.size() - ethernet_bytes));
-        store_be16(bytes, ethernet_bytes + 4, static_cast<u16>(ident + pieces.size()));
-        store_be16(bytes, ethernet_bytes + 10, 0);
-        store_be16(bytes, ethernet_bytes + 10,
-                   internet_checksum(Bytes(piece).subspan(ethernet_bytes, ip_bytes)));
-        store_be32(bytes, ethernet_bytes + ip_bytes + 4, seq + static_cast<u32>(at));
-        if (at + length < payload)
-            piece[ethernet_bytes + ip_bytes + 13] &= static_cast<u8>(~(tcp_fin | tcp_psh));
-        fill_checksum(piece, offload.checksum_start, offload.checksum_offset);
-        pieces.push_back(std::move(piece));
-    }
-    return pieces;
 }
 
 struct Observed {
@@ -144,7 +102,7 @@ void carry(TestNic& from, TestNic& to, usize mtu, u16 mss_payload, Observed& see
         if (offload.segment_payload == 0) {
             REQUIRE(frame.size() <= mtu + ethernet_bytes);
             frame.resize(ethernet_bytes + ip_bytes + tcp_len); // drop Ethernet padding
-            fill_checksum(frame, offload.checksum_start, offload.checksum_offset);
+            complete_tcp_checksum(frame, offload.checksum_start, offload.checksum_offset);
             to.inject(std::move(frame));
             continue;
         }

@@ -2,6 +2,7 @@
 // against the in-process model over plain and offloading backends, a device
 // that does not offer it, and a driver (written here on the bare transport)
 // whose headers lie to the model.
+#include "test_dma.hpp"
 #include "test_nic.hpp"
 
 #include <gantry/net/wire/checksum.hpp>
@@ -18,19 +19,9 @@
 using namespace gantry;
 using namespace gantry::virtio;
 using gantry::testing::TestNic;
+using gantry::virtio::testing::Arena;
 
 namespace {
-
-struct Dma {
-    static constexpr usize bytes = 2 * 1024 * 1024;
-    Dma()
-        : memory(static_cast<u8*>(std::aligned_alloc(4096, bytes)), &std::free),
-          arena(memory.get(), bytes)
-    {
-    }
-    std::unique_ptr<u8, decltype(&std::free)> memory;
-    DmaArena arena;
-};
 
 constexpr usize ethernet_bytes = 14;
 constexpr usize ipv4_bytes = 20;
@@ -88,7 +79,7 @@ TEST_CASE("virtio-net offload: a frame marked NEEDS_CSUM reaches a plain backend
     TestNic backend; // offers nothing: the model completes the checksum
     NetModel model(backend);
     VirtioNet nic(model);
-    Dma dma;
+    Arena dma;
     REQUIRE(nic.start(dma.arena).ok());
     REQUIRE(nic.offloads().tx_checksum);
     CHECK(nic.offloads().tso_packet_bytes_max == 0);
@@ -129,7 +120,7 @@ TEST_CASE("virtio-net offload: a backend that completes checksums gets the frame
     backend.set_offloads(tap_like);
     NetModel model(backend);
     VirtioNet nic(model);
-    Dma dma;
+    Arena dma;
     REQUIRE(nic.start(dma.arena).ok());
     REQUIRE(nic.offloads().tx_checksum);
     const auto frame = partial_tcp_frame(1000, 3);
@@ -195,7 +186,7 @@ TEST_CASE("virtio-net offload: nothing is agreed or advertised when the device d
 {
     OfferingDevice device;
     VirtioNet nic(device);
-    Dma dma;
+    Arena dma;
     REQUIRE(nic.start(dma.arena).ok());
     CHECK(device.agreed == (feature::version_1 | net_feature::mac));
     CHECK(!nic.offloads().tx_checksum);
@@ -204,7 +195,7 @@ TEST_CASE("virtio-net offload: nothing is agreed or advertised when the device d
 
 TEST_CASE("virtio-net offload: TSO needs checksum offload and a ring with room for chains")
 {
-    Dma dma;
+    Arena dma;
     OfferingDevice tso_only; // breaks section 5.1.3.1: HOST_TSO4 requires CSUM
     tso_only.offered |= net_feature::host_tso4;
     VirtioNet first(tso_only);
@@ -260,7 +251,7 @@ public:
     }
 
 private:
-    Dma m_dma;
+    Arena m_dma;
     Transport m_transport;
     Virtqueue m_rx;
     Virtqueue m_tx;
@@ -348,7 +339,7 @@ TEST_CASE("virtio-net offload: TSO frames cross the driver in buffer chains to a
     backend.set_offloads(tap_with_vnet_header());
     NetModel model(backend);
     VirtioNet nic(model);
-    Dma dma;
+    Arena dma;
     REQUIRE(nic.start(dma.arena).ok());
     CHECK((model.driver_features() & net_feature::host_tso4) != 0);
     // A quarter of the 128-entry ring of 1536-byte buffers, less the virtio
@@ -402,7 +393,7 @@ TEST_CASE("virtio-net offload: no TSO without a backend that takes it, or withou
         backend.set_offloads(tap_with_vnet_header(0));
         NetModel model(backend);
         VirtioNet nic(model);
-        Dma dma;
+        Arena dma;
         REQUIRE(nic.start(dma.arena).ok());
         CHECK(nic.offloads().tx_checksum);
         CHECK(nic.offloads().tso_packet_bytes_max == 0);
@@ -413,7 +404,7 @@ TEST_CASE("virtio-net offload: no TSO without a backend that takes it, or withou
         TestNic backend;
         NetModel model(backend);
         VirtioNet nic(model);
-        Dma dma;
+        Arena dma;
         REQUIRE(nic.start(dma.arena).ok());
         CHECK(nic.offloads().tso_packet_bytes_max == 0);
     }

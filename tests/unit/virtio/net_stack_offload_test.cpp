@@ -5,6 +5,8 @@
 // checksum) and hands the pieces to a second stack without offloads, which
 // verifies every checksum itself. So the stack's offsets, the driver's header
 // and buffer chains and the model's pass-through are checked end to end.
+#include "gso.hpp"
+#include "test_dma.hpp"
 #include "test_nic.hpp"
 #include "test_platform.hpp"
 
@@ -28,59 +30,13 @@ using namespace gantry::net;
 using namespace gantry::virtio;
 using gantry::testing::TestKernel;
 using gantry::testing::TestNic;
+using gantry::virtio::testing::Arena;
+using gantry::testing::complete_tcp_checksum;
+using gantry::testing::cut_like_gso;
 
 namespace {
 
-constexpr usize ethernet_bytes = 14;
-constexpr usize ip_bytes = 20;
-constexpr u8 tcp_fin = 0x01;
-constexpr u8 tcp_psh = 0x08;
-
-Ipv4Address ip_at(const TestNic::Frame& frame, usize offset)
-{
-    return Ipv4Address::from_u32(load_be32(Bytes(frame), offset));
-}
-
-// Stores the TCP checksum over the pseudo-header and frame[start..].
-void complete_tcp_checksum(TestNic::Frame& frame, usize start, usize offset)
-{
-    store_be16(MutableBytes(frame), start + offset, 0);
-    u32 sum = pseudo_header_sum(ip_at(frame, ethernet_bytes + 12),
-                                ip_at(frame, ethernet_bytes + 16), 6,
-                                static_cast<u16>(frame.size() - start));
-    sum = checksum_combine(sum, checksum_partial(Bytes(frame).subspan(start)));
-    store_be16(MutableBytes(frame), start + offset, checksum_finish(sum));
-}
-
-// Linux's GSO for a TCPV4 frame: pieces of segment_payload bytes behind a copy
-// of the headers, each with its IP length, identification, IP checksum,
-// sequence number and TCP checksum; FIN and PSH only on the last.
-std::vector<TestNic::Frame> cut_like_gso(const TestNic::Frame& frame, const NicTxOffload& offload)
-{
-    const usize headers = offload.header_bytes;
-    const usize payload = frame.size() - headers;
-    const u32 seq = load_be32(Bytes(frame), ethernet_bytes + ip_bytes + 4);
-    const u16 ident = load_be16(Bytes(frame), ethernet_bytes + 4);
-    std::vector<TestNic::Frame> pieces;
-    for (usize at = 0; at < payload; at += offload.segment_payload) {
-        const usize length = std::min<usize>(offload.segment_payload, payload - at);
-        TestNic::Frame piece(frame.begin(), frame.begin() + static_cast<long>(headers));
-        piece.insert(piece.end(), frame.begin() + static_cast<long>(headers + at),
-                     frame.begin() + static_cast<long>(headers + at + length));
-        MutableBytes bytes(piece);
-        store_be16(bytes, ethernet_bytes + 2, static_cast<u16>(piece.size() - ethernet_bytes));
-        store_be16(bytes, ethernet_bytes + 4, static_cast<u16>(ident + pieces.size()));
-        store_be16(bytes, ethernet_bytes + 10, 0);
-        const Bytes ip_header = Bytes(piece).subspan(ethernet_bytes, ip_bytes);
-        store_be16(bytes, ethernet_bytes + 10, internet_checksum(ip_header));
-        store_be32(bytes, ethernet_bytes + ip_bytes + 4, seq + static_cast<u32>(at));
-        if (at + length < payload)
-            piece[ethernet_bytes + ip_bytes + 13] &= static_cast<u8>(~(tcp_fin | tcp_psh));
-        complete_tcp_checksum(piece, offload.checksum_start, offload.checksum_offset);
-        pieces.push_back(std::move(piece));
-    }
-    return pieces;
-}
+using namespace gantry::testing::gso; // frame offsets and TCP flags
 
 struct Seen {
     usize plain = 0;
@@ -133,17 +89,6 @@ std::string pattern(usize bytes)
     return data;
 }
 
-struct Dma {
-    static constexpr usize bytes = 2 * 1024 * 1024;
-    Dma()
-        : memory(static_cast<u8*>(std::aligned_alloc(4096, bytes)), &std::free),
-          arena(memory.get(), bytes)
-    {
-    }
-    std::unique_ptr<u8, decltype(&std::free)> memory;
-    DmaArena arena;
-};
-
 } // namespace
 
 TEST_CASE("virtio-net offload: a TCP transfer through the driver's checksum and TSO offloads arrives intact")
@@ -157,7 +102,7 @@ TEST_CASE("virtio-net offload: a TCP transfer through the driver's checksum and 
     backend.set_offloads(tap_like);
     NetModel model(backend);
     VirtioNet nic(model);
-    Dma dma;
+    Arena dma;
     REQUIRE(nic.start(dma.arena).ok());
     TestNic receiver_nic(MacAddress{{0x02, 0, 0, 0, 0, 2}});
 

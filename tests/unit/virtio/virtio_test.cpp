@@ -2,6 +2,7 @@
 // `--virtio` uses when hosted), and against a hostile device that breaks the
 // protocol: the driver must fail cleanly, never touch memory it does not own.
 #include "memory_block_device.hpp"
+#include "test_dma.hpp"
 #include "test_nic.hpp"
 #include "test_platform.hpp"
 
@@ -22,18 +23,9 @@ using namespace gantry::virtio;
 using gantry::testing::MemoryBlockDevice;
 using gantry::testing::TestKernel;
 using gantry::testing::TestNic;
+using gantry::virtio::testing::Arena;
 
 namespace {
-
-// DMA memory for one test: page-aligned, freed at the end.
-struct Arena {
-    explicit Arena(usize bytes = 2 * 1024 * 1024)
-        : memory(static_cast<u8*>(std::aligned_alloc(4096, bytes)), &std::free), arena(memory.get(), bytes)
-    {
-    }
-    std::unique_ptr<u8, decltype(&std::free)> memory;
-    DmaArena arena;
-};
 
 std::vector<u8> frame_of(usize bytes, u8 seed)
 {
