@@ -6,6 +6,7 @@
 #include <gantry/sim/world.hpp>
 
 #include "resident.hpp"
+#include "sim_rates.hpp"
 
 #include <benchmark/benchmark.h>
 
@@ -61,12 +62,7 @@ void BM_SimSleepingNodes(benchmark::State& state)
         events += world.events_processed();
         simulated += world.now();
     }
-    state.counters["events/s"] = benchmark::Counter(static_cast<double>(events),
-                                                    benchmark::Counter::kIsRate);
-    state.counters["sim_s/wall_s"] = benchmark::Counter(
-        static_cast<double>(simulated) / ns_per_s, benchmark::Counter::kIsRate);
-    state.counters["events/run"] =
-        static_cast<double>(events) / static_cast<double>(state.iterations());
+    gantry::bench::report_sim_rates(state, events, simulated);
 }
 BENCHMARK(BM_SimSleepingNodes)->Arg(10)->Arg(1000)->Unit(benchmark::kMillisecond);
 

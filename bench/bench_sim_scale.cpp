@@ -15,6 +15,7 @@
 #include "workload.hpp"
 
 #include "resident.hpp"
+#include "sim_rates.hpp"
 
 #include <benchmark/benchmark.h>
 
@@ -141,12 +142,7 @@ void BM_SimDhcpPingFleet(benchmark::State& state)
         leases = log.service_counters[0]["dhcp.leases"];
         (void)result;
     }
-    state.counters["events/s"] = benchmark::Counter(static_cast<double>(events),
-                                                    benchmark::Counter::kIsRate);
-    state.counters["sim_s/wall_s"] = benchmark::Counter(
-        static_cast<double>(simulated) / ns_per_s, benchmark::Counter::kIsRate);
-    state.counters["events/run"] =
-        static_cast<double>(events) / static_cast<double>(state.iterations());
+    gantry::bench::report_sim_rates(state, events, simulated);
     state.counters["leases"] = static_cast<double>(leases);
     state.counters["pings_answered_%"] =
         100.0 * static_cast<double>(answered) / static_cast<double>(clients * pings_per_client);
