@@ -60,6 +60,11 @@ if(TARGET gantry_trace_sample)
     gantry_viz_check("truncated trace: exit 2 at the record's offset"
         "head -c 100 sample.trace > cut.trace; $VIZ cut.trace --png cut.png 2> cut-err.txt; test $? -eq 2 && grep -q 'cut.trace:[0-9]*: record truncated' cut-err.txt && grep -q '^hint:' cut-err.txt && test ! -e cut.png"
         viz_sample)
+    # No display: a clear error and an exit, not a viewer running on SDL's
+    # window-less fallback driver (what it did before, until killed).
+    gantry_viz_check("no display: an error naming DISPLAY, not an invisible window"
+        "env -u WAYLAND_DISPLAY -u SDL_VIDEODRIVER DISPLAY=:8731 timeout 20 $VIZ sample.trace 2> nodisplay-err.txt; rc=$?; cat nodisplay-err.txt; test $rc -ne 0 && test $rc -ne 124 && grep -q 'cannot open a display (DISPLAY=:8731)' nodisplay-err.txt && grep -q '^hint:.*--png' nodisplay-err.txt"
+        viz_sample)
     gantry_viz_check("header-only trace: exit 2, no records"
         "head -c 32 sample.trace > header.trace; $VIZ header.trace --png h.png 2> header-err.txt; test $? -eq 2 && grep -q 'header.trace:32: the trace has no records' header-err.txt"
         viz_sample)

@@ -10,9 +10,7 @@ viz_test=viz-filter
 viz_under_xvfb xvfb-run xwd xdotool -- "$@"
 trace=$1
 
-$VIZ "$trace" --view network --from 0 --to 120ms --protocol icmp > $viz_test.log 2>&1 &
-pid=$!
-viz_wait_for_window $pid
+viz_start $VIZ "$trace" --view network --from 0 --to 120ms --protocol icmp
 if [ -z "$window" ]; then
     echo "gantry-viz did not open a window:"; viz_report_viewer $pid; exit 1
 fi

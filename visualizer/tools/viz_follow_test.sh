@@ -15,9 +15,7 @@ trace=$1
 size=$(wc -c < "$trace")
 half=$((size / 2))
 head -c $half "$trace" > growing.trace
-$VIZ --follow growing.trace --view memory > $viz_test.log 2>&1 &
-pid=$!
-viz_wait_for_window $pid
+viz_start $VIZ --follow growing.trace --view memory
 xdotool mousemove 1100 80 sleep 0.3          # the cursor (and the page map's time) at the right
 # The picture before the append must be drawn and steady (two looks 1 s apart
 # agree), or "the pictures differ" below would prove nothing.

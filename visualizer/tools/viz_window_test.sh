@@ -10,9 +10,7 @@ viz_test=viz-window
 viz_under_xvfb xvfb-run xwd -- "$@"
 trace=$1
 
-$VIZ "$trace" > $viz_test.log 2>&1 &
-pid=$!
-viz_wait_for_window $pid
+viz_start $VIZ "$trace"
 
 if [ -n "$window" ]; then
     xdotool mousemove 700 120 click 4 click 4 sleep 0.2  # zoom in around the mouse
