@@ -88,8 +88,8 @@ private:
 };
 
 // When no display can be opened, SDL falls back to its "offscreen" (or "dummy")
-// driver and a viewer would run with a window nobody can see: this happened in
-// the viewer's Xvfb tests and would to a user with DISPLAY unset. Such a driver
+// driver and a viewer would run with a window nobody can see (it does with
+// DISPLAY unset; by the symptoms, so did the Xvfb tests once). Such a driver
 // is accepted only when SDL_VIDEODRIVER asks for it.
 void refuse_windowless_driver()
 {
