@@ -36,8 +36,8 @@ viz_package_of()
 
 # viz_wait_for_window PID: looks 100 times, 0.1 s apart (10 s, more when
 # xdotool itself is slow), for a window titled gantry-viz* (when xdotool is
-# there to see it), then waits 1 s more for it to settle. Sets
-# $window (empty if none was seen); exits 1 with the log if the viewer died.
+# there to see it), then waits 1 s more for it to settle. Sets $window (empty
+# if none was seen); returns 1 if the viewer is no longer running.
 viz_wait_for_window()
 {
     viz_started=$(date +%s)
@@ -51,38 +51,33 @@ viz_wait_for_window()
         sleep 0.1
     done
     sleep 1
-    viz_no_display=""
-    if ! kill -0 "$1" 2> /dev/null; then
-        # viz_start's case: said and counted there.
-        if [ "${viz_attempt:-}" = 1 ] && grep -q "cannot open a display" "$viz_test.log"; then
-            viz_no_display=yes
-            return 0
-        fi
-        echo "gantry-viz exited early:"; cat "$viz_test.log"; exit 1
-    fi
+    kill -0 "$1" 2> /dev/null
 }
 
 # viz_start COMMAND...: starts the viewer (its output in $viz_test.log), sets
-# $pid and waits for its window (viz_wait_for_window). A viewer that could not
-# open Xvfb's display exits at once saying so (it refuses SDL's window-less
-# fallback). A window never seen, about once in 300 starts, looked like this
-# before the viewer refused (why the display failed is not known): it is
-# printed, with whether xdotool reaches the display, and the viewer started
-# once more. Any other early exit, or a second failure, fails the test.
+# $pid and waits for its window (viz_wait_for_window); exits 1 with the log if
+# the viewer died. A viewer that could not open Xvfb's display exits at once
+# saying so (it refuses SDL's window-less fallback). A window never seen, about
+# once in 300 starts, looked like this before the viewer refused (why the
+# display failed is not known): the first time, it is printed, with whether
+# xdotool reaches the display, and the viewer started once more.
 viz_start()
 {
     for viz_attempt in 1 2; do
         "$@" > "$viz_test.log" 2>&1 &
         pid=$!
-        viz_wait_for_window $pid
-        [ -n "$viz_no_display" ] || return 0
-        echo "start $viz_attempt: the viewer could not open display $DISPLAY" \
-            "(xdotool there: $(xdotool getdisplaygeometry 2>&1)); load average:" \
-            "$(cut -d' ' -f1-3 /proc/loadavg)"
-        cat "$viz_test.log"
-        sleep 1
+        viz_wait_for_window $pid && return 0
+        if [ $viz_attempt = 1 ] && grep -q "cannot open a display" "$viz_test.log"; then
+            echo "start 1: the viewer could not open display $DISPLAY" \
+                "(xdotool there: $(xdotool getdisplaygeometry 2>&1)); load average:" \
+                "$(cut -d' ' -f1-3 /proc/loadavg)"
+            cat "$viz_test.log"
+            sleep 1
+            continue
+        fi
+        break
     done
-    echo "gantry-viz could not open the display twice"; exit 1
+    echo "gantry-viz exited early:"; cat "$viz_test.log"; exit 1
 }
 
 # viz_look_until PID LOOK...: the picture must be drawn, but not by a fixed
